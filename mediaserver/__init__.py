@@ -1,0 +1,1 @@
+"""A Plivo-compatible SIP/RTP media server in one asyncio program."""

@@ -1,0 +1,1 @@
+"""The transaction user: registrar, routing, legs, the B2BUA bridge, call records."""

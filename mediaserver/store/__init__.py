@@ -1,0 +1,1 @@
+"""Persistent state behind small repository protocols; SQLite (one file, WAL) by default."""

@@ -1,0 +1,23 @@
+"""`python -m tools.load [NAME ...]`: run the named load tests, or all of them."""
+
+import importlib
+import pkgutil
+import sys
+
+import tools.load
+
+
+def main(names: list[str]) -> int:
+    available = sorted(m.name for m in pkgutil.iter_modules(tools.load.__path__))
+    unknown = set(names) - set(available)
+    if unknown:
+        print(f"unknown load test(s): {', '.join(sorted(unknown))}; have {', '.join(available)}")
+        return 2
+    for name in names or available:
+        print(f"== {name}", flush=True)
+        importlib.import_module(f"tools.load.{name}").run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
