@@ -1,0 +1,353 @@
+"""SIP requests and responses (RFC 3261 §7): parsing, validation, serialisation, responses."""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mediaserver.sip import grammar
+from mediaserver.sip.errors import SipParseError
+from mediaserver.sip.headers import (
+    CSeq,
+    Headers,
+    NameAddress,
+    Via,
+    canonical_name,
+    header_key,
+    split_list,
+)
+from mediaserver.sip.status import reason_phrase
+from mediaserver.sip.uri import SipUri
+
+__all__ = [
+    "Headers",
+    "Message",
+    "Request",
+    "Response",
+    "build_response",
+    "error_response_for",
+    "parse_message",
+]
+
+# Headers that hold one value (§20): a second occurrence is a 400 (RFC 4475 §3.3.8, §3.3.9).
+_SINGLE_KEYS = frozenset(
+    ("call-id", "content-length", "content-type", "cseq", "expires", "from", "max-forwards", "to")
+)
+_REQUIRED_KEYS = ("via", "from", "to", "call-id", "cseq")
+_ADDRESS_LIST_KEYS = ("contact", "route", "record-route")
+
+
+class _MessageViews:
+    """Parsed views shared by requests and responses; each parses on access."""
+
+    __slots__ = ()
+    headers: Headers
+
+    def _required(self, name: str) -> str:
+        value = self.headers.get(name)
+        if value is None:
+            raise SipParseError(f"missing {canonical_name(name)} header")
+        return value
+
+    @property
+    def via(self) -> list[Via]:
+        return [Via.parse(value) for value in self.headers.get_all("Via")]
+
+    @property
+    def top_via(self) -> Via:
+        return Via.parse(split_list(self._required("Via"))[0])
+
+    @property
+    def call_id(self) -> str:
+        return self._required("Call-ID")
+
+    @property
+    def cseq(self) -> CSeq:
+        return CSeq.parse(self._required("CSeq"))
+
+    @property
+    def from_address(self) -> NameAddress:
+        return NameAddress.parse(self._required("From"))
+
+    @property
+    def to_address(self) -> NameAddress:
+        return NameAddress.parse(self._required("To"))
+
+    @property
+    def is_contact_star(self) -> bool:
+        return self.headers.get_all("Contact") == ["*"]
+
+    @property
+    def contacts(self) -> list[NameAddress]:
+        values = self.headers.get_all("Contact")
+        if values == ["*"]:
+            return []
+        return [NameAddress.parse(value) for value in values]
+
+    @property
+    def max_forwards(self) -> int | None:
+        return _bounded_integer(self.headers.get("Max-Forwards"), "Max-Forwards", 255)
+
+    @property
+    def expires(self) -> int | None:
+        return _bounded_integer(self.headers.get("Expires"), "Expires", 2**32 - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Request(_MessageViews):
+    method: str
+    uri: SipUri
+    headers: Headers
+    body: bytes = b""
+
+    def serialize(self) -> bytes:
+        return _serialize(f"{self.method} {self.uri} SIP/2.0", self.headers, self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Response(_MessageViews):
+    status_code: int
+    reason: str
+    headers: Headers
+    body: bytes = b""
+
+    def serialize(self) -> bytes:
+        return _serialize(f"SIP/2.0 {self.status_code} {self.reason}", self.headers, self.body)
+
+
+Message = Request | Response
+
+
+def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
+    # §18.3 / §20.14: the Content-Length we write is always the true length of `body`.
+    lines = [start_line]
+    lines.extend(f"{name}: {value}" for name, value in headers if name != "Content-Length")
+    lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+    return "\r\n".join(lines).encode("utf-8", "surrogateescape") + body
+
+
+def _bounded_integer(value: str | None, name: str, maximum: int) -> int | None:
+    if value is None:
+        return None
+    text = value.strip(" \t")
+    if grammar.DIGITS_RE.fullmatch(text) is None or int(text) > maximum:
+        raise SipParseError(f"malformed {name}")
+    return int(text)
+
+
+def parse_message(data: bytes) -> Message:
+    """Parse one datagram or one framed stream message, validating what §8.2 and §16 rely on."""
+    # §7.5: CRLFs before the start line are ignored.
+    data = data.lstrip(b"\r\n")
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        raise SipParseError("no empty line after the header fields")
+    head = grammar.FOLDING_RE.sub(" ", data[:end].decode("utf-8", "surrogateescape"))
+    lines = head.split("\r\n")
+    headers = _parse_header_lines(lines[1:])
+    body = _framed_body(headers, data[end + 4 :])
+    message: Message
+    if lines[0][:4].upper() == "SIP/":
+        message = _parse_status_line(lines[0], headers, body)
+    else:
+        message = _parse_request_line(lines[0], headers, body)
+    _validate(message)
+    return message
+
+
+def _parse_header_lines(lines: list[str]) -> Headers:
+    items: list[tuple[str, str]] = []
+    keys: list[str] = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or grammar.FIELD_NAME_RE.fullmatch(name) is None:
+            raise SipParseError("malformed header line")
+        name = name.rstrip(" \t")
+        key = header_key(name)
+        if key in _SINGLE_KEYS and key in keys:
+            raise SipParseError(f"multiple {canonical_name(name)} values")
+        items.append((canonical_name(name), value.strip(" \t")))
+        keys.append(key)
+    return Headers.from_canonical(tuple(items), tuple(keys))
+
+
+def _parse_request_line(line: str, headers: Headers, body: bytes) -> Request:
+    match = grammar.REQUEST_LINE_RE.fullmatch(line)
+    if match is None:
+        raise SipParseError("malformed Request-Line")
+    method, uri_text, version = match.groups()
+    _check_version(version)
+    try:
+        uri = SipUri.parse(uri_text)
+    except SipParseError as error:
+        raise SipParseError(f"Request-URI: {error.reason}") from None
+    if uri.headers:
+        # §19.1.1 (table 1): headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+        raise SipParseError("Request-URI: headers are not allowed")
+    return Request(method, uri, headers, body)
+
+
+def _parse_status_line(line: str, headers: Headers, body: bytes) -> Response:
+    match = grammar.STATUS_LINE_RE.fullmatch(line)
+    if match is None:
+        raise SipParseError("malformed Status-Line")
+    version, code, reason = match.groups()
+    _check_version(version)
+    if not 100 <= int(code) <= 699:
+        raise SipParseError("status code out of range")
+    return Response(int(code), reason or "", headers, body)
+
+
+def _check_version(version: str) -> None:
+    if version != "2.0":
+        raise SipParseError("SIP version not supported", status_code=505)
+
+
+def _framed_body(headers: Headers, rest: bytes) -> bytes:
+    """§18.3: a datagram's body ends at Content-Length, or at the datagram's end without one."""
+    value = headers.get("Content-Length")
+    if value is None:
+        return rest
+    if grammar.DIGITS_RE.fullmatch(value) is None:
+        raise SipParseError("malformed Content-Length")
+    length = int(value)
+    if length > len(rest):
+        raise SipParseError("body shorter than Content-Length")
+    return rest[:length]
+
+
+def _validate(message: Message) -> None:
+    headers = message.headers
+    for key in _REQUIRED_KEYS:
+        if key not in headers:
+            raise SipParseError(f"missing {canonical_name(key)} header")
+    for value in headers.get_all("Via"):
+        Via.parse(value)
+    cseq = CSeq.parse(headers.get("CSeq") or "")
+    if grammar.CALL_ID_RE.fullmatch(message.call_id) is None:
+        raise SipParseError("malformed Call-ID")
+    _address(headers, "from")
+    _address(headers, "to")
+    if isinstance(message, Request):
+        # §8.1.1.5: the CSeq method MUST match the request's (RFC 4475 §3.1.2.17-18).
+        if cseq.method != message.method:
+            raise SipParseError("CSeq method does not match the request method")
+        _bounded_integer(headers.get("Max-Forwards"), "Max-Forwards", 255)
+    _bounded_integer(headers.get("Expires"), "Expires", 2**32 - 1)
+    _validate_address_lists(headers)
+
+
+def _address(headers: Headers, key: str) -> None:
+    try:
+        NameAddress.parse(headers.get(key) or "")
+    except SipParseError as error:
+        raise SipParseError(f"{canonical_name(key)}: {error.reason}") from None
+
+
+def _validate_address_lists(headers: Headers) -> None:
+    for key in _ADDRESS_LIST_KEYS:
+        values = headers.get_all(key)
+        if key == "contact" and values == ["*"]:
+            continue
+        for value in values:
+            try:
+                NameAddress.parse(value)
+            except SipParseError as error:
+                raise SipParseError(f"{canonical_name(key)}: {error.reason}") from None
+
+
+def build_response(
+    request: Request,
+    status_code: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> Response:
+    """§8.2.6.2: copy Via (all, in order), From, To, Call-ID and CSeq; tag the To if untagged.
+
+    A To that already carries a tag (a request inside a dialog) keeps it; `to_tag` is then
+    ignored. A 100 also echoes Timestamp (§8.2.6.1).
+    """
+    copied = [(name, value) for name, value in request.headers if name == "Via"]
+    to_value = request._required("To")
+    if to_tag is not None and request.to_address.tag is None:
+        to_value = f"{to_value};tag={to_tag}"
+    copied += [
+        ("From", request._required("From")),
+        ("To", to_value),
+        ("Call-ID", request._required("Call-ID")),
+        ("CSeq", request._required("CSeq")),
+    ]
+    timestamp = request.headers.get("Timestamp")
+    if status_code == 100 and timestamp is not None:
+        copied.append(("Timestamp", timestamp))
+    phrase = reason_phrase(status_code) if reason is None else reason
+    return Response(status_code, phrase, Headers([*copied, *headers]), body)
+
+
+def error_response_for(data: bytes, error: SipParseError) -> Response | None:
+    """The response to a request that failed to parse, or None when none can be sent.
+
+    An answer needs the top Via to be routable (§18.2.2) and From, To, Call-ID and CSeq to
+    copy (§8.2.6.2); they are copied verbatim. Responses and ACKs are never answered (§17.2.1).
+    """
+    salvaged = _salvage_request(data)
+    if salvaged is None:
+        return None
+    method, fields = salvaged
+    if method == "ACK" or any(not fields.get(key) for key in _REQUIRED_KEYS):
+        return None
+    vias = fields["via"]
+    try:
+        Via.parse(split_list(vias[0])[0])
+    except SipParseError:
+        return None
+    return Response(
+        error.status_code,
+        f"{reason_phrase(error.status_code)} - {error.reason}",
+        Headers(_copied_fields(data, fields)),
+    )
+
+
+def _copied_fields(data: bytes, fields: dict[str, list[str]]) -> list[tuple[str, str]]:
+    to_value = fields["to"][0]
+    try:
+        untagged = NameAddress.parse(to_value).tag is None
+    except SipParseError:
+        # A To that does not parse is copied as it came: the client matches the answer by
+        # its Via branch and CSeq (§17.1.3), not by To.
+        untagged = False
+    if untagged:
+        # A stateless answer must tag the same request the same way (§8.2.7, §16.11).
+        to_value += ";tag=" + hashlib.sha256(data).hexdigest()[:16]
+    items = [("Via", via) for via in fields["via"]]
+    items += [
+        ("From", fields["from"][0]),
+        ("To", to_value),
+        ("Call-ID", fields["call-id"][0]),
+        ("CSeq", fields["cseq"][0]),
+    ]
+    return items
+
+
+def _salvage_request(data: bytes) -> tuple[str, dict[str, list[str]]] | None:
+    """Method and raw values of the fields a response copies, read as leniently as possible."""
+    data = data.lstrip(b"\r\n")
+    end = data.find(b"\r\n\r\n")
+    head = grammar.FOLDING_RE.sub(
+        " ", data[: end if end >= 0 else len(data)].decode("utf-8", "surrogateescape")
+    )
+    lines = head.split("\r\n")
+    match = grammar.TOKEN_RE.match(lines[0])
+    if match is None or lines[0][match.end() : match.end() + 1] != " ":
+        return None
+    if lines[0][:4].upper() == "SIP/":
+        return None
+    fields: dict[str, list[str]] = {key: [] for key in _REQUIRED_KEYS}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        key = header_key(name.strip(" \t"))
+        if key in fields and value.strip(" \t"):
+            fields[key].append(value.strip(" \t"))
+    return match.group(), fields
