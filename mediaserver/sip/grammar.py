@@ -100,7 +100,8 @@ STATUS_LINE_RE = re.compile(
     r"[Ss][Ii][Pp]/([0-9]+\.[0-9]+) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?"
 )
 
-# message-header = field-name HCOLON field-value;  HCOLON = *( SP / HTAB ) ":" SWS
-FIELD_NAME_RE = re.compile(rf"{TOKEN}[ \t]*")
+# message-header = field-name HCOLON field-value CRLF;  HCOLON = *( SP / HTAB ) ":" SWS
+# Anchored at line starts, so a line that is not a header field yields no match at all.
+HEADER_FIELD_RE = re.compile(rf"^({TOKEN})[ \t]*:([^\r\n]*)(?:\r\n|\Z)", re.M)
 # A CRLF followed by whitespace is folding (§7.3.1).
 FOLDING_RE = re.compile(r"\r\n[ \t]+")

@@ -251,10 +251,22 @@ _COMMA_LIST_KEYS = frozenset(
 _LIST_ELEMENT_RE = re.compile(r'(?:[^,"<]+|"(?:[^"\\]|\\.)*(?:"|$)|<[^>]*(?:>|$))+', re.S)
 
 
+# The usual spellings, looked up as written before falling back to lower-casing.
+_KEY_BY_SPELLING = {
+    **{name: key for key, name in _CANONICAL_NAMES.items()},
+    **{key: key for key in _CANONICAL_NAMES},
+    **_COMPACT_KEYS,
+    **{compact.upper(): key for compact, key in _COMPACT_KEYS.items()},
+}
+
+
 def header_key(name: str) -> str:
     """The case-folded long name: "v", "VIA" and "Via" all give "via"."""
-    lowered = name.lower()
-    return _COMPACT_KEYS.get(lowered, lowered)
+    key = _KEY_BY_SPELLING.get(name)
+    if key is None:
+        lowered = name.lower()
+        key = _COMPACT_KEYS.get(lowered, lowered)
+    return key
 
 
 def canonical_name(name: str) -> str:

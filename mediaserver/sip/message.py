@@ -142,32 +142,40 @@ def parse_message(data: bytes) -> Message:
     if end < 0:
         raise SipParseError("no empty line after the header fields")
     head = grammar.FOLDING_RE.sub(" ", data[:end].decode("utf-8", "surrogateescape"))
-    lines = head.split("\r\n")
-    headers = _parse_header_lines(lines[1:])
-    body = _framed_body(headers, data[end + 4 :])
+    start_line, _, fields = head.partition("\r\n")
+    headers, firsts = _parse_header_fields(fields)
+    body = _framed_body(firsts.get("content-length"), data[end + 4 :])
     message: Message
-    if lines[0][:4].upper() == "SIP/":
-        message = _parse_status_line(lines[0], headers, body)
+    if start_line[:4].upper() == "SIP/":
+        message = _parse_status_line(start_line, headers, body)
     else:
-        message = _parse_request_line(lines[0], headers, body)
-    _validate(message)
+        message = _parse_request_line(start_line, headers, body)
+    _validate(message, firsts)
     return message
 
 
-def _parse_header_lines(lines: list[str]) -> Headers:
+def _parse_header_fields(text: str) -> tuple[Headers, dict[str, str]]:
+    """The header fields, and the first value of each by key."""
+    # §7: every line ends in CRLF; a bare CR or LF would let two parsers disagree on lines.
+    line_count = text.count("\r\n") + 1 if text else 0
+    if text.count("\n") >= line_count or text.count("\r") >= line_count:
+        raise SipParseError("bare CR or LF in the header fields")
+    fields = grammar.HEADER_FIELD_RE.findall(text)
+    if len(fields) != line_count:
+        raise SipParseError("malformed header line")
     items: list[tuple[str, str]] = []
     keys: list[str] = []
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if not colon or grammar.FIELD_NAME_RE.fullmatch(name) is None:
-            raise SipParseError("malformed header line")
-        name = name.rstrip(" \t")
+    firsts: dict[str, str] = {}
+    for name, raw_value in fields:
         key = header_key(name)
-        if key in _SINGLE_KEYS and key in keys:
+        value = raw_value.strip(" \t")
+        if key not in firsts:
+            firsts[key] = value
+        elif key in _SINGLE_KEYS:
             raise SipParseError(f"multiple {canonical_name(name)} values")
-        items.append((canonical_name(name), value.strip(" \t")))
+        items.append((canonical_name(name), value))
         keys.append(key)
-    return Headers.from_canonical(tuple(items), tuple(keys))
+    return Headers.from_canonical(tuple(items), tuple(keys)), firsts
 
 
 def _parse_request_line(line: str, headers: Headers, body: bytes) -> Request:
@@ -202,9 +210,8 @@ def _check_version(version: str) -> None:
         raise SipParseError("SIP version not supported", status_code=505)
 
 
-def _framed_body(headers: Headers, rest: bytes) -> bytes:
+def _framed_body(value: str | None, rest: bytes) -> bytes:
     """§18.3: a datagram's body ends at Content-Length, or at the datagram's end without one."""
-    value = headers.get("Content-Length")
     if value is None:
         return rest
     if grammar.DIGITS_RE.fullmatch(value) is None:
@@ -215,44 +222,44 @@ def _framed_body(headers: Headers, rest: bytes) -> bytes:
     return rest[:length]
 
 
-def _validate(message: Message) -> None:
-    headers = message.headers
+def _validate(message: Message, firsts: dict[str, str]) -> None:
     for key in _REQUIRED_KEYS:
-        if key not in headers:
+        if key not in firsts:
             raise SipParseError(f"missing {canonical_name(key)} header")
-    for value in headers.get_all("Via"):
+    for value in message.headers.get_all("Via"):
         Via.parse(value)
-    cseq = CSeq.parse(headers.get("CSeq") or "")
-    if grammar.CALL_ID_RE.fullmatch(message.call_id) is None:
+    cseq = CSeq.parse(firsts["cseq"])
+    if grammar.CALL_ID_RE.fullmatch(firsts["call-id"]) is None:
         raise SipParseError("malformed Call-ID")
-    _address(headers, "from")
-    _address(headers, "to")
+    _address(firsts, "from")
+    _address(firsts, "to")
     if isinstance(message, Request):
         # §8.1.1.5: the CSeq method MUST match the request's (RFC 4475 §3.1.2.17-18).
         if cseq.method != message.method:
             raise SipParseError("CSeq method does not match the request method")
-        _bounded_integer(headers.get("Max-Forwards"), "Max-Forwards", 255)
-    _bounded_integer(headers.get("Expires"), "Expires", 2**32 - 1)
-    _validate_address_lists(headers)
+        _bounded_integer(firsts.get("max-forwards"), "Max-Forwards", 255)
+    _bounded_integer(firsts.get("expires"), "Expires", 2**32 - 1)
+    for key in _ADDRESS_LIST_KEYS:
+        if key in firsts:
+            _validate_address_list(message.headers, key)
 
 
-def _address(headers: Headers, key: str) -> None:
+def _address(firsts: dict[str, str], key: str) -> None:
     try:
-        NameAddress.parse(headers.get(key) or "")
+        NameAddress.parse(firsts[key])
     except SipParseError as error:
         raise SipParseError(f"{canonical_name(key)}: {error.reason}") from None
 
 
-def _validate_address_lists(headers: Headers) -> None:
-    for key in _ADDRESS_LIST_KEYS:
-        values = headers.get_all(key)
-        if key == "contact" and values == ["*"]:
-            continue
-        for value in values:
-            try:
-                NameAddress.parse(value)
-            except SipParseError as error:
-                raise SipParseError(f"{canonical_name(key)}: {error.reason}") from None
+def _validate_address_list(headers: Headers, key: str) -> None:
+    values = headers.get_all(key)
+    if key == "contact" and values == ["*"]:
+        return
+    for value in values:
+        try:
+            NameAddress.parse(value)
+        except SipParseError as error:
+            raise SipParseError(f"{canonical_name(key)}: {error.reason}") from None
 
 
 def build_response(

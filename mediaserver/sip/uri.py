@@ -5,6 +5,7 @@ makes such URIs well-formed, so any absoluteURI parses: its text after the colon
 `opaque` and only the transaction user decides whether it can serve it.
 """
 
+import functools
 from dataclasses import dataclass
 
 from mediaserver.sip import grammar
@@ -26,18 +27,7 @@ class SipUri:
 
     @classmethod
     def parse(cls, text: str) -> "SipUri":
-        match = grammar.SCHEME_RE.match(text)
-        if match is None:
-            raise SipParseError("malformed URI")
-        scheme = match.group(1).lower()
-        rest = text[match.end() :]
-        if scheme in ("sip", "sips"):
-            return _parse_sip(scheme, rest)
-        if scheme == "tel":
-            return _parse_tel(rest)
-        if grammar.OPAQUE_RE.fullmatch(rest) is None:
-            raise SipParseError("malformed URI")
-        return cls(scheme=scheme, opaque=rest)
+        return _parse_uri(text)
 
     def parameter(self, name: str) -> str | None:
         """The value of a URI parameter; None when absent or when it has no value."""
@@ -69,6 +59,24 @@ class SipUri:
             f"{self.scheme}:{userinfo}{self.host_port()}{format_parameters(self.parameters)}"
             f"{'?' + headers if headers else ''}"
         )
+
+
+# The same few URIs (the domain, each user's address of record) recur in every message, and a
+# SipUri is immutable, so parsed URIs are shared. Errors are not cached: they raise each time.
+@functools.lru_cache(maxsize=4096)
+def _parse_uri(text: str) -> SipUri:
+    match = grammar.SCHEME_RE.match(text)
+    if match is None:
+        raise SipParseError("malformed URI")
+    scheme = match.group(1).lower()
+    rest = text[match.end() :]
+    if scheme in ("sip", "sips"):
+        return _parse_sip(scheme, rest)
+    if scheme == "tel":
+        return _parse_tel(rest)
+    if grammar.OPAQUE_RE.fullmatch(rest) is None:
+        raise SipParseError("malformed URI")
+    return SipUri(scheme=scheme, opaque=rest)
 
 
 def format_parameters(parameters: Parameters) -> str:
