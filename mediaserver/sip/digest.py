@@ -17,10 +17,13 @@ ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 QOP_AUTH = "auth"
 
 # RFC 7616 §3.3 / RFC 7235 §2.1: auth-param = token BWS "=" BWS ( token / quoted-string ),
-# separated by commas.
-_PARAMETER = re.compile(
-    r'[ \t]*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s",]+))[ \t]*'
+# separated by commas. The list is validated whole, then its parameters are picked out.
+_PARAMETER_TEXT = (
+    r"[ \t]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*=[ \t]*"  # token BWS "=" BWS
+    r'(?:"((?:[^"\\]|\\.)*)"|([^\s",]+))[ \t]*'  # quoted-string / token
 )
+_PARAMETER = re.compile(_PARAMETER_TEXT)
+_PARAMETER_LIST = re.compile(f"(?:{_PARAMETER_TEXT})(?:,(?:{_PARAMETER_TEXT}))*")
 _ESCAPED = re.compile(r"\\(.)")
 _NONCE_COUNT = re.compile(r"[0-9A-Fa-f]{8}")
 _NONCE = re.compile(r"([0-9a-f]{12})([0-9a-f]{8})([0-9a-f]{32})")
@@ -38,22 +41,15 @@ def parse_parameters(text: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = text.strip().partition(" ")
     if not scheme or not rest.strip():
         raise SipParseError("malformed Digest header")
+    if _PARAMETER_LIST.fullmatch(rest) is None:
+        raise SipParseError("malformed Digest parameter list")
     parameters: dict[str, str] = {}
-    position = 0
-    while True:
-        match = _PARAMETER.match(rest, position)
-        if match is None:
-            raise SipParseError("malformed Digest parameter")
-        name, quoted, token = match.group(1).lower(), match.group(2), match.group(3)
-        if name in parameters:
-            raise SipParseError(f"repeated Digest parameter {name}")
-        parameters[name] = token if quoted is None else _ESCAPED.sub(r"\1", quoted)
-        position = match.end()
-        if position == len(rest):
-            return scheme, parameters
-        if rest[position] != ",":
-            raise SipParseError("malformed Digest parameter list")
-        position += 1
+    for name, quoted, token in _PARAMETER.findall(rest):
+        key = name.lower()
+        if key in parameters:
+            raise SipParseError(f"repeated Digest parameter {key}")
+        parameters[key] = token if not quoted else _ESCAPED.sub(r"\1", quoted)
+    return scheme, parameters
 
 
 def quote(value: str) -> str:
