@@ -48,7 +48,6 @@ _COLUMNS = (
     "username, contact, expires_at, q, call_id, cseq, transport, source_host, source_port,"
     " user_agent"
 )
-
 _DELETE = "DELETE FROM bindings WHERE username = ? AND contact = ?"
 _UPSERT = (
     f"INSERT INTO bindings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -76,7 +75,7 @@ class SqliteBindings:
         deletions = [(username, contact) for contact in removals]
         insertions = [_row(binding) for binding in upserts]
         if len(deletions) + len(insertions) == 1:
-            # One statement is atomic by itself (autocommit): the common refresh costs one write.
+            # One statement is atomic by itself (autocommit): the common refresh is one write.
             statement, rows = (_DELETE, deletions) if deletions else (_UPSERT, insertions)
             self._connection.execute(statement, rows[0])
             return
@@ -88,62 +87,6 @@ class SqliteBindings:
             self._connection.execute("ROLLBACK")
             raise
         self._connection.execute("COMMIT")
-
-    def remove_all(self, username: str) -> int: ...
-
-    def remove_expired(self, now: float) -> int: ...
-
-    def count(self, now: float) -> int: ...
-
-
-_COLUMNS = (
-    "username, contact, expires_at, q, call_id, cseq, transport, source_host, source_port,"
-    " user_agent"
-)
-
-_DELETE = "DELETE FROM bindings WHERE username = ? AND contact = ?"
-_UPSERT = (
-    f"INSERT INTO bindings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (username, contact) DO UPDATE SET expires_at = excluded.expires_at,"
-    " q = excluded.q, call_id = excluded.call_id, cseq = excluded.cseq,"
-    " transport = excluded.transport, source_host = excluded.source_host,"
-    " source_port = excluded.source_port, user_agent = excluded.user_agent"
-)
-
-
-class SqliteBindings:
-    """The `bindings` table of migration 1; each update is one committed transaction."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
-    def for_user(self, username: str, now: float) -> list[Binding]:
-        rows = self._connection.execute(
-            f"SELECT {_COLUMNS} FROM bindings WHERE username = ? AND expires_at > ? ORDER BY rowid",
-            (username, now),
-        ).fetchall()
-        return [Binding(*row) for row in rows]
-
-    def update(self, username: str, upserts: Sequence[Binding], removals: Sequence[str]) -> None:
-        connection = self._connection
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.executemany(
-                "DELETE FROM bindings WHERE username = ? AND contact = ?",
-                [(username, contact) for contact in removals],
-            )
-            connection.executemany(
-                f"INSERT INTO bindings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (username, contact) DO UPDATE SET expires_at = excluded.expires_at,"
-                " q = excluded.q, call_id = excluded.call_id, cseq = excluded.cseq,"
-                " transport = excluded.transport, source_host = excluded.source_host,"
-                " source_port = excluded.source_port, user_agent = excluded.user_agent",
-                [_row(binding) for binding in upserts],
-            )
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
 
     def remove_all(self, username: str) -> int:
         cursor = self._connection.execute("DELETE FROM bindings WHERE username = ?", (username,))

@@ -76,3 +76,11 @@ def test_bindings_survive_reopening_the_file(tmp_path: Path) -> None:
     SqliteBindings(first).update("alice", [binding("sip:a@h1")], [])
     first.close()
     assert SqliteBindings(open_database(path)).for_user("alice", now=0.0) == [binding("sip:a@h1")]
+
+
+def test_single_removal_and_single_refresh(connection: sqlite3.Connection) -> None:
+    bindings = SqliteBindings(connection)
+    bindings.update("alice", [binding("sip:a@h1"), binding("sip:a@h2")], [])
+    bindings.update("alice", [], ["sip:a@h1"])
+    bindings.update("alice", [binding("sip:a@h2", expires_at=300.0, cseq=3)], [])
+    assert bindings.for_user("alice", now=0.0) == [binding("sip:a@h2", expires_at=300.0, cseq=3)]
