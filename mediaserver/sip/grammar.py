@@ -82,14 +82,14 @@ QUOTED_STRING_RE = re.compile(QUOTED_STRING)
 DISPLAY_TOKENS_RE = re.compile(rf"{TOKEN}(?:[ \t]+{TOKEN})*")
 
 # CSeq = "CSeq" HCOLON 1*DIGIT LWS Method
-CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
+CSEQ_RE = re.compile(rf"0*([0-9]{{1,10}})[ \t]+({TOKEN})")
 # callid = word [ "@" word ]
 # word   = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" /
 #          "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}" )
 WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
 CALL_ID_RE = re.compile(rf"{WORD}(?:@{WORD})?")
-# delta-seconds, Max-Forwards, Content-Length: 1*DIGIT (ten digits bound the work done)
-DIGITS_RE = re.compile(r"[0-9]{1,10}")
+# delta-seconds, Max-Forwards, Content-Length: 1*DIGIT (leading zeros aside, ten digits at most)
+DIGITS_RE = re.compile(r"0*[0-9]{1,10}")
 
 # Request-Line = Method SP Request-URI SP SIP-Version CRLF
 # SIP-Version  = "SIP" "/" 1*DIGIT "." 1*DIGIT
