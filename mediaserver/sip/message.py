@@ -157,11 +157,11 @@ def parse_message(data: bytes) -> Message:
 def _parse_header_fields(text: str) -> tuple[Headers, dict[str, str]]:
     """The header fields, and the first value of each by key."""
     # §7: every line ends in CRLF; a bare CR or LF would let two parsers disagree on lines.
-    line_count = text.count("\r\n") + 1 if text else 0
-    if text.count("\n") >= line_count or text.count("\r") >= line_count:
+    line_ends = text.count("\r\n")
+    if text.count("\n") != line_ends or text.count("\r") != line_ends:
         raise SipParseError("bare CR or LF in the header fields")
     fields = grammar.HEADER_FIELD_RE.findall(text)
-    if len(fields) != line_count:
+    if len(fields) != (line_ends + 1 if text else 0):
         raise SipParseError("malformed header line")
     items: list[tuple[str, str]] = []
     keys: list[str] = []

@@ -167,6 +167,7 @@ def test_build_response_100_echoes_timestamp() -> None:
     ("data", "reason"),
     [
         (b"", "no empty line after the header fields"),
+        (b"OPTIONS sip:a@b SIP/2.0\r\n\r\n", "missing Via header"),
         (REGISTER[:-2], "no empty line after the header fields"),
         (_replace(b"REGISTER sip", b"REGISTER  sip"), "malformed Request-Line"),
         (_replace(b"SIP/2.0\r\nVia", b"SIP/2.0 \r\nVia"), "malformed Request-Line"),

@@ -98,6 +98,10 @@ HOSTILE = [
     b"OPTIONS sip:a@b" + b";x" * 30000 + b"; SIP/2.0\r\n\r\n",
     b"OPTIONS sip:a@b SIP/2.0\r\nCSeq: " + b"0" * 60000 + b"x OPTIONS\r\n\r\n",
     b"OPTIONS sip:a@b SIP/2.0\r\n" + b"X: y\r\n" * 10000 + b"\r\n",
+    b"OPTIONS sip:a@b SIP/2.0\r\nTo: " + b"a " * 30000 + b",<sip:a@b>\r\n\r\n",
+    b"OPTIONS sip:a@b SIP/2.0\r\nRoute: <sip:a@b" + b";a=b" * 15000 + b";>\r\n\r\n",
+    b"OPTIONS sip:a@b SIP/2.0\r\nX: a" + b"\r\n " * 20000 + b"\r\n\r\n",
+    b"SIP/2.0 200 " + b"\x01" * 60000 + b"\r\n\r\n",
 ]
 
 
