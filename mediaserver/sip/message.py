@@ -346,10 +346,9 @@ def _salvage_request(data: bytes) -> tuple[str, dict[str, list[str]]] | None:
         " ", data[: end if end >= 0 else len(data)].decode("utf-8", "surrogateescape")
     )
     lines = head.split("\r\n")
+    # A request starts "Method SP"; a Status-Line's "SIP/" is no token followed by SP.
     match = grammar.TOKEN_RE.match(lines[0])
     if match is None or lines[0][match.end() : match.end() + 1] != " ":
-        return None
-    if lines[0][:4].upper() == "SIP/":
         return None
     fields: dict[str, list[str]] = {key: [] for key in _REQUIRED_KEYS}
     for line in lines[1:]:
