@@ -121,8 +121,12 @@ def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
     # §18.3 / §20.14: the Content-Length we write is always the true length of `body`.
     lines = [start_line]
     lines.extend(f"{name}: {value}" for name, value in headers if name != "Content-Length")
-    lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-    return "\r\n".join(lines).encode("utf-8", "surrogateescape") + body
+    lines.append(f"Content-Length: {len(body)}")
+    head = "\r\n".join(lines)
+    # §7: CR and LF only end lines; one inside a value would inject header fields.
+    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+        raise ValueError("a start line or header value holds CR or LF")
+    return (head + "\r\n\r\n").encode("utf-8", "surrogateescape") + body
 
 
 def _bounded_integer(value: str | None, name: str, maximum: int) -> int | None:
@@ -354,6 +358,8 @@ def _salvage_request(data: bytes) -> tuple[str, dict[str, list[str]]] | None:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         key = header_key(name.strip(" \t"))
-        if key in fields and value.strip(" \t"):
-            fields[key].append(value.strip(" \t"))
+        value = value.strip(" \t")
+        # A value holding a bare CR or LF cannot be copied without splitting the answer.
+        if key in fields and value and "\r" not in value and "\n" not in value:
+            fields[key].append(value)
     return match.group(), fields

@@ -286,7 +286,19 @@ def test_error_response_keeps_an_existing_to_tag() -> None:
         _replace(b"Call-ID: 843817637684230@998sdasdh09\r\n", b""),
         _replace(b"Via: SIP/2.0/UDP bobspc", b"Via: SIP/2.0/UDP ;bobspc"),
         _replace(b"From: Bob <sip:bob@biloxi.com>;tag=456248", b"From:"),
+        _replace(b"To: Bob", b"To:\rBob"),
     ],
 )
 def test_no_error_response_when_none_can_be_sent(data: bytes) -> None:
     assert error_response_for(data, SipParseError("anything")) is None
+
+
+@pytest.mark.parametrize(
+    "headers", [[("X-Note", "a\r\nVia: SIP/2.0/UDP evil")], [("X-Note", "a\nb")], [("X-A\r", "b")]]
+)
+def test_serialising_refuses_line_breaks_inside_values(headers: list[tuple[str, str]]) -> None:
+    request = Request("OPTIONS", SipUri.parse("sip:a@b"), Headers(headers))
+    with pytest.raises(ValueError, match="CR or LF"):
+        request.serialize()
+    with pytest.raises(ValueError, match="CR or LF"):
+        Response(200, "OK\r\nX: y", Headers()).serialize()
