@@ -246,9 +246,9 @@ _COMMA_LIST_KEYS = frozenset(
         "require", "route", "service-route", "supported", "unsupported", "via", "warning",
     )
 )  # fmt: skip
-# One list element: text outside quotes and <>, a quoted-string, or a <URI>; an unterminated
-# quote or bracket runs to the end so the element's own parser reports it.
-_LIST_ELEMENT_RE = re.compile(r'(?:[^,"<]+|"(?:[^"\\]|\\.)*(?:"|$)|<[^>]*(?:>|$))+', re.S)
+# The parts of a list value: a run of plain text, a quoted-string, a <URI>, or a comma. An
+# unterminated quote or bracket runs to the end, so the element's own parser reports it.
+_LIST_PART_RE = re.compile(r'[^,"<]+|"(?:[^"\\]|\\[\s\S])*(?:"|\\?$)|<[^>]*(?:>|$)|,')
 
 
 # The usual spellings, looked up as written before falling back to lower-casing.
@@ -275,10 +275,22 @@ def canonical_name(name: str) -> str:
 
 
 def split_list(value: str) -> list[str]:
-    """Split a comma-list header value on the commas outside quoted-strings and <URI>s."""
+    """Split a comma-list header value on the commas outside quoted-strings and <URI>s.
+
+    Empty elements are kept (",," gives three): the grammar has none, so their parsers refuse.
+    """
     if "," not in value:
         return [value]
-    return [element.strip(" \t") for element in _LIST_ELEMENT_RE.findall(value)]
+    elements: list[str] = []
+    current: list[str] = []
+    for part in _LIST_PART_RE.findall(value):
+        if part == ",":
+            elements.append("".join(current).strip(" \t"))
+            current = []
+        else:
+            current.append(part)
+    elements.append("".join(current).strip(" \t"))
+    return elements
 
 
 class Headers:

@@ -187,6 +187,13 @@ def test_get_all_splits_list_headers_on_top_level_commas_only() -> None:
 
 def test_split_list_leaves_unterminated_quote_to_the_element_parser() -> None:
     assert split_list('"a, b <sip:x>, <sip:y>') == ['"a, b <sip:x>, <sip:y>']
+    assert split_list('<sip:a>, "x\\') == ["<sip:a>", '"x\\']
+    assert split_list("<sip:a, b") == ["<sip:a, b"]
+
+
+def test_split_list_keeps_empty_elements_for_their_parser_to_refuse() -> None:
+    assert split_list(",,") == ["", "", ""]
+    assert split_list(" a , b ,") == ["a", "b", ""]
 
 
 def test_headers_are_immutable_and_edits_return_new_maps() -> None:

@@ -199,6 +199,8 @@ def test_build_response_100_echoes_timestamp() -> None:
         (_replace(b"Content-Length: 0", b"Content-Length: x"), "malformed Content-Length"),
         (_replace(b"<sip:bob@192.0.2.5>", b"<sip:bob@192.0.2.5"), "Contact: missing > after URI"),
         (_replace(b"Expires: 7200", b"Route: <sip:p;lr>, junk"), "Route: malformed URI"),
+        (_replace(b"Expires: 7200", b"Route: <sip:p;lr>,"), "Route: malformed URI"),
+        (_replace(b"Via: SIP/2.0/UDP", b"Via: ,,\r\nVia: SIP/2.0/UDP"), "malformed Via"),
         (_replace(b"REGISTER sip", b"REGISTER http://x SIP/2.0 sip"), "malformed Request-Line"),
     ],
 )
@@ -287,6 +289,7 @@ def test_error_response_keeps_an_existing_to_tag() -> None:
         _replace(b"Via: SIP/2.0/UDP bobspc", b"Via: SIP/2.0/UDP ;bobspc"),
         _replace(b"From: Bob <sip:bob@biloxi.com>;tag=456248", b"From:"),
         _replace(b"To: Bob", b"To:\rBob"),
+        _replace(b"Via: SIP/2.0/UDP", b"Via: ,,\r\nVia: SIP/2.0/UDP"),
     ],
 )
 def test_no_error_response_when_none_can_be_sent(data: bytes) -> None:
