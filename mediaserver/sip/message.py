@@ -237,11 +237,10 @@ def _validate(message: Message, firsts: dict[str, str]) -> None:
         raise SipParseError("malformed Call-ID")
     _address(firsts, "from")
     _address(firsts, "to")
-    if isinstance(message, Request):
-        # §8.1.1.5: the CSeq method MUST match the request's (RFC 4475 §3.1.2.17-18).
-        if cseq.method != message.method:
-            raise SipParseError("CSeq method does not match the request method")
-        _bounded_integer(firsts.get("max-forwards"), "Max-Forwards", 255)
+    # §8.1.1.5: the CSeq method MUST match the request's (RFC 4475 §3.1.2.17-18).
+    if isinstance(message, Request) and cseq.method != message.method:
+        raise SipParseError("CSeq method does not match the request method")
+    _bounded_integer(firsts.get("max-forwards"), "Max-Forwards", 255)
     _bounded_integer(firsts.get("expires"), "Expires", 2**32 - 1)
     for key in _ADDRESS_LIST_KEYS:
         if key in firsts:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.framing import StreamFramer
 from mediaserver.sip.headers import NameAddress, Via
-from mediaserver.sip.message import error_response_for, parse_message
+from mediaserver.sip.message import Request, build_response, error_response_for, parse_message
 from mediaserver.sip.uri import SipUri
 
 FIXTURES = sorted((Path(__file__).parents[2] / "fixtures" / "sip" / "rfc4475").glob("*.sip"))
@@ -33,7 +33,17 @@ def _parse_or_answer(data: bytes) -> None:
         if response is not None:
             response.serialize()
         return
-    # A message that parsed re-serialises and parses again.
+    # Every parsed view of a message that parsed works, and it re-serialises and parses again.
+    assert message.top_via == message.via[0]
+    assert message.call_id
+    assert message.cseq.method
+    assert message.from_address.uri.scheme
+    assert message.to_address.uri.scheme
+    assert all(contact.uri.scheme for contact in message.contacts)
+    assert message.max_forwards is None or 0 <= message.max_forwards <= 255
+    assert message.expires is None or message.expires >= 0
+    if isinstance(message, Request):
+        build_response(message, 400, to_tag="fuzz").serialize()
     parse_message(message.serialize())
 
 
