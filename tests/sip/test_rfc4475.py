@@ -45,14 +45,16 @@ OUTCOMES: dict[str, tuple[str, Rejects | None]] = {
     # "This message is syntactically invalid": Via ";;,;,," has empty via-params. The broken
     # header is the Via itself, so no response can be routed (RFC 3261 §18.2.2): dropped.
     "badinv01": ("3.1.2.1", Rejects("malformed Via parameters", None)),
-    # Content-Length larger than the body: over UDP "the receiving element should respond
-    # with a 400 Bad Request error".
+    # "a Content Length that is larger than the actual length of the body": over UDP the RFC
+    # has the receiver answer 400 (on a stream it could only wait for more octets).
     "clerr": ("3.1.2.2", Rejects("body shorter than Content-Length", 400)),
     # "negative value for Content-Length": 400.
     "ncl": ("3.1.2.3", Rejects("malformed Content-Length", 400)),
-    # "should respond with a 400 Bad Request due to the CSeq error" (CSeq > 2**32-1).
+    # CSeq > 2**32-1 (and Max-Forwards, Expires out of range): the RFC answers 400 for the
+    # CSeq.
     "scalar02": ("3.1.2.4", Rejects("malformed CSeq", 400)),
-    # A response with overlarge values: "should be discarded"; responses are never answered.
+    # "several scalar header field values outside their legal range" in a response: it is
+    # dropped, as responses are never answered.
     "scalarlg": ("3.1.2.5", Rejects("malformed CSeq", None)),
     # Unterminated quote in the To display name: "should return a 400 Bad Request error".
     "quotbal": ("3.1.2.6", Rejects("To: unterminated quoted string", 400)),
@@ -84,7 +86,8 @@ OUTCOMES: dict[str, tuple[str, Rejects | None]] = {
     "badvers": ("3.1.2.16", Rejects("SIP version not supported", None)),
     # "mismatching values for the method in the start line and the CSeq": 400.
     "mismatch01": ("3.1.2.17", Rejects("CSeq method does not match the request method", 400)),
-    # Unknown method and mismatching CSeq: "should be 400 ... not 501".
+    # "an unknown method in the start line, and a CSeq method tag that does not match": the
+    # mismatch makes it a 400 before the unknown method could make it a 501.
     "mismatch02": ("3.1.2.18", Rejects("CSeq method does not match the request method", 400)),
     # Status code > 699: "An element receiving this response should simply drop it."
     "bigcode": ("3.1.2.19", Rejects("malformed Status-Line", None)),
@@ -102,9 +105,10 @@ OUTCOMES: dict[str, tuple[str, Rejects | None]] = {
     "bext01": ("3.3.5", PARSES),  # Require / Proxy-Require: 420 is the TU's call
     "invut": ("3.3.6", PARSES),  # unknown Content-Type: 415 is the TU's call
     "regaut01": ("3.3.7", PARSES),  # unknown auth scheme: 401 is the TU's call
-    # "Multiple Values in Single Value Required Fields": "would respond with a 400".
+    # "multiple Call-ID, To, From, Max-Forwards, and CSeq values": "must not break"; one
+    # cannot tell which value is meant, so it is a 400 like any malformed request.
     "multi01": ("3.3.8", Rejects("multiple CSeq values", 400)),
-    # "Multiple Content-Length Values": 400.
+    # "Multiple conflicting Content-Length header field values": the body cannot be framed.
     "mcl01": ("3.3.9", Rejects("multiple Content-Length values", 400)),
     "bcast": ("3.3.10", PARSES),  # broadcast Via is for the transport to refuse
     "zeromf": ("3.3.11", PARSES),  # Max-Forwards 0: 483 is the TU's call
