@@ -305,3 +305,33 @@ def test_serialising_refuses_line_breaks_inside_values(headers: list[tuple[str, 
         request.serialize()
     with pytest.raises(ValueError, match="CR or LF"):
         Response(200, "OK\r\nX: y", Headers()).serialize()
+
+
+def _ipv6_register(request_uri: bytes, via_parameters: bytes = b"") -> bytes:
+    """The shape of the RFC 5118 §4 IPv6 torture messages."""
+    return (
+        b"REGISTER " + request_uri + b" SIP/2.0\r\n"
+        b"To: sip:user@example.com\r\nFrom: sip:user@example.com;tag=81x2\r\n"
+        b"Via: SIP/2.0/UDP [2001:db8::9:1];branch=z9hG4bKas3-111" + via_parameters + b"\r\n"
+        b"Call-ID: SSG9559905523997077@hlau_4100\r\nMax-Forwards: 70\r\n"
+        b'Contact: "Caller" <sip:caller@[2001:db8::1]>\r\nCSeq: 98176 REGISTER\r\n'
+        b"Content-Length: 0\r\n\r\n"
+    )
+
+
+def test_ipv6_references_rfc5118() -> None:
+    request = _request(_ipv6_register(b"sip:[2001:db8::10]:5070"))
+    assert (request.uri.host, request.uri.port) == ("2001:db8::10", 5070)
+    assert request.top_via.host == "2001:db8::9:1"
+    assert request.contacts[0].uri.host == "2001:db8::1"
+    ambiguous = _request(_ipv6_register(b"sip:[2001:db8::10:5070]"))  # §4.3: well-formed
+    assert (ambiguous.uri.host, ambiguous.uri.port) == ("2001:db8::10:5070", None)
+    with pytest.raises(SipParseError, match="Request-URI"):  # §4.2: brackets are mandatory
+        parse_message(_ipv6_register(b"sip:2001:db8::10"))
+
+
+def test_via_received_ipv6_with_or_without_brackets_rfc5118() -> None:
+    bare = _request(_ipv6_register(b"sip:[2001:db8::10]", b";received=2001:db8::9:255"))
+    assert bare.top_via.received == "2001:db8::9:255"
+    bracketed = _request(_ipv6_register(b"sip:[2001:db8::10]", b";received=[2001:db8::9:255]"))
+    assert bracketed.top_via.received == "[2001:db8::9:255]"
