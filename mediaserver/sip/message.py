@@ -32,6 +32,8 @@ __all__ = [
 _SINGLE_KEYS = frozenset(
     ("call-id", "content-length", "content-type", "cseq", "expires", "from", "max-forwards", "to")
 )
+# Max-Forwards is not required: an RFC 2543 request has none and should still be served
+# (RFC 4475 §3.4.1); a proxy adds one (RFC 3261 §16.6 step 3), a UAS does not need it.
 _REQUIRED_KEYS = ("via", "from", "to", "call-id", "cseq")
 _ADDRESS_LIST_KEYS = ("contact", "route", "record-route")
 
