@@ -48,7 +48,7 @@ def parse_parameters(text: str) -> tuple[str, dict[str, str]]:
         key = name.lower()
         if key in parameters:
             raise SipParseError(f"repeated Digest parameter {key}")
-        parameters[key] = token if not quoted else _ESCAPED.sub(r"\1", quoted)
+        parameters[key] = _ESCAPED.sub(r"\1", quoted) if "\\" in quoted else quoted or token
     return scheme, parameters
 
 
