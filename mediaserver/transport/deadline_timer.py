@@ -1,0 +1,78 @@
+"""Many deadlines, one event-loop timer armed at the earliest of them (the aioquic driver way).
+
+Each key (a transaction, a connection) has at most one live deadline. Moving a key's deadline
+pushes a new heap entry and leaves the old one behind as stale; stale entries are skipped when
+they reach the top, so every update is O(log n) and nothing is ever searched.
+"""
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Callable, Hashable
+
+from mediaserver.clock import Clock
+
+# Loop timers have about a millisecond of resolution: a deadline this close counts as due, so
+# an early wake-up does not spin re-arming a zero-length timer.
+DUE_TOLERANCE = 0.001
+
+
+class DeadlineTimer:
+    def __init__(self, clock: Clock, expire: Callable[[Hashable, float], None]) -> None:
+        self._clock = clock
+        self._expire = expire
+        self._deadlines: dict[Hashable, float] = {}
+        self._heap: list[tuple[float, int, Hashable]] = []
+        self._sequence = itertools.count()
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_for: float | None = None
+
+    def __len__(self) -> int:
+        return len(self._deadlines)
+
+    def set(self, key: Hashable, deadline: float | None) -> None:
+        """Expire `key` at `deadline` (clock seconds), or never when None."""
+        if deadline is None:
+            self._deadlines.pop(key, None)
+            return
+        if self._deadlines.get(key) == deadline:
+            return
+        self._deadlines[key] = deadline
+        heapq.heappush(self._heap, (deadline, next(self._sequence), key))
+        self._arm()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = None
+        self._armed_for = None
+        self._deadlines.clear()
+        self._heap.clear()
+
+    def _earliest(self) -> float | None:
+        heap = self._heap
+        while heap and self._deadlines.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def _arm(self) -> None:
+        earliest = self._earliest()
+        if earliest == self._armed_for:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._armed_for = earliest
+        if earliest is not None:
+            delay = max(earliest - self._clock.now(), 0.0)
+            self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._armed_for = None
+        now = self._clock.now()
+        while (earliest := self._earliest()) is not None and earliest <= now + DUE_TOLERANCE:
+            _, _, key = heapq.heappop(self._heap)
+            del self._deadlines[key]
+            self._expire(key, now)
+        self._arm()
