@@ -135,26 +135,28 @@ class Registrar:
         }
 
     def _handle(self, request: Request, source: Peer, now: float) -> Response:
-        refusal = self._refusal(request, source, now)
+        address_of_record = request.to_address.uri
+        refusal = self._refusal(request, address_of_record, source, now)
         if refusal is not None:
             return refusal
         verdict, endpoint = self._authenticate(request, now)
         if verdict is _Verdict.CHALLENGE or verdict is _Verdict.STALE:
             return self._challenge(request, now, stale=verdict is _Verdict.STALE)
         # §10.3 step 4: an authenticated user may only change its own bindings.
-        user = request.to_address.uri.user or ""
-        if endpoint is None or unquote(user) != endpoint.username:
+        user = unquote(address_of_record.user or "")
+        if endpoint is None or user != endpoint.username:
             self._failures.record(source.host, now)
             self._statistics["forbidden"] += 1
             return self._reply(request, 403)
         return self._update_bindings(request, source, endpoint.username, now)
 
-    def _refusal(self, request: Request, source: Peer, now: float) -> Response | None:
+    def _refusal(
+        self, request: Request, address_of_record: SipUri, source: Peer, now: float
+    ) -> Response | None:
         """The answer to a REGISTER refused before authentication, if it is."""
         if self._failures.blocked(source.host, now):
             self._statistics["rate_limited"] += 1
             return self._reply(request, 403)
-        address_of_record = request.to_address.uri
         if address_of_record.host != self._domain or not address_of_record.user:
             # §10.3 step 3: the AOR is not valid for our domain. This says nothing about
             # which users exist, only which domain we serve.

@@ -235,6 +235,8 @@ class Nonces:
         self._counter = 0
         self._highest_counts: OrderedDict[str, tuple[float, int]] = OrderedDict()
         self._forgotten_before = float("-inf")
+        # check() then accept_count() verify the same nonce back to back: remember one.
+        self._last_verified: tuple[str, float] = ("", 0.0)
 
     def issue(self, now: float) -> str:
         self._counter = (self._counter + 1) & 0xFFFFFFFF
@@ -275,13 +277,17 @@ class Nonces:
             self._forgotten_before = max(self._forgotten_before, issued_at)
 
     def _issued_at(self, nonce: str) -> float | None:
+        if self._last_verified[0] == nonce:
+            return self._last_verified[1]
         match = _NONCE.fullmatch(nonce)
         if match is None:
             return None
         stamp = match.group(1) + match.group(2)
         if not hmac.compare_digest(self._mac(stamp), match.group(3)):
             return None
-        return int(match.group(1), 16) / 1000
+        issued_at = int(match.group(1), 16) / 1000
+        self._last_verified = (nonce, issued_at)
+        return issued_at
 
     def _mac(self, stamp: str) -> str:
         return hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:32]
