@@ -1,0 +1,71 @@
+"""First-cut checks of the vectorised Goertzel detector (the full Q.24 test set is to come)."""
+
+import numpy as np
+import pytest
+
+from mediaserver.media.dtmf_detector import DtmfDetector
+from mediaserver.media.frame import FRAME_SAMPLES
+from mediaserver.media.tones import DtmfToneSource, InvalidDigitError, render_digits, tone
+
+ALL_DIGITS = "123A456B789C*0#D"
+
+
+def dbm0(level: float) -> float:
+    return 32767 * 10 ** ((level - 3.14) / 20)
+
+
+def detect(samples: np.ndarray, detector: DtmfDetector | None = None) -> str:
+    detector = detector or DtmfDetector()
+    samples = np.concatenate([samples, np.zeros(-len(samples) % FRAME_SAMPLES, np.int16)])
+    blocks = samples.reshape(-1, FRAME_SAMPLES)
+    return "".join(d for block in blocks if (d := detector.detect([0], block[None])[0]))
+
+
+@pytest.mark.parametrize("level", [-3.0, -10.0, -20.0, -30.0])
+def test_all_digits_at_40_ms_on_40_ms_off(level: float) -> None:
+    # `level` per tone; two tones at -3 dBm0 each peak just inside int16.
+    assert detect(render_digits(ALL_DIGITS, 40, 40, amplitude=dbm0(level))) == ALL_DIGITS
+
+
+def test_many_streams_in_one_block() -> None:
+    streams = [render_digits(d, 60, 60) for d in ALL_DIGITS]
+    detector = DtmfDetector()
+    found = [""] * len(streams)
+    stacked = np.stack(streams)
+    for start in range(0, stacked.shape[1] - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        for i, digit in enumerate(
+            detector.detect(list(range(16)), stacked[:, start : start + FRAME_SAMPLES])
+        ):
+            found[i] += digit or ""
+    assert found == list(ALL_DIGITS)
+
+
+def test_one_press_is_reported_once() -> None:
+    assert detect(render_digits("5", 500, 100)) == "5"
+
+
+def test_no_digit_from_a_single_tone_or_noise() -> None:
+    rng = np.random.default_rng(7)
+    noise = rng.normal(0, 4000, 8000 * 5).astype(np.int16)
+    assert detect(noise) == ""
+    assert detect(tone((697.0,), 8000, 8000)) == ""
+    assert detect(tone((440.0, 480.0), 8000, 6000)) == ""  # dial tone
+
+
+def test_twist_outside_limits_is_rejected() -> None:
+    low, high = 697.0, 1209.0
+    t = np.arange(1600) / 8000
+    strong_high = 3000 * np.sin(2 * np.pi * low * t) + 3000 * 10 ** (10 / 20) * np.sin(
+        2 * np.pi * high * t
+    )
+    assert detect(np.rint(strong_high).astype(np.int16)) == ""
+
+
+def test_source_plays_digits_with_pauses() -> None:
+    source = DtmfToneSource("1w2")
+    frames = []
+    while (frame := source.read_frame()) is not None:
+        frames.append(frame)
+    assert len(frames) == (200 + 500 + 200) // 20
+    with pytest.raises(InvalidDigitError):
+        DtmfToneSource("1x")

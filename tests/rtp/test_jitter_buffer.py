@@ -1,0 +1,66 @@
+from mediaserver.rtp.jitter_buffer import JitterBuffer
+from mediaserver.rtp.packet import RtpPacket
+
+
+def packet(sequence_number: int) -> RtpPacket:
+    return RtpPacket(0, sequence_number & 0xFFFF, 160 * sequence_number, 1, b"x" * 160)
+
+
+def played(buffer: JitterBuffer, ticks: int, start: float = 1.0) -> list[int | None]:
+    out = []
+    for tick in range(ticks):
+        got = buffer.pop(start + tick * 0.02)
+        out.append(None if got is None else got.sequence_number)
+    return out
+
+
+def test_reorders_and_drops_duplicates() -> None:
+    buffer = JitterBuffer(8000, min_delay_frames=2)
+    for sequence_number in (10, 12, 11, 11, 13):
+        buffer.push(packet(sequence_number), 0.0)
+    assert buffer.duplicates == 1
+    assert played(buffer, 4) == [10, 11, 12, 13]
+
+
+def test_lost_packet_is_reported_as_none_and_late_one_dropped() -> None:
+    buffer = JitterBuffer(8000, min_delay_frames=1)
+    for sequence_number in (1, 2, 4):
+        buffer.push(packet(sequence_number), 0.0)
+    assert played(buffer, 3) == [1, 2, None]
+    buffer.push(packet(3), 0.1)
+    assert buffer.late == 1
+    assert played(buffer, 1) == [4]
+    assert buffer.lost == 1
+
+
+def test_sequence_wrap() -> None:
+    buffer = JitterBuffer(8000, min_delay_frames=1)
+    for sequence_number in (65534, 65535, 65536, 65537):
+        buffer.push(packet(sequence_number), 0.0)
+    assert played(buffer, 4) == [65534, 65535, 0, 1]
+
+
+def test_delay_is_bounded_and_bytes_counted() -> None:
+    buffer = JitterBuffer(8000, max_delay_frames=5)
+    for sequence_number in range(20):
+        buffer.push(packet(sequence_number), 0.0)
+    assert len(buffer) <= 6
+    assert buffer.bytes_buffered == 160 * len(buffer)
+
+
+def test_target_delay_grows_with_jitter() -> None:
+    steady, jittery = JitterBuffer(8000), JitterBuffer(8000)
+    for n in range(200):
+        steady.push(packet(n), n * 0.02)
+        jittery.push(packet(n), n * 0.02 + (0.03 if n % 2 else 0.0))
+    assert steady.target_delay_frames == 1
+    assert jittery.target_delay_frames >= 3
+
+
+def test_new_sequence_base_resynchronises() -> None:
+    buffer = JitterBuffer(8000)
+    buffer.push(packet(100), 0.0)
+    played(buffer, 1)
+    buffer.push(packet(30000), 0.1)
+    assert buffer.resyncs == 1
+    assert played(buffer, 1) == [30000]
