@@ -2,14 +2,27 @@
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import signal
+import sqlite3
 
+from mediaserver.calls.registrar import Registrar
+from mediaserver.calls.sip_service import SipService
+from mediaserver.clock import SystemClock
 from mediaserver.config import Config
 from mediaserver.logs import configure_logging
+from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.database import open_database
+from mediaserver.store.endpoints import SqliteEndpoints
+from mediaserver.transport.endpoint import SipEndpoint
 
 logger = logging.getLogger(__name__)
+
+# Expired bindings are invisible to lookups anyway; the sweep only keeps the table small.
+REGISTRAR_SWEEP_INTERVAL = 30.0
+EXIT_CANNOT_LISTEN = 1
 
 
 def run_server(config: Config) -> int:
@@ -17,28 +30,73 @@ def run_server(config: Config) -> int:
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(config))
+        runner = asyncio.run
     else:
-        uvloop.run(serve(config))
+        runner = uvloop.run
+    try:
+        runner(serve(config))
+    except OSError as error:
+        logger.error("cannot listen: %s", error)
+        return EXIT_CANNOT_LISTEN
     return 0
+
+
+def nonce_secret(config: Config) -> bytes:
+    """Digest nonces must verify after a restart, so their key derives from configuration."""
+    return hashlib.sha256(
+        b"mediaserver digest nonce\0" + config.account.auth_token.encode()
+    ).digest()
 
 
 async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or cancellation), then close everything."""
     database = open_database(config.storage.sqlite_path)
+    clock = SystemClock()
+    registrar = Registrar(
+        config.registrar,
+        config.sip.domain,
+        SqliteEndpoints(database),
+        SqliteBindings(database),
+        clock,
+        nonce_secret(config),
+    )
+    endpoint = SipEndpoint(
+        SipService(registrar), clock, advertised_address=config.sip.advertised_address
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
+        await endpoint.start(config.sip.listen_addresses)
         logger.info("mediaserver started (SIP domain %s)", config.sip.domain)
         if ready is not None:
             ready.set()
-        await stop.wait()
-        logger.info("stopping")
+        async with asyncio.TaskGroup() as tasks:
+            sweeper = tasks.create_task(_sweep(registrar))
+            await stop.wait()
+            logger.info("stopping")
+            sweeper.cancel()
     finally:
+        logger.info("SIP statistics: %s", json.dumps(endpoint.statistics(), sort_keys=True))
+        logger.info("registrar statistics: %s", json.dumps(registrar.statistics(), sort_keys=True))
+        await endpoint.close()
+        database.close()
+        # Removed last: a second Ctrl-C while closing must not interrupt the close.
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(signum)
-        database.close()
         logger.info("stopped")
+
+
+async def _sweep(registrar: Registrar) -> None:
+    while True:
+        await asyncio.sleep(REGISTRAR_SWEEP_INTERVAL)
+        try:
+            removed = registrar.sweep_expired()
+        except sqlite3.Error:
+            # A busy or failing store must not take the SIP service down; try next round.
+            logger.exception("registrar sweep failed")
+            continue
+        if removed:
+            logger.info("removed %d expired bindings", removed)

@@ -12,10 +12,6 @@ from collections.abc import Callable, Hashable
 
 from mediaserver.clock import Clock
 
-# Loop timers have about a millisecond of resolution: a deadline this close counts as due, so
-# an early wake-up does not spin re-arming a zero-length timer.
-DUE_TOLERANCE = 0.001
-
 
 class DeadlineTimer:
     def __init__(self, clock: Clock, expire: Callable[[Hashable, float], None]) -> None:
@@ -71,8 +67,15 @@ class DeadlineTimer:
         self._handle = None
         self._armed_for = None
         now = self._clock.now()
-        while (earliest := self._earliest()) is not None and earliest <= now + DUE_TOLERANCE:
+        # Collected first: an expiry may set a new deadline for its key, even an overdue
+        # one, and that is the next round's work (a loop timer can also wake a little early,
+        # then nothing is due yet and the timer is simply re-armed).
+        due: list[Hashable] = []
+        while (earliest := self._earliest()) is not None and earliest <= now:
             _, _, key = heapq.heappop(self._heap)
             del self._deadlines[key]
-            self._expire(key, now)
+            due.append(key)
+        for key in due:
+            if key not in self._deadlines:  # not moved meanwhile by another key's expiry
+                self._expire(key, now)
         self._arm()

@@ -1,0 +1,113 @@
+"""The transaction user the server installs: which request goes where (RFC 3261 §8.2).
+
+The checks run in §8.2's order: method (§8.2.1), Request-URI scheme (§8.2.2.1), extensions
+(§8.2.2.3), then dialog state (§12.2.2), and only then is a request processed.
+"""
+
+import logging
+import secrets
+from collections.abc import Iterable
+from typing import Protocol
+
+from mediaserver.sip.errors import SipParseError
+from mediaserver.sip.message import Request, Response, build_response
+from mediaserver.transport.endpoint import ServerRequest
+from mediaserver.transport.peer import Peer
+
+logger = logging.getLogger(__name__)
+
+# What this server answers; Allow lists exactly these (§20.5).
+SERVED_METHODS = ("REGISTER", "OPTIONS", "CANCEL", "ACK")
+# Methods standardised for SIP (RFC 3261, 3262, 3265, 3311, 3428, 3515, 3903, 6086): a
+# known method not served gets 405, anything else 501 (§8.2.1, §21.5.2).
+KNOWN_METHODS = frozenset(
+    (
+        *SERVED_METHODS,
+        "INVITE",
+        "BYE",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "UPDATE",
+        "MESSAGE",
+        "REFER",
+        "INFO",
+        "PUBLISH",
+    )
+)
+# No TLS transport, so a sips: target cannot be honoured end to end (§26.2.2).
+SUPPORTED_SCHEMES = frozenset(("sip",))
+ALLOW = ", ".join(SERVED_METHODS)
+ACCEPT = "application/sdp"
+# REGISTER and in-dialog requests are not dialog-creating or dialog-bound, per §12.
+_DIALOG_FREE_METHODS = frozenset(("REGISTER",))
+
+
+class RegisterHandler(Protocol):
+    def handle_register(self, request: Request, source: Peer) -> Response: ...
+
+
+class SipService:
+    """A RequestHandler: dispatches REGISTER to the registrar and answers the rest itself."""
+
+    def __init__(self, registrar: RegisterHandler) -> None:
+        self._registrar = registrar
+
+    def __call__(self, incoming: ServerRequest) -> None:
+        request = incoming.request
+        if request.method == "ACK":
+            # §17: an ACK is never answered; one for a 2xx would belong to a dialog we lack.
+            return
+        try:
+            response = self._answer(request, incoming.source)
+        except SipParseError as error:
+            # A header the parser let through but this request needs is malformed (§21.4.1).
+            response = _reply(request, 400, f"Bad Request - {error.reason}")
+        incoming.respond(response)
+
+    def _answer(self, request: Request, source: Peer) -> Response:
+        method = request.method
+        if method not in KNOWN_METHODS:
+            return _reply(request, 501, headers=[("Allow", ALLOW)])
+        if request.uri.scheme not in SUPPORTED_SCHEMES:
+            return _reply(request, 416)
+        unsupported = _required_extensions(request)
+        if unsupported and method != "CANCEL":
+            return _reply(request, 420, headers=[("Unsupported", ", ".join(unsupported))])
+        if method == "CANCEL":
+            # §9.2: no INVITE is ever left pending here (INVITE gets a final 405 at once).
+            return _reply(request, 481)
+        if request.to_address.tag is not None and method not in _DIALOG_FREE_METHODS:
+            return _reply(request, 481)
+        if method == "REGISTER":
+            return self._registrar.handle_register(request, source)
+        if method == "OPTIONS":
+            return _options_response(request)
+        return _reply(request, 405, headers=[("Allow", ALLOW)])
+
+
+def _required_extensions(request: Request) -> list[str]:
+    """§8.2.2.3: every option-tag in Require is one this server does not support."""
+    return [tag for tag in request.headers.get_all("Require") if tag.strip()]
+
+
+def _options_response(request: Request) -> Response:
+    """§11.2: what an INVITE would have got, here a 200 that lists our capabilities."""
+    return _reply(
+        request,
+        200,
+        headers=[("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", "")],
+    )
+
+
+def _reply(
+    request: Request,
+    status_code: int,
+    reason: str | None = None,
+    *,
+    headers: Iterable[tuple[str, str]] = (),
+) -> Response:
+    """§8.2.6.2: a final response tags an untagged To; §12.1.1's 32-bit randomness minimum."""
+    return build_response(
+        request, status_code, reason, to_tag=secrets.token_hex(8), headers=headers
+    )

@@ -1,0 +1,327 @@
+"""The one asyncio driver of the SIP stack: sockets -> parser -> transaction table -> TU, and back.
+
+Everything protocol-shaped lives in the pure layers (mediaserver.sip); this module moves bytes,
+reads the clock, and keeps ONE timer armed at the earliest deadline of any transaction or
+connection (the aioquic driver pattern, see deadline_timer.py).
+"""
+
+import asyncio
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Protocol
+
+from mediaserver.clock import Clock
+from mediaserver.config import ListenAddress
+from mediaserver.sip.errors import SipParseError
+from mediaserver.sip.message import (
+    Request,
+    Response,
+    build_response,
+    error_response_for,
+    parse_message,
+)
+from mediaserver.sip.transaction.events import TransactionTerminated
+from mediaserver.sip.transaction.machine import UnexpectedInputError
+from mediaserver.sip.transaction.matching import TransactionTable
+from mediaserver.sip.transaction.server import (
+    InviteServerTransaction,
+    NonInviteServerTransaction,
+)
+from mediaserver.sip.transaction.timers import Timers
+from mediaserver.transport.channel import Channel
+from mediaserver.transport.deadline_timer import DeadlineTimer
+from mediaserver.transport.peer import Peer
+from mediaserver.transport.routing import response_destination, with_received
+from mediaserver.transport.tcp import TcpConnection, TcpConnections
+from mediaserver.transport.udp import UdpSocket
+
+logger = logging.getLogger(__name__)
+
+ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
+
+# An idle TCP connection is closed after this long. RFC 5626 §4.4.1 has clients on
+# connection-oriented transports send keep-alives every 95-120 s, and a registered client
+# behind NAT can only be reached over its own connection, so a live flow must outlast that
+# interval; it is also far above 64*T1, so no transaction outlives the connection it uses.
+DEFAULT_TCP_IDLE_TIMEOUT = 180.0
+DEFAULT_MAX_TCP_CONNECTIONS = 10_000
+# RFC 3261 §18.1.1 and §20.14: 65535 bytes bounds any SIP message we accept (the UDP maximum).
+DEFAULT_MAX_MESSAGE_SIZE = 65535
+# CRLF keep-alives over UDP (RFC 5626 §3.5.1 uses STUN there, but many clients send CRLFs).
+_UDP_KEEPALIVES = frozenset((b"\r\n", b"\r\n\r\n", b"\x00"))
+
+
+@dataclass(slots=True, eq=False)
+class _ServerContext:
+    """A server transaction and where its request came from, so responses go back that way.
+
+    Compared and hashed by identity: it is the transaction's key in the endpoint's maps and
+    timer, whatever the transaction class does about equality.
+    """
+
+    transaction: ServerTransaction
+    source: Peer
+    channel: Channel
+
+
+class ServerRequest:
+    """A new request handed to the TU, with its server transaction behind it."""
+
+    __slots__ = ("_context", "_endpoint", "local", "request", "source")
+
+    def __init__(
+        self,
+        endpoint: "SipEndpoint",
+        context: _ServerContext | None,
+        request: Request,
+        source: Peer,
+        local: Peer,
+    ) -> None:
+        self._endpoint = endpoint
+        self._context = context
+        self.request = request
+        self.source = source
+        self.local = local
+
+    @property
+    def expects_response(self) -> bool:
+        """False only for an ACK, which has no server transaction (§17.1.1.3)."""
+        return self._context is not None
+
+    def respond(self, response: Response) -> None:
+        """Send via the server transaction, which retransmits on UDP as §17.2 says."""
+        if self._context is None:
+            raise ValueError("an ACK has no server transaction to respond on (RFC 3261 §17)")
+        self._endpoint.respond(self._context, response)
+
+
+class RequestHandler(Protocol):
+    def __call__(self, incoming: ServerRequest) -> None: ...
+
+
+class SipEndpoint:
+    def __init__(
+        self,
+        handler: RequestHandler,
+        clock: Clock,
+        *,
+        advertised_address: str = "",
+        timers: Timers | None = None,
+        tcp_idle_timeout: float = DEFAULT_TCP_IDLE_TIMEOUT,
+        max_tcp_connections: int = DEFAULT_MAX_TCP_CONNECTIONS,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
+        self._handler = handler
+        self._clock = clock
+        self.advertised_address = advertised_address
+        self._timers = Timers() if timers is None else timers
+        self._max_message_size = max_message_size
+        self._table = TransactionTable()
+        # Keyed by id(): transactions need not be hashable; the context holds them alive.
+        self._contexts: dict[int, _ServerContext] = {}
+        self._timer = DeadlineTimer(clock, self._expire)
+        self._udp: list[UdpSocket] = []
+        self._tcp = TcpConnections(
+            self,
+            clock,
+            self._timer,
+            idle_timeout=tcp_idle_timeout,
+            max_connections=max_tcp_connections,
+            max_message_size=max_message_size,
+        )
+        self._bound: list[Peer] = []
+        self._counts = dict.fromkeys(
+            (
+                "parse_errors",
+                "bad_requests_answered",
+                "retransmissions_absorbed",
+                "stray_responses",
+                "keepalives",
+                "oversized",
+                "handler_errors",
+                "unexpected_requests",
+            ),
+            0,
+        )
+
+    async def start(self, listen: list[ListenAddress]) -> None:
+        for address in listen:
+            if address.transport == "udp":
+                udp = await UdpSocket.bind(self, address.host, address.port)
+                self._udp.append(udp)
+                self._bound.append(udp.local)
+            else:
+                self._bound.append(await self._tcp.listen(address.host, address.port))
+            logger.info("SIP listening on %s:%s", self._bound[-1].transport, self._bound[-1])
+
+    @property
+    def bound(self) -> list[Peer]:
+        return list(self._bound)
+
+    async def close(self) -> None:
+        for udp in self._udp:
+            await udp.close()
+        await self._tcp.close()
+        self._timer.close()
+        for context in list(self._contexts.values()):
+            self._forget(context)
+        self._udp.clear()
+        self._bound.clear()
+
+    def statistics(self) -> dict[str, int]:
+        return {
+            "transactions": len(self._contexts),
+            "tcp_connections": len(self._tcp),
+            "datagrams_in": sum(udp.datagrams_in for udp in self._udp),
+            "datagrams_out": sum(udp.datagrams_out for udp in self._udp),
+            "stream_messages_out": self._tcp.messages_out,
+            "send_errors": self._tcp.send_errors + sum(udp.send_errors for udp in self._udp),
+            "framing_errors": self._tcp.framing_errors,
+            "tcp_idle_closed": self._tcp.idle_closed,
+            "tcp_refused": self._tcp.refused,
+            **self._counts,
+        }
+
+    def receive(self, data: bytes, source: Peer, channel: Channel) -> None:
+        """A datagram or a framed stream message arrived (the MessageSink side)."""
+        if not source.reliable and data in _UDP_KEEPALIVES:
+            self._counts["keepalives"] += 1
+            return
+        if len(data) > self._max_message_size:
+            self._counts["oversized"] += 1
+            return
+        try:
+            message = parse_message(data)
+            if isinstance(message, Request):
+                message = with_received(message, source)
+        except SipParseError as error:
+            self._reject(data, error, source, channel)
+            return
+        if isinstance(message, Response):
+            # A server-only endpoint has no client transactions: §18.1.2 says discard it.
+            self._counts["stray_responses"] += 1
+            return
+        self._receive_request(message, source, channel)
+
+    def respond(self, context: _ServerContext, response: Response) -> None:
+        if self._contexts.get(id(context.transaction)) is not context:
+            logger.warning("response %d after its transaction ended", response.status_code)
+            return
+        context.transaction.send_response(response, self._clock.now())
+        self._service(context)
+
+    def _reject(self, data: bytes, error: SipParseError, source: Peer, channel: Channel) -> None:
+        self._counts["parse_errors"] += 1
+        response = error_response_for(data, error)
+        logger.debug("malformed message from %s: %s", source.host_port(), error.reason)
+        if response is None:
+            return
+        # The Via could not be processed, so the answer goes back where the bytes came from
+        # (what RFC 3581 would do) rather than to a sent-by taken from a broken message.
+        self._counts["bad_requests_answered"] += 1
+        channel.send(response.serialize(), source)
+
+    def _receive_request(self, request: Request, source: Peer, channel: Channel) -> None:
+        now = self._clock.now()
+        transaction = self._table.find_server(request)
+        if transaction is not None:
+            try:
+                transaction.receive_request(request, now)
+            except UnexpectedInputError:
+                # E.g. an ACK for an INVITE not yet answered: nothing §17.2 does with it.
+                self._counts["unexpected_requests"] += 1
+                return
+            self._counts["retransmissions_absorbed"] += 1
+            self._service(self._contexts[id(transaction)])
+            return
+        if request.method == "ACK":
+            # An ACK for a 2xx belongs to a dialog, not to a transaction (§17.2.1): the TU's.
+            self._dispatch(ServerRequest(self, None, request, source, channel.local))
+            return
+        created: ServerTransaction
+        if request.method == "INVITE":
+            created = InviteServerTransaction(
+                request, reliable=source.reliable, timers=self._timers
+            )
+        else:
+            created = NonInviteServerTransaction(
+                request, reliable=source.reliable, timers=self._timers
+            )
+        self._table.add(created)
+        context = _ServerContext(created, source, channel)
+        self._contexts[id(created)] = context
+        self._dispatch(ServerRequest(self, context, request, source, channel.local))
+        if id(created) in self._contexts:
+            self._service(context)
+
+    def _dispatch(self, incoming: ServerRequest) -> None:
+        try:
+            self._handler(incoming)
+        except Exception:
+            # A TU bug must cost one request, never the socket (the client sees a 500).
+            self._counts["handler_errors"] += 1
+            logger.exception("request handler failed on %s", incoming.request.method)
+            if incoming.expects_response:
+                self._answer_server_error(incoming)
+
+    def _answer_server_error(self, incoming: ServerRequest) -> None:
+        try:
+            incoming.respond(build_response(incoming.request, 500))
+        except Exception:
+            logger.exception("could not send a 500 for %s", incoming.request.method)
+
+    def _service(self, context: _ServerContext) -> None:
+        """Send what the transaction queued, act on its events, re-arm its deadline."""
+        transaction = context.transaction
+        for message in transaction.messages_to_send():
+            assert isinstance(message, Response)
+            self._send_response(message, context)
+        while (event := transaction.next_event()) is not None:
+            if isinstance(event, TransactionTerminated):
+                self._forget(context)
+                return
+        if transaction.is_terminated:
+            self._forget(context)
+            return
+        self._timer.set(context, transaction.next_deadline())
+
+    def _send_response(self, response: Response, context: _ServerContext) -> None:
+        """§18.2.2 with RFC 3581: back on the request's connection or to received/rport."""
+        data = response.serialize()
+        if not context.source.reliable:
+            context.channel.send(data, response_destination(response, context.source))
+            return
+        if context.channel.is_open:
+            context.channel.send(data, context.source)
+            return
+        connection = self._tcp.find(context.source)
+        if connection is not None:
+            connection.send(data, context.source)
+            return
+        destination = response_destination(response, context.source)
+        asyncio.get_running_loop().create_task(self._send_on_new_connection(destination, data))
+
+    async def _send_on_new_connection(self, destination: Peer, data: bytes) -> None:
+        """§18.2.2: the connection is gone, so open one to received and the sent-by port."""
+        try:
+            connection = await self._tcp.connect(destination)
+        except OSError as error:
+            self._tcp.send_errors += 1
+            logger.info("cannot reach %s for a response: %s", destination.host_port(), error)
+            return
+        connection.send(data, destination)
+
+    def _expire(self, key: Hashable, now: float) -> None:
+        if isinstance(key, TcpConnection):
+            self._tcp.idle_deadline(key, now)
+            return
+        assert isinstance(key, _ServerContext)
+        if self._contexts.get(id(key.transaction)) is key:
+            key.transaction.handle_timer(now)
+            self._service(key)
+
+    def _forget(self, context: _ServerContext) -> None:
+        if self._contexts.pop(id(context.transaction), None) is context:
+            self._table.remove(context.transaction)
+        self._timer.set(context, None)
