@@ -131,6 +131,7 @@ class SipEndpoint:
             max_message_size=max_message_size,
         )
         self._bound: list[Peer] = []
+        self._connecting: set[asyncio.Task[None]] = set()
         self._counts = dict.fromkeys(
             (
                 "parse_errors",
@@ -162,6 +163,8 @@ class SipEndpoint:
     async def close(self) -> None:
         for udp in self._udp:
             await udp.close()
+        for task in list(self._connecting):
+            task.cancel()
         await self._tcp.close()
         self._timer.close()
         for context in list(self._contexts.values()):
@@ -180,6 +183,7 @@ class SipEndpoint:
             "framing_errors": self._tcp.framing_errors,
             "tcp_idle_closed": self._tcp.idle_closed,
             "tcp_refused": self._tcp.refused,
+            **self._table.statistics(),
             **self._counts,
         }
 
@@ -300,15 +304,25 @@ class SipEndpoint:
             connection.send(data, context.source)
             return
         destination = response_destination(response, context.source)
-        asyncio.get_running_loop().create_task(self._send_on_new_connection(destination, data))
+        task = asyncio.get_running_loop().create_task(
+            self._send_on_new_connection(context, destination, data)
+        )
+        self._connecting.add(task)
+        task.add_done_callback(self._connecting.discard)
 
-    async def _send_on_new_connection(self, destination: Peer, data: bytes) -> None:
+    async def _send_on_new_connection(
+        self, context: _ServerContext, destination: Peer, data: bytes
+    ) -> None:
         """§18.2.2: the connection is gone, so open one to received and the sent-by port."""
         try:
             connection = await self._tcp.connect(destination)
         except OSError as error:
             self._tcp.send_errors += 1
             logger.info("cannot reach %s for a response: %s", destination.host_port(), error)
+            # §17.2.4: a transport failure ends the transaction and is the TU's to know.
+            if self._contexts.get(id(context.transaction)) is context:
+                context.transaction.transport_failed()
+                self._service(context)
             return
         connection.send(data, destination)
 

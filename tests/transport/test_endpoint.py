@@ -299,3 +299,34 @@ async def test_tcp_response_after_the_connection_closed_opens_one_to_sent_by(
     assert isinstance(answer, Response)
     assert answer.call_id == "reopen"
     listener.close()
+
+
+async def test_unreachable_tcp_client_ends_the_transaction(harness: Harness) -> None:
+    pending: list[ServerRequest] = []
+    arrived = asyncio.Event()
+
+    def hold(incoming: ServerRequest) -> None:
+        pending.append(incoming)
+        arrived.set()
+
+    harness.recorder.behaviour = hold
+    with socket.socket() as closed_port:
+        closed_port.bind(("127.0.0.1", 0))
+        nobody_listens = closed_port.getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", harness.port("tcp"))
+    writer.write(request_bytes("gone", via_port=nobody_listens, transport="TCP"))
+    await asyncio.wait_for(arrived.wait(), RECEIVE_TIMEOUT)
+    writer.close()
+    await writer.wait_closed()
+    for _ in range(200):
+        if not harness.endpoint.statistics()["tcp_connections"]:
+            break
+        await asyncio.sleep(0.01)
+    pending[0].respond(build_response(pending[0].request, 200, to_tag="x"))
+    for _ in range(200):  # the connection attempt is refused within milliseconds
+        if not harness.endpoint.statistics()["transactions"]:
+            break
+        await asyncio.sleep(0.01)
+    statistics = harness.endpoint.statistics()
+    assert statistics["transactions"] == statistics["server_transactions"] == 0
+    assert statistics["send_errors"] == 1
