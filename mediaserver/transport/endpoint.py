@@ -142,6 +142,7 @@ class SipEndpoint:
                 "oversized",
                 "handler_errors",
                 "unexpected_requests",
+                "internal_errors",
             ),
             0,
         )
@@ -154,7 +155,8 @@ class SipEndpoint:
                 self._bound.append(udp.local)
             else:
                 self._bound.append(await self._tcp.listen(address.host, address.port))
-            logger.info("SIP listening on %s:%s", self._bound[-1].transport, self._bound[-1])
+            bound = self._bound[-1]
+            logger.info("SIP listening on %s %s", bound.transport, bound.host_port())
 
     @property
     def bound(self) -> list[Peer]:
@@ -178,6 +180,7 @@ class SipEndpoint:
             "tcp_connections": len(self._tcp),
             "datagrams_in": sum(udp.datagrams_in for udp in self._udp),
             "datagrams_out": sum(udp.datagrams_out for udp in self._udp),
+            "stream_messages_in": self._tcp.messages_in,
             "stream_messages_out": self._tcp.messages_out,
             "send_errors": self._tcp.send_errors + sum(udp.send_errors for udp in self._udp),
             "framing_errors": self._tcp.framing_errors,
@@ -189,6 +192,14 @@ class SipEndpoint:
 
     def receive(self, data: bytes, source: Peer, channel: Channel) -> None:
         """A datagram or a framed stream message arrived (the MessageSink side)."""
+        try:
+            self._receive(data, source, channel)
+        except Exception:
+            # Whatever a message triggers, the socket goes on serving everyone else.
+            self._counts["internal_errors"] += 1
+            logger.exception("failed on a message from %s", source.host_port())
+
+    def _receive(self, data: bytes, source: Peer, channel: Channel) -> None:
         if not source.reliable and data in _UDP_KEEPALIVES:
             self._counts["keepalives"] += 1
             return

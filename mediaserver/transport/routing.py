@@ -41,8 +41,10 @@ def response_destination(response: Response, source: Peer) -> Peer:
     """
     via = response.top_via
     host = via.received or via.host
-    if via.rport and not source.reliable:
-        return Peer(source.transport, host, int(via.rport))
+    rport = via.rport or ""
+    # A client may send its own rport value; only a valid port number is worth following.
+    if rport.isdigit() and 0 < int(rport) < 65536 and not source.reliable:
+        return Peer(source.transport, host, int(rport))
     return Peer(source.transport, host, via.port or DEFAULT_SIP_PORT)
 
 

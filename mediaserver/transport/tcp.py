@@ -57,6 +57,7 @@ class TcpConnection(asyncio.Protocol):
             if message == KEEPALIVE_PING:
                 self._write(KEEPALIVE_PONG)
             elif self.is_open:
+                self._pool.messages_in += 1
                 self._pool.sink.receive(message, self.remote, self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -102,6 +103,7 @@ class TcpConnections:
         self._servers: list[asyncio.Server] = []
         self._connections: dict[Peer, TcpConnection] = {}
         self._idle_timer = timer
+        self.messages_in = 0
         self.messages_out = 0
         self.send_errors = 0
         self.framing_errors = 0

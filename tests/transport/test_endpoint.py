@@ -118,7 +118,8 @@ async def test_tcp_two_requests_answered_on_one_connection(harness: Harness, hos
     writer.write(request_bytes("tcp2", via_host=host, transport="TCP"))
     second = await read_message(reader)
     assert (first.call_id, second.call_id) == ("tcp1", "tcp2")
-    assert harness.endpoint.statistics()["tcp_connections"] == 1
+    statistics = harness.endpoint.statistics()
+    assert (statistics["tcp_connections"], statistics["stream_messages_in"]) == (1, 2)
     sources = {incoming.source for incoming in harness.recorder.requests}
     assert len(sources) == 1
     writer.close()

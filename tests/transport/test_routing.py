@@ -91,3 +91,10 @@ def test_tcp_fallback_uses_sent_by_port_not_rport() -> None:
     assert response_destination(build_response(request, 200), source) == Peer(
         "tcp", "192.0.2.1", 5070
     )
+
+
+def test_a_client_supplied_rport_that_is_no_port_is_ignored() -> None:
+    request = request_with_via("SIP/2.0/UDP 192.0.2.1:5070;rport=junk;branch=z9hG4bKa")
+    source = Peer("udp", "192.0.2.1", 40000)
+    destination = response_destination(build_response(request, 200), source)
+    assert destination == Peer("udp", "192.0.2.1", 5070)
