@@ -59,13 +59,14 @@ class SipService:
             # §17: an ACK is never answered; one for a 2xx would belong to a dialog we lack.
             return
         try:
-            response = self._answer(request, incoming.source)
+            response = self._answer(incoming)
         except SipParseError as error:
             # A header the parser let through but this request needs is malformed (§21.4.1).
             response = _reply(request, 400, f"Bad Request - {error.reason}")
         incoming.respond(response)
 
-    def _answer(self, request: Request, source: Peer) -> Response:
+    def _answer(self, incoming: ServerRequest) -> Response:
+        request = incoming.request
         method = request.method
         if method not in KNOWN_METHODS:
             return _reply(request, 501, headers=[("Allow", ALLOW)])
@@ -75,12 +76,13 @@ class SipService:
         if unsupported and method != "CANCEL":
             return _reply(request, 420, headers=[("Unsupported", ", ".join(unsupported))])
         if method == "CANCEL":
-            # §9.2: no INVITE is ever left pending here (INVITE gets a final 405 at once).
-            return _reply(request, 481)
+            # §9.2: a CANCEL that matches a transaction gets 200; INVITE is answered with a
+            # final 405 at once here, so there is never a pending one to send 487 for.
+            return _reply(request, 200 if incoming.cancels_a_transaction else 481)
         if request.to_address.tag is not None and method not in _DIALOG_FREE_METHODS:
             return _reply(request, 481)
         if method == "REGISTER":
-            return self._registrar.handle_register(request, source)
+            return self._registrar.handle_register(request, incoming.source)
         if method == "OPTIONS":
             return _options_response(request)
         return _reply(request, 405, headers=[("Allow", ALLOW)])

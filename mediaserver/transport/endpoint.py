@@ -68,7 +68,7 @@ class _ServerContext:
 class ServerRequest:
     """A new request handed to the TU, with its server transaction behind it."""
 
-    __slots__ = ("_context", "_endpoint", "local", "request", "source")
+    __slots__ = ("_context", "_endpoint", "cancels_a_transaction", "local", "request", "source")
 
     def __init__(
         self,
@@ -77,12 +77,16 @@ class ServerRequest:
         request: Request,
         source: Peer,
         local: Peer,
+        *,
+        cancels_a_transaction: bool = False,
     ) -> None:
         self._endpoint = endpoint
         self._context = context
         self.request = request
         self.source = source
         self.local = local
+        # For a CANCEL: whether it matched an INVITE server transaction (§9.2).
+        self.cancels_a_transaction = cancels_a_transaction
 
     @property
     def expects_response(self) -> bool:
@@ -266,7 +270,14 @@ class SipEndpoint:
         self._table.add(created)
         context = _ServerContext(created, source, channel)
         self._contexts[id(created)] = context
-        self._dispatch(ServerRequest(self, context, request, source, channel.local))
+        cancels = (
+            request.method == "CANCEL" and self._table.find_invite_for_cancel(request) is not None
+        )
+        self._dispatch(
+            ServerRequest(
+                self, context, request, source, channel.local, cancels_a_transaction=cancels
+            )
+        )
         if id(created) in self._contexts:
             self._service(context)
 

@@ -48,10 +48,20 @@ def make_request(
     return message
 
 
-def answer(request: Request, registrar: FakeRegistrar | None = None) -> Response | None:
+def answer(
+    request: Request, registrar: FakeRegistrar | None = None, *, cancels: bool = False
+) -> Response | None:
     responses = Responses()
     service = SipService(registrar or FakeRegistrar())
-    service(ServerRequest(responses, object(), request, SOURCE, LOCAL))  # type: ignore[arg-type]
+    incoming = ServerRequest(
+        responses,  # type: ignore[arg-type]
+        object(),  # type: ignore[arg-type]
+        request,
+        SOURCE,
+        LOCAL,
+        cancels_a_transaction=cancels,
+    )
+    service(incoming)
     assert len(responses.sent) <= 1
     return responses.sent[0] if responses.sent else None
 
@@ -129,3 +139,9 @@ def test_a_malformed_header_found_while_serving_gets_400() -> None:
     assert response is not None
     assert response.status_code == 400
     assert response.reason == "Bad Request - malformed Expires"
+
+
+def test_cancel_matching_a_transaction_gets_200() -> None:
+    response = answer(make_request("CANCEL"), cancels=True)
+    assert response is not None
+    assert response.status_code == 200

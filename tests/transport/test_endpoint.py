@@ -331,3 +331,26 @@ async def test_unreachable_tcp_client_ends_the_transaction(harness: Harness) -> 
     statistics = harness.endpoint.statistics()
     assert statistics["transactions"] == statistics["server_transactions"] == 0
     assert statistics["send_errors"] == 1
+
+
+async def test_cancel_is_told_whether_it_matches_an_invite(harness: Harness) -> None:
+    def final_405(incoming: ServerRequest) -> None:
+        if incoming.request.method == "INVITE":
+            incoming.respond(build_response(incoming.request, 405, to_tag="x"))
+        else:
+            incoming.respond(build_response(incoming.request, 200, to_tag="x"))
+
+    harness.recorder.behaviour = final_405
+    with udp_client() as sock:
+        port = harness.port("udp")
+        sock.sendto(request_bytes("inv", method="INVITE"), ("127.0.0.1", port))
+        statuses = [(await udp_receive(sock)).status_code]
+        if statuses[0] == 100:  # the INVITE transaction may say Trying itself (§17.2.1)
+            statuses.append((await udp_receive(sock)).status_code)
+        assert statuses[-1] == 405
+        sock.sendto(request_bytes("inv", method="CANCEL"), ("127.0.0.1", port))
+        await udp_receive(sock)
+        sock.sendto(request_bytes("other", method="CANCEL"), ("127.0.0.1", port))
+        await udp_receive(sock)
+    cancels = [r for r in harness.recorder.requests if r.request.method == "CANCEL"]
+    assert [r.cancels_a_transaction for r in cancels] == [True, False]
