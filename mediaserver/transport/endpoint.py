@@ -51,6 +51,19 @@ DEFAULT_MAX_MESSAGE_SIZE = 65535
 # CRLF keep-alives over UDP (RFC 5626 §3.5.1 uses STUN there, but many clients send CRLFs).
 _UDP_KEEPALIVES = frozenset((b"\r\n", b"\r\n\r\n", b"\x00"))
 
+# What the endpoint counts besides socket and transaction figures (see statistics()).
+_COUNTERS = (
+    "parse_errors",
+    "bad_requests_answered",
+    "retransmissions_absorbed",
+    "stray_responses",
+    "keepalives",
+    "oversized",
+    "handler_errors",
+    "unexpected_requests",
+    "internal_errors",
+)
+
 
 @dataclass(slots=True, eq=False)
 class _ServerContext:
@@ -136,20 +149,7 @@ class SipEndpoint:
         )
         self._bound: list[Peer] = []
         self._connecting: set[asyncio.Task[None]] = set()
-        self._counts = dict.fromkeys(
-            (
-                "parse_errors",
-                "bad_requests_answered",
-                "retransmissions_absorbed",
-                "stray_responses",
-                "keepalives",
-                "oversized",
-                "handler_errors",
-                "unexpected_requests",
-                "internal_errors",
-            ),
-            0,
-        )
+        self._counts = dict.fromkeys(_COUNTERS, 0)
 
     async def start(self, listen: list[ListenAddress]) -> None:
         for address in listen:
