@@ -12,6 +12,7 @@ from typing import Protocol
 
 import av
 import numpy as np
+
 from audiocodecs.pcm import Pcm16
 
 FORMATS = ("wav", "mp3")

@@ -17,8 +17,8 @@ is reported once, after two consecutive hit windows, and again only after two wi
 
 import numpy as np
 import numpy.typing as npt
-from audiocodecs.pcm import Pcm16
 
+from audiocodecs.pcm import Pcm16
 from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE
 from mediaserver.media.tones import HIGH_FREQUENCIES, KEYPAD, LOW_FREQUENCIES
 

@@ -1,8 +1,8 @@
 """Playback of decoded audio (files, TTS) as a passive source, with Plivo's loop count."""
 
 import numpy as np
-from audiocodecs.pcm import Pcm16
 
+from audiocodecs.pcm import Pcm16
 from mediaserver.media.frame import FRAME_SAMPLES
 
 

@@ -1,8 +1,8 @@
 """Recording sinks over AudioWriter: one leg (mono), or two legs on two channels (stereo)."""
 
 import numpy as np
-from audiocodecs.pcm import Pcm16
 
+from audiocodecs.pcm import Pcm16
 from mediaserver.media.audio_file import AudioWriter
 from mediaserver.media.frame import FRAME_SAMPLES
 

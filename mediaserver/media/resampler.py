@@ -6,6 +6,7 @@ as filter history, so frame-by-frame output equals one-shot output (no clicks at
 
 import numpy as np
 import numpy.typing as npt
+
 from audiocodecs.pcm import Pcm16
 
 TAPS_PER_PHASE = 16

@@ -1,8 +1,8 @@
 """Tone sources: DTMF digit strings (ITU-T Q.23 frequencies) and plain tones, as passive ports."""
 
 import numpy as np
-from audiocodecs.pcm import Pcm16
 
+from audiocodecs.pcm import Pcm16
 from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE
 
 LOW_FREQUENCIES = (697.0, 770.0, 852.0, 941.0)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Protocol
 
 from audiocodecs.pcm import Pcm16
-
 from mediaserver.media.audio_file import read_audio
 
 # Plivo language -> espeak-ng voice. Where espeak-ng has no such accent the nearest is used:

@@ -1,8 +1,8 @@
 """Voice activity as a sink port (WebRTC's VAD), for silence timeouts and machine detection."""
 
 import webrtcvad
-from audiocodecs.pcm import Pcm16
 
+from audiocodecs.pcm import Pcm16
 from mediaserver.media.frame import FRAME_MS, SAMPLE_RATE
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from audiocodecs import new_decoder, new_encoder
 from audiocodecs.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 

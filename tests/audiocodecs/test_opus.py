@@ -4,6 +4,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
 from audiocodecs import UnknownCodecError, new_decoder, new_encoder
 from audiocodecs.opus import OpusDecoder, OpusEncoder
 

@@ -4,6 +4,7 @@ import time
 import warnings
 
 import numpy as np
+
 from audiocodecs.g711 import ulaw_decode, ulaw_encode
 from audiocodecs.opus import OpusDecoder, OpusEncoder
 
