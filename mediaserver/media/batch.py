@@ -1,0 +1,228 @@
+"""The batch path: every 20 ms, all non-relayed streams are processed together.
+
+One tick: pop one frame per stream from its jitter buffer; decode all G.711 frames as one
+table lookup over a stacked (streams x samples) array (Opus per stream); run in-band DTMF
+detection over the stack; route (peer audio, conference minus-one mixes, players); write
+recorders; encode the outputs the same way and send. Per-stream Python work is kept to the
+few calls a packet needs (pop, header, send); everything per sample is numpy.
+"""
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from audiocodecs.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from audiocodecs.pcm import Pcm16
+from mediaserver.clock import Clock
+from mediaserver.media.channel import Channel
+from mediaserver.media.dtmf_detector import DtmfDetector
+from mediaserver.media.frame import FRAME_SAMPLES
+from mediaserver.media.mixer import Conference, mix_minus_one
+from mediaserver.media.port import MediaSource
+from mediaserver.media.rtp_socket import PacketHandler
+from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
+from mediaserver.media.tones import DtmfToneSource
+from mediaserver.rtp.telephone_event import TelephoneEventSender
+
+Codes = npt.NDArray[np.uint8]
+Mask = npt.NDArray[np.bool_]
+StreamChanged = Callable[[MediaStream], None]
+
+_DECODERS: dict[str, Callable[[Codes], Pcm16]] = {"PCMU": ulaw_decode, "PCMA": alaw_decode}
+_ENCODERS: dict[str, Callable[[Pcm16], Codes]] = {"PCMU": ulaw_encode, "PCMA": alaw_encode}
+
+
+class BatchProcessor:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._channels: dict[int, Channel] = {}
+        self._detector = DtmfDetector()
+        self.conferences: list[Conference] = []
+        self.on_stream_changed: StreamChanged = _ignore_change
+
+    def add(self, stream: MediaStream) -> PacketHandler:
+        """Put `stream` on the batch path; returns its datagram handler."""
+        channel = self._channels.get(stream.stream_id)
+        if channel is None:
+            channel = Channel(stream, self._clock, self._telephone_event_received)
+            self._channels[stream.stream_id] = channel
+        return channel.receive
+
+    def remove(self, stream: MediaStream) -> None:
+        self._channels.pop(stream.stream_id, None)
+
+    def stream_count(self) -> int:
+        return len(self._channels)
+
+    def bytes_buffered(self) -> int:
+        return sum(channel.bytes_buffered() for channel in self._channels.values())
+
+    def dtmf_tone_source(self, digits: str) -> MediaSource:
+        return DtmfToneSource(digits)
+
+    def queue_telephone_events(self, stream: MediaStream, digits: str) -> None:
+        """RFC 4733 §2.5: each press as packets on successive ticks, sharing one timestamp."""
+        sender = TelephoneEventSender()
+        timestamp = stream.sender.timestamp
+        for digit in digits:
+            packets = sender.start(digit, timestamp)
+            for packet in packets:
+                stream.dtmf_outbox.append((packet.payload, packet.marker, packet.timestamp))
+            # The next press starts when this one's last packet has gone, one per tick.
+            elapsed = len(packets) * stream.format.samples_per_packet
+            timestamp = (timestamp + elapsed) & 0xFFFFFFFF
+
+    def _telephone_event_received(self, stream: MediaStream, digit: str) -> None:
+        """Report the digit, and pass it on as RFC 4733 like the relay path would."""
+        if stream.digit_handler is not None:
+            stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfSource.RFC4733))
+        peer = stream.peer
+        if peer is not None and peer.format.telephone_event_pt is not None:
+            self.queue_telephone_events(peer, digit)
+
+    def tick(self, index: int) -> None:
+        channels = list(self._channels.values())
+        if not channels:
+            return
+        inputs, active = self._decode(channels, self._clock.now())
+        self._detect(channels, inputs, active)
+        outputs, sending = self._route(channels, inputs, active)
+        self._record(channels, inputs, outputs)
+        self._send(channels, outputs, sending)
+
+    def _decode(self, channels: Sequence[Channel], now: float) -> tuple[Pcm16, Mask]:
+        inputs = np.zeros((len(channels), FRAME_SAMPLES), np.int16)
+        active = np.zeros(len(channels), np.bool_)
+        stacked: dict[str, tuple[list[int], list[bytes]]] = {"PCMU": ([], []), "PCMA": ([], [])}
+        for row, channel in enumerate(channels):
+            payload = channel.pop_payload(now)
+            if payload is not None and channel.stacked and len(payload) == FRAME_SAMPLES:
+                rows, payloads = stacked[channel.codec]
+                rows.append(row)
+                payloads.append(payload)
+                active[row] = True
+                continue
+            frame = channel.decode_alone(payload) if payload is not None else channel.conceal()
+            if frame is not None:
+                inputs[row] = frame
+                active[row] = True
+        for codec, (rows, payloads) in stacked.items():
+            if rows:
+                codes = np.frombuffer(b"".join(payloads), np.uint8)
+                inputs[rows] = _DECODERS[codec](codes.reshape(len(rows), FRAME_SAMPLES))
+        return inputs, active
+
+    def _detect(self, channels: Sequence[Channel], inputs: Pcm16, active: Mask) -> None:
+        rows = [row for row, channel in enumerate(channels) if channel.stream.inband_detection]
+        if not rows:
+            return
+        digits = self._detector.detect(
+            [channels[row].stream.stream_id for row in rows], inputs[rows]
+        )
+        for row, digit in zip(rows, digits, strict=True):
+            handler = channels[row].stream.digit_handler
+            if digit is not None and handler is not None:
+                handler(DtmfReceived(channels[row].stream.stream_id, digit, DtmfSource.INBAND))
+
+    def _route(
+        self, channels: Sequence[Channel], inputs: Pcm16, active: Mask
+    ) -> tuple[Pcm16, Mask]:
+        outputs = np.zeros_like(inputs)
+        sending = np.zeros(len(channels), np.bool_)
+        row_of = {channel.stream.stream_id: row for row, channel in enumerate(channels)}
+        targets, sources = _peer_rows(channels, row_of)
+        if targets:
+            outputs[targets] = inputs[sources]
+            sending[targets] = active[sources]
+        for conference in self.conferences:
+            rows = [row_of[s.stream_id] for s in conference.members if s.stream_id in row_of]
+            if rows:
+                outputs[rows] = mix_minus_one(inputs[rows] * active[rows, np.newaxis])
+                sending[rows] = True
+        for row, channel in enumerate(channels):
+            if channel.stream.source is not None:
+                sending[row] = self._play(channel.stream, outputs, row)
+        return outputs, sending
+
+    def _play(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
+        assert stream.source is not None
+        frame = stream.source.read_frame()
+        if frame is not None:
+            outputs[row] = frame
+            return True
+        done = stream.playback_done
+        stream.source = stream.playback_done = None
+        if done is not None and not done.done():
+            done.set_result(True)
+        self.on_stream_changed(stream)
+        return False
+
+    def _record(self, channels: Sequence[Channel], inputs: Pcm16, outputs: Pcm16) -> None:
+        for row, channel in enumerate(channels):
+            sink = channel.stream.sink
+            if sink is not None:
+                both = inputs[row].astype(np.int32) + outputs[row]
+                sink.write_frame(np.clip(both, -32768, 32767).astype(np.int16))
+
+    def _send(self, channels: Sequence[Channel], outputs: Pcm16, sending: Mask) -> None:
+        payloads = self._encode(channels, outputs, sending)
+        for row, channel in enumerate(channels):
+            stream = channel.stream
+            if stream.dtmf_outbox:
+                self._send_event(stream)
+                channel.sending = False
+            elif sending[row]:
+                header = stream.sender.header(stream.format.payload_type, not channel.sending)
+                stream.rtp.send(header + payloads[row])
+                channel.sending = True
+            else:
+                channel.sending = False
+            stream.sender.advance(stream.format.samples_per_packet)
+
+    def _encode(
+        self, channels: Sequence[Channel], outputs: Pcm16, sending: Mask
+    ) -> dict[int, bytes]:
+        payloads: dict[int, bytes] = {}
+        stacked: dict[str, list[int]] = {"PCMU": [], "PCMA": []}
+        for row, channel in enumerate(channels):
+            if not sending[row] or channel.stream.dtmf_outbox:
+                continue
+            if channel.stacked:
+                stacked[channel.codec].append(row)
+            else:
+                payloads[row] = channel.encode_alone(outputs[row])
+        for codec, rows in stacked.items():
+            if rows:
+                blob = _ENCODERS[codec](outputs[rows]).tobytes()
+                for index, row in enumerate(rows):
+                    payloads[row] = blob[index * FRAME_SAMPLES : (index + 1) * FRAME_SAMPLES]
+        return payloads
+
+    def _send_event(self, stream: MediaStream) -> None:
+        payload, marker, timestamp = stream.dtmf_outbox.popleft()
+        event_type = stream.format.telephone_event_pt
+        assert event_type is not None
+        audio_timestamp = stream.sender.timestamp
+        stream.sender.timestamp = timestamp
+        stream.rtp.send(stream.sender.header(event_type, marker) + payload)
+        stream.sender.timestamp = audio_timestamp
+        if not stream.dtmf_outbox:
+            stream.finish_dtmf(sent=True)
+            self.on_stream_changed(stream)
+
+
+def _peer_rows(channels: Sequence[Channel], row_of: dict[int, int]) -> tuple[list[int], list[int]]:
+    """(row that sends, row whose input it sends) for every connected pair."""
+    targets: list[int] = []
+    sources: list[int] = []
+    for row, channel in enumerate(channels):
+        peer = channel.stream.peer
+        if peer is not None and peer.stream_id in row_of:
+            targets.append(row)
+            sources.append(row_of[peer.stream_id])
+    return targets, sources
+
+
+def _ignore_change(stream: MediaStream) -> None:
+    """Default until the engine subscribes: a BatchProcessor used alone (benchmarks)."""

@@ -1,0 +1,345 @@
+"""The media engine's command API: the only way the call layer touches media.
+
+Commands: open_stream, set_remote, connect/disconnect, play, record, detect_dtmf, send_dtmf,
+mix (conferences), close_stream, statistics. The call layer never chooses a media path: after
+every command the engine puts each affected stream on the relay fast path (connected to a
+stream of the same codec, nothing attached) or on the batch path (anything else), or leaves
+it idle. Keeping the API this narrow is what lets media move to worker processes later.
+
+The engine runs no tasks of its own: packets arrive through datagram callbacks and the batch
+path runs on one timer chain (ticker.py), so statistics() counts timers, not tasks.
+"""
+
+import asyncio
+import enum
+import itertools
+import logging
+from dataclasses import dataclass
+
+from audiocodecs import new_decoder
+from mediaserver.clock import Clock
+from mediaserver.config import RtpConfig
+from mediaserver.media.batch import BatchProcessor
+from mediaserver.media.mixer import Conference
+from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.media.port_allocator import PortAllocator
+from mediaserver.media.relay import RelayDirection
+from mediaserver.media.rtp_socket import Address, RtpSocket
+from mediaserver.media.stream import (
+    DigitHandler,
+    MediaStream,
+    StreamFormat,
+    StreamMode,
+    UnsupportedStreamError,
+)
+from mediaserver.media.ticker import Ticker
+from mediaserver.rtp.payload_types import codec_name_for, rtp_clock_rate
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_PTIME_MS = 20
+STATIC_PAYLOAD_TYPES = {"PCMU": 0, "PCMA": 8}
+
+
+class DtmfMode(enum.Enum):
+    RFC4733 = "rfc4733"
+    INBAND = "inband"
+
+
+class StreamStateError(RuntimeError):
+    """A command that does not fit the stream's state (closed, already connected...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatistics:
+    streams: int
+    relay_streams: int
+    batch_streams: int
+    bound_ports: int
+    open_sockets: int
+    conferences: int
+    players: int
+    recorders: int
+    dtmf_detectors: int
+    timers: int
+    bytes_buffered: int
+
+    def is_idle(self) -> bool:
+        """True when nothing is left open: the leak check after a call or a test."""
+        return all(value == 0 for value in (
+            self.streams, self.bound_ports, self.open_sockets, self.conferences,
+            self.players, self.recorders, self.dtmf_detectors, self.timers, self.bytes_buffered,
+        ))  # fmt: skip
+
+
+class MediaEngine:
+    def __init__(
+        self, config: RtpConfig, clock: Clock, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        self._loop = loop or asyncio.get_running_loop()
+        self._allocator = PortAllocator(config.address, config.port_min, config.port_max)
+        self._batch = BatchProcessor(clock)
+        self._batch.on_stream_changed = self._update
+        self._ticker = Ticker(self._loop, clock, self._batch.tick)
+        self._streams: dict[int, MediaStream] = {}
+        self._relays: dict[int, RelayDirection] = {}
+        self._conferences: list[Conference] = []
+        self._stream_ids = itertools.count(1)
+
+    async def open_stream(
+        self,
+        encoding_name: str,
+        ptime_ms: int = SUPPORTED_PTIME_MS,
+        payload_type: int | None = None,
+        telephone_event_pt: int | None = None,
+        rtcp_mux: bool = False,
+    ) -> MediaStream:
+        """Bind an RTP port (and RTCP on +1 unless rtcp_mux) for one negotiated codec."""
+        stream_format = _stream_format(encoding_name, ptime_ms, payload_type, telephone_event_pt)
+        ports = self._allocator.allocate(rtcp_mux)
+        stream_id = next(self._stream_ids)
+        try:
+            rtp = await self._endpoint(ports.rtp_socket, rtcp_mux)
+            rtcp = None
+            if ports.rtcp_socket is not None:
+                # The RTCP port carries only RTCP: demultiplex everything to the RTCP handler.
+                rtcp = await self._endpoint(ports.rtcp_socket, rtcp_mux=True)
+        except BaseException:
+            self._allocator.release(ports)
+            raise
+        stream = MediaStream(stream_id, stream_format, ports, rtp, rtcp)
+        self._streams[stream_id] = stream
+        return stream
+
+    def set_remote(self, stream: MediaStream, host: str, port: int, rtcp_port: int = 0) -> None:
+        """The address from the peer's SDP; latching may replace it (comedia, RFC 4961)."""
+        self._check_open(stream)
+        stream.rtp.set_remote((host, port))
+        if stream.rtcp is not None:
+            stream.rtcp.set_remote((host, rtcp_port or port + 1))
+
+    def connect(self, first: MediaStream, second: MediaStream) -> None:
+        """Bridge two streams both ways (a B2BUA call)."""
+        for stream in (first, second):
+            self._check_open(stream)
+            if stream.peer is not None or stream.in_conference:
+                raise StreamStateError(f"{stream!r} is already connected")
+        if first is second:
+            raise StreamStateError("a stream cannot be connected to itself")
+        first.peer, second.peer = second, first
+        self._update(first, second)
+
+    def disconnect(self, stream: MediaStream) -> None:
+        peer = stream.peer
+        if peer is None:
+            return
+        stream.peer = peer.peer = None
+        self._update(stream, peer)
+
+    def play(self, stream: MediaStream, source: MediaSource) -> "asyncio.Future[bool]":
+        """Send `source` instead of the peer's audio; the future says True when it ran out."""
+        self._check_open(stream)
+        self.stop_playing(stream)
+        stream.source = source
+        stream.playback_done = self._loop.create_future()
+        self._update(stream)
+        return stream.playback_done
+
+    def stop_playing(self, stream: MediaStream) -> None:
+        done = stream.playback_done
+        stream.source = stream.playback_done = None
+        if done is not None and not done.done():
+            done.set_result(False)
+        self._update(stream)
+
+    def record(self, stream: MediaStream, sink: MediaSink) -> None:
+        """Write what the stream receives and sends, mixed, frame by frame into `sink`."""
+        self._check_open(stream)
+        stream.sink = sink
+        self._update(stream)
+
+    def stop_recording(self, stream: MediaStream) -> None:
+        stream.sink = None
+        self._update(stream)
+
+    def detect_dtmf(self, stream: MediaStream, handler: DigitHandler, inband: bool = True) -> None:
+        """Report digits (RFC 4733 events always; Goertzel on the audio if `inband`)."""
+        self._check_open(stream)
+        stream.digit_handler = handler
+        stream.inband_detection = inband
+        self._update(stream)
+
+    def stop_detecting_dtmf(self, stream: MediaStream) -> None:
+        stream.digit_handler = None
+        stream.inband_detection = False
+        self._update(stream)
+
+    def send_dtmf(
+        self, stream: MediaStream, digits: str, mode: DtmfMode = DtmfMode.RFC4733
+    ) -> "asyncio.Future[bool]":
+        """Queue digits as RFC 4733 events or as in-band tones (played like any source)."""
+        self._check_open(stream)
+        if mode is DtmfMode.INBAND:
+            return self.play(stream, self._batch.dtmf_tone_source(digits))
+        if stream.format.telephone_event_pt is None:
+            raise UnsupportedStreamError(f"{stream!r} negotiated no telephone-event")
+        done: asyncio.Future[bool] = self._loop.create_future()
+        stream.dtmf_waiters.append(done)
+        self._batch.queue_telephone_events(stream, digits)
+        self._update(stream)
+        return done
+
+    def mix(self, streams: list[MediaStream]) -> Conference:
+        """A conference of `streams` (more may join with join_conference)."""
+        conference = Conference()
+        self._conferences.append(conference)
+        self._batch.conferences.append(conference)
+        for stream in streams:
+            self.join_conference(conference, stream)
+        return conference
+
+    def join_conference(self, conference: Conference, stream: MediaStream) -> None:
+        self._check_open(stream)
+        if stream.peer is not None:
+            raise StreamStateError(f"{stream!r} is connected; disconnect it first")
+        conference.add(stream)
+        self._update(stream)
+
+    def leave_conference(self, conference: Conference, stream: MediaStream) -> None:
+        conference.remove(stream)
+        self._update(stream)
+
+    def close_conference(self, conference: Conference) -> None:
+        for stream in list(conference.members):
+            self.leave_conference(conference, stream)
+        if conference in self._conferences:
+            self._conferences.remove(conference)
+            self._batch.conferences.remove(conference)
+
+    def close_stream(self, stream: MediaStream) -> None:
+        """Detach everything, close the sockets and give the ports back."""
+        if stream.closed:
+            return
+        self.disconnect(stream)
+        for conference in self._conferences:
+            conference.remove(stream)
+        self.stop_playing(stream)
+        stream.sink = stream.digit_handler = None
+        stream.finish_dtmf(sent=False)
+        stream.closed = True
+        self._update(stream)
+        stream.rtp.close()
+        if stream.rtcp is not None:
+            stream.rtcp.close()
+        self._allocator.release(stream.ports)
+        del self._streams[stream.stream_id]
+
+    def close(self) -> None:
+        for conference in list(self._conferences):
+            self.close_conference(conference)
+        for stream in list(self._streams.values()):
+            self.close_stream(stream)
+        self._ticker.stop()
+
+    def statistics(self) -> EngineStatistics:
+        streams = list(self._streams.values())
+        modes = [stream.mode for stream in streams]
+        return EngineStatistics(
+            streams=len(streams),
+            relay_streams=modes.count(StreamMode.RELAY),
+            batch_streams=modes.count(StreamMode.BATCH),
+            bound_ports=self._allocator.statistics().bound_ports,
+            open_sockets=sum(
+                (s.rtp.transport is not None)
+                + (s.rtcp is not None and s.rtcp.transport is not None)
+                for s in streams
+            ),
+            conferences=len(self._conferences),
+            players=sum(s.source is not None for s in streams),
+            recorders=sum(s.sink is not None for s in streams),
+            dtmf_detectors=sum(s.digit_handler is not None for s in streams),
+            timers=int(self._ticker.running),
+            bytes_buffered=self._batch.bytes_buffered(),
+        )
+
+    async def _endpoint(self, sock: object, rtcp_mux: bool) -> RtpSocket:
+        protocol = RtpSocket(_drop, _discard_rtcp, rtcp_mux)
+        await self._loop.create_datagram_endpoint(lambda: protocol, sock=sock)  # type: ignore[arg-type]
+        return protocol
+
+    def _check_open(self, stream: MediaStream) -> None:
+        if stream.closed or self._streams.get(stream.stream_id) is not stream:
+            raise StreamStateError(f"{stream!r} is closed or not ours")
+
+    def _update(self, *streams: MediaStream) -> None:
+        """Re-decide the path of each stream (and its peer) after a command."""
+        affected = {s.stream_id: s for s in streams}
+        affected.update({s.peer.stream_id: s.peer for s in streams if s.peer is not None})
+        for stream in affected.values():
+            self._set_mode(stream, _mode_for(stream))
+        if self._batch.stream_count():
+            self._ticker.start()
+        else:
+            self._ticker.stop()
+
+    def _set_mode(self, stream: MediaStream, mode: StreamMode) -> None:
+        if stream.mode is mode and mode is not StreamMode.RELAY:
+            return
+        relay = self._relays.pop(stream.stream_id, None)
+        if relay is not None:
+            relay.stop()
+        if stream.mode is StreamMode.BATCH and mode is not StreamMode.BATCH:
+            self._batch.remove(stream)
+        stream.mode = mode
+        if mode is StreamMode.RELAY:
+            assert stream.peer is not None
+            relay = RelayDirection(stream, stream.peer)
+            self._relays[stream.stream_id] = relay
+            stream.rtp.handler = relay.forward
+        elif mode is StreamMode.BATCH:
+            stream.rtp.handler = self._batch.add(stream)
+        else:
+            stream.rtp.handler = _drop
+
+
+def _mode_for(stream: MediaStream) -> StreamMode:
+    if stream.closed:
+        return StreamMode.IDLE
+    peer = stream.peer
+    if peer is None:
+        return StreamMode.BATCH if stream.tapped() else StreamMode.IDLE
+    if stream.format.relays_to(peer.format) and not stream.tapped() and not peer.tapped():
+        return StreamMode.RELAY
+    return StreamMode.BATCH
+
+
+def _stream_format(
+    encoding_name: str, ptime_ms: int, payload_type: int | None, telephone_event_pt: int | None
+) -> StreamFormat:
+    if ptime_ms != SUPPORTED_PTIME_MS:
+        raise UnsupportedStreamError(
+            f"ptime {ptime_ms} ms: only {SUPPORTED_PTIME_MS} ms is carried"
+        )
+    codec = codec_name_for(encoding_name)
+    new_decoder(codec)  # raises UnknownCodecError for a codec we cannot decode
+    if payload_type is None:
+        payload_type = STATIC_PAYLOAD_TYPES.get(codec.upper())
+    if payload_type is None or not 0 <= payload_type <= 127:
+        raise UnsupportedStreamError(f"{encoding_name}: a payload type 0-127 is needed")
+    return StreamFormat(
+        codec=codec,
+        payload_type=payload_type,
+        clock_rate=rtp_clock_rate(encoding_name),
+        ptime_ms=ptime_ms,
+        telephone_event_pt=telephone_event_pt,
+    )
+
+
+def _drop(data: bytes, addr: Address) -> None:
+    """An idle stream: nothing consumes its media, so packets are dropped (counted by the
+    socket as received)."""
+
+
+def _discard_rtcp(data: bytes, addr: Address) -> None:
+    """RTCP is terminated here, not forwarded: the relay rewrites SSRCs (RFC 3550 §7.2), so the
+    peer's reports would describe streams the far side never sees."""

@@ -1,0 +1,155 @@
+"""A media stream: one negotiated RTP session (one m= line) and what is attached to it.
+
+The call layer holds MediaStream objects as handles and changes them only through the
+engine's commands; the engine reads the attachments (peer, conference, player, recorder,
+DTMF detection and sending) to decide between the relay fast path and the batch path.
+"""
+
+import asyncio
+import enum
+import secrets
+import struct
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.media.port_allocator import BoundPorts
+from mediaserver.media.rtp_socket import Address, RtpSocket
+
+RTP_VERSION_OCTET = 0x80  # RFC 3550 §5.1: V=2, no padding, no extension, CC=0
+MARKER_BIT = 0x80
+_HEADER = struct.Struct("!BBHII")
+
+
+class StreamMode(enum.Enum):
+    IDLE = "idle"  # nothing attached: packets are counted and dropped
+    RELAY = "relay"  # forwarded in datagram_received, rewritten in place
+    BATCH = "batch"  # jitter buffer, decoded and processed on the 20 ms tick
+
+
+class DtmfSource(enum.Enum):
+    RFC4733 = "rfc4733"
+    INBAND = "inband"
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived:
+    """A digit pressed on the far side of `stream_id`, reported once per press."""
+
+    stream_id: int
+    digit: str
+    source: DtmfSource
+
+
+DigitHandler = Callable[[DtmfReceived], None]
+
+
+class UnsupportedStreamError(ValueError):
+    """A codec or packetisation the engine cannot carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFormat:
+    codec: str  # audiocodecs name: "PCMU", "PCMA", "opus"
+    payload_type: int
+    clock_rate: int
+    ptime_ms: int
+    telephone_event_pt: int | None
+
+    @property
+    def samples_per_packet(self) -> int:
+        """RTP timestamp increment of one packet (RFC 3550 §5.1, in clock_rate units)."""
+        return self.clock_rate * self.ptime_ms // 1000
+
+    def relays_to(self, other: "StreamFormat") -> bool:
+        """Packets can cross unchanged but for the header (the fast path)."""
+        return (self.codec, self.clock_rate, self.ptime_ms) == (
+            other.codec,
+            other.clock_rate,
+            other.ptime_ms,
+        )
+
+
+class RtpSender:
+    """Outgoing header state. RFC 3550 §5.1: SSRC, sequence number and timestamp start random."""
+
+    __slots__ = ("sequence_number", "ssrc", "timestamp")
+
+    def __init__(self) -> None:
+        self.ssrc = secrets.randbits(32)
+        self.sequence_number = secrets.randbits(16)
+        self.timestamp = secrets.randbits(32)
+
+    def header(self, payload_type: int, marker: bool) -> bytes:
+        """The 12-byte header of the next packet; takes one sequence number."""
+        second = payload_type | (MARKER_BIT if marker else 0)
+        header = _HEADER.pack(
+            RTP_VERSION_OCTET, second, self.sequence_number, self.timestamp, self.ssrc
+        )
+        self.sequence_number = (self.sequence_number + 1) & 0xFFFF
+        return header
+
+    def advance(self, samples: int) -> None:
+        """Media time passes whether or not a packet was sent (RFC 3550 §5.1)."""
+        self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF
+
+
+class MediaStream:
+    """Handle of one RTP stream. Mutable engine state; the call layer only reads it."""
+
+    def __init__(
+        self,
+        stream_id: int,
+        stream_format: StreamFormat,
+        ports: BoundPorts,
+        rtp: RtpSocket,
+        rtcp: RtpSocket | None,
+    ) -> None:
+        self.stream_id = stream_id
+        self.format = stream_format
+        self.ports = ports
+        self.rtp = rtp
+        self.rtcp = rtcp
+        self.sender = RtpSender()
+        self.mode = StreamMode.IDLE
+        self.closed = False
+        self.peer: MediaStream | None = None
+        self.in_conference = False
+        self.source: MediaSource | None = None
+        self.playback_done: asyncio.Future[bool] | None = None
+        self.sink: MediaSink | None = None
+        self.digit_handler: DigitHandler | None = None
+        self.inband_detection = False
+        # RFC 4733 packets waiting for their tick: (payload, marker, timestamp).
+        self.dtmf_outbox: deque[tuple[bytes, bool, int]] = deque()
+        self.dtmf_waiters: list[asyncio.Future[bool]] = []
+
+    def finish_dtmf(self, sent: bool) -> None:
+        """Resolve the send_dtmf futures: True once the outbox has drained."""
+        self.dtmf_outbox.clear()
+        for waiter in self.dtmf_waiters:
+            if not waiter.done():
+                waiter.set_result(sent)
+        self.dtmf_waiters.clear()
+
+    @property
+    def local_address(self) -> Address:
+        return self.rtp.local_address
+
+    @property
+    def remote_address(self) -> Address | None:
+        return self.rtp.remote_address
+
+    def tapped(self) -> bool:
+        """Something needs the decoded audio or injects packets: the relay cannot be used."""
+        return (
+            self.in_conference
+            or self.source is not None
+            or self.sink is not None
+            or self.digit_handler is not None
+            or bool(self.dtmf_outbox)
+        )
+
+    def __repr__(self) -> str:
+        return f"<MediaStream {self.stream_id} {self.format.codec} {self.mode.value}>"

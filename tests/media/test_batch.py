@@ -1,0 +1,148 @@
+"""The batch tick without sockets: numbers for time, recording transports, FFTs."""
+
+import itertools
+import struct
+from typing import Any, cast
+
+import numpy as np
+
+from audiocodecs.g711 import alaw_decode, ulaw_decode, ulaw_encode
+from mediaserver.clock import ManualClock
+from mediaserver.media.batch import BatchProcessor
+from mediaserver.media.mixer import Conference
+from mediaserver.media.port_allocator import BoundPorts
+from mediaserver.media.rtp_socket import RtpSocket
+from mediaserver.media.stream import MediaStream, StreamFormat
+
+FORMATS = {
+    "PCMU": StreamFormat("PCMU", 0, 8000, 20, 101),
+    "PCMA": StreamFormat("PCMA", 8, 8000, 20, 101),
+}
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, addr: Any) -> None:
+        self.sent.append(bytes(data))
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 20000)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def make_stream(stream_id: int, codec: str) -> MediaStream:
+    sock = RtpSocket(lambda d, a: None, lambda d, a: None, rtcp_mux=True)
+    sock.connection_made(RecordingTransport())  # type: ignore[arg-type]
+    sock.set_remote(("127.0.0.1", 4000 + stream_id))
+    return MediaStream(stream_id, FORMATS[codec], cast(BoundPorts, None), sock, None)
+
+
+def sent(stream: MediaStream) -> list[bytes]:
+    return cast(RecordingTransport, stream.rtp.transport).sent
+
+
+def tone(frequency: float, frame: int) -> np.ndarray:
+    t = (np.arange(160) + 160 * frame) / 8000
+    return (8000 * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+
+
+def pcmu_packet(frame: int, pcm: np.ndarray) -> bytes:
+    header = struct.pack("!BBHII", 0x80, 0, 100 + frame, 160 * frame, 77)
+    return header + ulaw_encode(pcm).tobytes()
+
+
+def peak_frequency(pcm: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
+    return float(np.argmax(spectrum) * 8000 / len(pcm))
+
+
+def run_ticks(batch: BatchProcessor, clock: ManualClock, feed: Any, ticks: int) -> None:
+    for index in range(ticks):
+        feed(index)
+        clock.advance(0.02)
+        batch.tick(index)
+
+
+def test_many_bridged_pairs_are_transcoded_in_one_stack() -> None:
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    pairs = [(make_stream(2 * i, "PCMU"), make_stream(2 * i + 1, "PCMA")) for i in range(8)]
+    handlers = {}
+    for first, second in pairs:
+        first.peer, second.peer = second, first
+        handlers[first.stream_id] = batch.add(first)
+        batch.add(second)
+
+    def feed(index: int) -> None:
+        for pair_index, (first, _) in enumerate(pairs):
+            packet = pcmu_packet(index, tone(300 + 100 * pair_index, index))
+            handlers[first.stream_id](packet, ("127.0.0.1", 9))
+
+    run_ticks(batch, clock, feed, 30)
+    for pair_index, (first, second) in enumerate(pairs):
+        packets = sent(second)
+        assert len(packets) >= 25
+        assert {p[1] & 0x7F for p in packets} == {8}
+        pcm = alaw_decode(np.frombuffer(b"".join(p[12:] for p in packets), np.uint8))
+        assert abs(peak_frequency(pcm) - (300 + 100 * pair_index)) < 15
+        assert sent(first) == []  # the PCMA side sent nothing, so nothing goes back
+
+
+def test_outgoing_numbering_is_continuous_and_timestamps_follow_the_clock() -> None:
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    first, second = make_stream(1, "PCMU"), make_stream(2, "PCMU")
+    first.peer, second.peer = second, first
+    handler = batch.add(first)
+    batch.add(second)
+    run_ticks(batch, clock, lambda i: handler(pcmu_packet(i, tone(440, i)), ("", 0)), 20)
+    headers = [struct.unpack_from("!BBHII", p) for p in sent(second)]
+    sequence_numbers = [h[2] for h in headers]
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(sequence_numbers))
+    assert all((b[3] - a[3]) & 0xFFFFFFFF == 160 for a, b in itertools.pairwise(headers))
+    assert headers[0][1] & 0x80  # marker opens the talkspurt
+    assert not any(h[1] & 0x80 for h in headers[1:])
+    assert {h[4] for h in headers} == {second.sender.ssrc}
+
+
+def test_conference_members_get_minus_one_mixes() -> None:
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    members = [make_stream(i, "PCMU") for i in range(3)]
+    conference = Conference()
+    handlers = []
+    for member in members:
+        conference.add(member)
+        handlers.append(batch.add(member))
+    batch.conferences.append(conference)
+
+    def feed(index: int) -> None:
+        handlers[0](pcmu_packet(index, tone(400, index)), ("", 0))
+        handlers[1](pcmu_packet(index, tone(1200, index)), ("", 0))
+
+    run_ticks(batch, clock, feed, 30)
+
+    def heard(stream: MediaStream) -> np.ndarray:
+        return ulaw_decode(np.frombuffer(b"".join(p[12:] for p in sent(stream)), np.uint8))
+
+    assert abs(peak_frequency(heard(members[0])) - 1200) < 15
+    assert abs(peak_frequency(heard(members[1])) - 400) < 15
+    spectrum = np.abs(np.fft.rfft(heard(members[2]).astype(np.float64)))
+    frequencies = np.fft.rfftfreq(len(heard(members[2])), 1 / 8000)
+    assert sorted(round(f) for f in frequencies[np.argsort(spectrum)[-2:]]) == [400, 1200]
+
+
+def test_removed_stream_leaves_no_buffered_bytes() -> None:
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    stream = make_stream(1, "PCMU")
+    handler = batch.add(stream)
+    handler(pcmu_packet(0, tone(440, 0)), ("", 0))
+    assert batch.bytes_buffered() > 0
+    batch.remove(stream)
+    assert batch.bytes_buffered() == 0
+    assert batch.stream_count() == 0

@@ -1,0 +1,218 @@
+"""The engine over real sockets on 127.0.0.1: paths, latching, rewriting, leak counters."""
+
+import asyncio
+import itertools
+import struct
+from collections.abc import AsyncIterator
+from typing import cast
+
+import numpy as np
+import pytest
+
+from audiocodecs.g711 import alaw_decode, ulaw_encode
+from mediaserver.clock import SystemClock
+from mediaserver.config import RtpConfig
+from mediaserver.media.engine import MediaEngine, StreamStateError
+from mediaserver.media.stream import MediaStream, StreamMode, UnsupportedStreamError
+
+RATE = 8000
+
+
+class RtpPeer(asyncio.DatagramProtocol):
+    """A far end: sends RTP to an engine stream and keeps what comes back."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, tuple[str, int]]] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received.append((data, addr))
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        port: int = self.transport.get_extra_info("sockname")[1]
+        return port
+
+    def send_to(self, stream: MediaStream, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.sendto(data, ("127.0.0.1", stream.local_address[1]))
+
+    def payloads(self) -> list[bytes]:
+        return [data[12:] for data, _ in self.received]
+
+
+def rtp(sequence_number: int, timestamp: int, payload: bytes, payload_type: int = 0) -> bytes:
+    return struct.pack("!BBHII", 0x80, payload_type, sequence_number, timestamp, 0xABCD) + payload
+
+
+def tone_frames(frequency: float, frames: int) -> list[np.ndarray]:
+    t = np.arange(frames * 160) / RATE
+    pcm = (10000 * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+    return [pcm[i * 160 : (i + 1) * 160] for i in range(frames)]
+
+
+def peak_frequency(pcm: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
+    return float(np.argmax(spectrum) * RATE / len(pcm))
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[MediaEngine]:
+    media = MediaEngine(RtpConfig("127.0.0.1", 20000, 29999), SystemClock())
+    yield media
+    media.close()
+    assert media.statistics().is_idle(), media.statistics()
+
+
+async def open_peer() -> RtpPeer:
+    loop = asyncio.get_running_loop()
+    _, peer = await loop.create_datagram_endpoint(RtpPeer, local_addr=("127.0.0.1", 0))
+    return peer
+
+
+async def bridged(
+    engine: MediaEngine, first_codec: str = "PCMU", second_codec: str = "PCMU"
+) -> tuple[MediaStream, MediaStream, RtpPeer, RtpPeer]:
+    first = await engine.open_stream(
+        first_codec, payload_type=None if first_codec != "opus" else 111
+    )
+    second = await engine.open_stream(
+        second_codec, payload_type=None if second_codec != "opus" else 111
+    )
+    caller, callee = await open_peer(), await open_peer()
+    engine.set_remote(first, "127.0.0.1", caller.port)
+    engine.set_remote(second, "127.0.0.1", callee.port)
+    engine.connect(first, second)
+    return first, second, caller, callee
+
+
+async def settle(seconds: float = 0.05) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def test_open_stream_binds_even_rtp_port_and_rtcp_next_to_it(engine: MediaEngine) -> None:
+    stream = await engine.open_stream("PCMU")
+    muxed = await engine.open_stream("PCMA", rtcp_mux=True)
+    assert stream.local_address[1] % 2 == 0
+    assert stream.rtcp is not None
+    assert stream.rtcp.local_address[1] == stream.local_address[1] + 1
+    assert muxed.rtcp is None
+    assert engine.statistics().bound_ports == 3
+    engine.close_stream(stream)
+    engine.close_stream(muxed)
+    assert engine.statistics().is_idle()
+
+
+async def test_unsupported_streams_are_refused(engine: MediaEngine) -> None:
+    with pytest.raises(UnsupportedStreamError, match="ptime"):
+        await engine.open_stream("PCMU", ptime_ms=30)
+    with pytest.raises(UnsupportedStreamError, match="payload type"):
+        await engine.open_stream("opus")
+    with pytest.raises(KeyError):
+        await engine.open_stream("G729")
+    assert engine.statistics().bound_ports == 0
+
+
+async def test_same_codec_bridge_relays_with_rewritten_header(engine: MediaEngine) -> None:
+    first, second, caller, callee = await bridged(engine)
+    assert first.mode is second.mode is StreamMode.RELAY
+    for index in range(10):
+        caller.send_to(first, rtp(1000 + index, 5000 + 160 * index, bytes([index]) * 160))
+    await settle()
+    assert len(callee.received) == 10
+    headers = [struct.unpack("!BBHII", data[:12]) for data, _ in callee.received]
+    assert {ssrc for *_, ssrc in headers} == {second.sender.ssrc}
+    sequence_numbers = [h[2] for h in headers]
+    assert sequence_numbers == [(sequence_numbers[0] + i) & 0xFFFF for i in range(10)]
+    assert [(h[3] - headers[0][3]) & 0xFFFFFFFF for h in headers] == [160 * i for i in range(10)]
+    assert callee.payloads() == [bytes([i]) * 160 for i in range(10)]
+    # Symmetric RTP (RFC 4961): sent from the port the callee sends to.
+    assert {addr[1] for _, addr in callee.received} == {second.local_address[1]}
+
+
+async def test_reordering_survives_the_relay(engine: MediaEngine) -> None:
+    first, _, caller, callee = await bridged(engine)
+    for index in (0, 2, 1, 3):
+        caller.send_to(first, rtp(7 + index, 160 * index, bytes([index]) * 160))
+    await settle()
+    sequence_numbers = [struct.unpack_from("!H", data, 2)[0] for data, _ in callee.received]
+    base = sequence_numbers[0]
+    assert [(s - base) & 0xFFFF for s in sequence_numbers] == [0, 2, 1, 3]
+
+
+async def test_stream_latches_onto_the_real_source(engine: MediaEngine) -> None:
+    first, second, caller, callee = await bridged(engine)
+    engine.set_remote(first, "127.0.0.1", 9)  # SDP says discard; the caller sits elsewhere
+    caller.send_to(first, rtp(1, 0, b"\xff" * 160))
+    stranger = await open_peer()
+    stranger.send_to(first, rtp(50, 0, b"\x00" * 160))
+    callee.send_to(second, rtp(1, 0, b"\x7f" * 160))
+    await settle()
+    assert [p for p in caller.payloads()] == [b"\x7f" * 160]
+    assert callee.payloads() == [b"\xff" * 160]  # the stranger's packet was dropped
+    assert first.rtp.statistics().foreign_packets == 1
+
+
+async def test_garbage_is_counted_not_fatal(engine: MediaEngine) -> None:
+    first, _, caller, _ = await bridged(engine, "PCMU", "PCMA")
+    for junk in (b"", b"\x80", b"\x00" * 12, b"\x80\x00" + b"\xff" * 5, b"\xbf\xff" * 8):
+        caller.send_to(first, junk)
+    caller.send_to(first, rtp(1, 0, b"\xff" * 160))
+    await settle(0.1)
+    assert first.mode is StreamMode.BATCH
+    assert first.rtp.statistics().invalid_packets >= 3
+
+
+async def test_pcmu_to_pcma_is_transcoded_on_the_batch_path(engine: MediaEngine) -> None:
+    first, second, caller, callee = await bridged(engine, "PCMU", "PCMA")
+    assert first.mode is second.mode is StreamMode.BATCH
+    for index, frame in enumerate(tone_frames(1000, 25)):
+        caller.send_to(first, rtp(index, 160 * index, ulaw_encode(frame).tobytes()))
+        await asyncio.sleep(0.02)
+    await settle(0.2)
+    assert len(callee.received) >= 20
+    assert {data[1] & 0x7F for data, _ in callee.received} == {8}
+    pcm = alaw_decode(np.frombuffer(b"".join(callee.payloads()), np.uint8))
+    assert abs(peak_frequency(pcm) - 1000) < 30
+
+
+async def test_tap_moves_both_sides_to_batch_and_back_keeping_sequence(
+    engine: MediaEngine,
+) -> None:
+    first, second, caller, callee = await bridged(engine)
+    caller.send_to(first, rtp(1, 0, b"\xff" * 160))
+    await settle()
+    digits: list[str] = []
+    engine.detect_dtmf(first, lambda event: digits.append(event.digit))
+    assert first.mode is second.mode is StreamMode.BATCH
+    assert engine.statistics().timers == 1
+    for index in range(2, 8):
+        caller.send_to(first, rtp(index, 160 * index, b"\xff" * 160))
+        await asyncio.sleep(0.02)
+    await settle(0.1)
+    engine.stop_detecting_dtmf(first)
+    assert first.mode is StreamMode.RELAY
+    assert engine.statistics().timers == 0
+    caller.send_to(first, rtp(9, 160 * 9, b"\xff" * 160))
+    await settle()
+    sequence_numbers = [struct.unpack_from("!H", data, 2)[0] for data, _ in callee.received]
+    steps = {(b - a) & 0xFFFF for a, b in itertools.pairwise(sequence_numbers)}
+    assert steps == {1}, sequence_numbers
+    assert len(sequence_numbers) >= 6
+
+
+async def test_commands_on_closed_or_busy_streams_raise(engine: MediaEngine) -> None:
+    first, second, _, _ = await bridged(engine)
+    third = await engine.open_stream("PCMU")
+    with pytest.raises(StreamStateError, match="already connected"):
+        engine.connect(first, third)
+    engine.close_stream(second)
+    assert first.peer is None
+    assert first.mode is StreamMode.IDLE
+    with pytest.raises(StreamStateError, match="closed"):
+        engine.set_remote(second, "127.0.0.1", 4000)
+    engine.close_stream(second)  # closing twice is harmless

@@ -1,0 +1,204 @@
+"""Players, recorders, conferences and DTMF through the engine, over real sockets."""
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator
+from typing import cast
+
+import numpy as np
+import pytest
+
+from audiocodecs.g711 import ulaw_decode, ulaw_encode
+from mediaserver.clock import SystemClock
+from mediaserver.config import RtpConfig
+from mediaserver.media.engine import DtmfMode, MediaEngine
+from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream, StreamMode
+
+EVENT_PT = 101
+
+
+class Endpoint(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.packets: list[bytes] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.packets.append(data)
+
+    def send_to(self, stream: MediaStream, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.sendto(data, ("127.0.0.1", stream.local_address[1]))
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        port: int = self.transport.get_extra_info("sockname")[1]
+        return port
+
+    def audio(self, payload_type: int = 0) -> np.ndarray:
+        payloads = b"".join(p[12:] for p in self.packets if p[1] & 0x7F == payload_type)
+        return ulaw_decode(np.frombuffer(payloads, np.uint8))
+
+
+class ToneSource:
+    """A finite MediaSource: `frames` frames of a sine, then None."""
+
+    def __init__(self, frequency: float, frames: int) -> None:
+        t = np.arange(frames * 160) / 8000
+        self._pcm = (8000 * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+        self._position = 0
+
+    def read_frame(self) -> np.ndarray | None:
+        if self._position >= len(self._pcm):
+            return None
+        frame = self._pcm[self._position : self._position + 160]
+        self._position += 160
+        return frame
+
+
+class FrameSink:
+    def __init__(self) -> None:
+        self.frames: list[np.ndarray] = []
+
+    def write_frame(self, pcm: np.ndarray) -> None:
+        self.frames.append(pcm.copy())
+
+
+def tone_packet(index: int, frequency: float, payload_type: int = 0) -> bytes:
+    t = (np.arange(160) + 160 * index) / 8000
+    codes = ulaw_encode((8000 * np.sin(2 * np.pi * frequency * t)).astype(np.int16))
+    return struct.pack("!BBHII", 0x80, payload_type, index, 160 * index, 99) + codes.tobytes()
+
+
+def peak_frequency(pcm: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
+    return float(np.argmax(spectrum) * 8000 / len(pcm))
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[MediaEngine]:
+    media = MediaEngine(RtpConfig("127.0.0.1", 20000, 29999), SystemClock())
+    yield media
+    media.close()
+    assert media.statistics().is_idle(), media.statistics()
+
+
+async def attached(engine: MediaEngine, **kwargs: int) -> tuple[MediaStream, Endpoint]:
+    loop = asyncio.get_running_loop()
+    _, peer = await loop.create_datagram_endpoint(Endpoint, local_addr=("127.0.0.1", 0))
+    stream = await engine.open_stream("PCMU", **kwargs)
+    engine.set_remote(stream, "127.0.0.1", peer.port)
+    return stream, peer
+
+
+async def test_play_sends_the_source_and_reports_its_end(engine: MediaEngine) -> None:
+    stream, peer = await attached(engine)
+    done = engine.play(stream, ToneSource(700, 10))
+    assert stream.mode is StreamMode.BATCH
+    assert await asyncio.wait_for(done, 2) is True
+    assert stream.mode is StreamMode.IDLE
+    assert len(peer.packets) == 10
+    assert peer.packets[0][1] & 0x80  # RFC 3551 §4.1: marker on the first packet of a talkspurt
+    assert abs(peak_frequency(peer.audio()) - 700) < 30
+
+
+async def test_stopping_playback_resolves_false(engine: MediaEngine) -> None:
+    stream, _ = await attached(engine)
+    done = engine.play(stream, ToneSource(700, 1000))
+    engine.stop_playing(stream)
+    assert done.result() is False
+    assert engine.statistics().players == 0
+
+
+async def test_recorder_gets_what_the_stream_receives(engine: MediaEngine) -> None:
+    stream, peer = await attached(engine)
+    sink = FrameSink()
+    engine.record(stream, sink)
+    for index in range(15):
+        peer.send_to(stream, tone_packet(index, 600))
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    engine.stop_recording(stream)
+    recorded = np.concatenate(sink.frames)
+    assert abs(peak_frequency(recorded) - 600) < 30
+
+
+async def test_conference_member_hears_the_others_not_itself(engine: MediaEngine) -> None:
+    members = [await attached(engine) for _ in range(3)]
+    conference = engine.mix([stream for stream, _ in members])
+    (first, first_peer), (second, second_peer), (_, third_peer) = members
+    for index in range(20):
+        first_peer.send_to(first, tone_packet(index, 500))
+        second_peer.send_to(second, tone_packet(index, 1500))
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    heard = third_peer.audio()
+    spectrum = np.abs(np.fft.rfft(heard.astype(np.float64)))
+    strongest = sorted(np.fft.rfftfreq(len(heard), 1 / 8000)[np.argsort(spectrum)[-2:]])
+    assert abs(strongest[0] - 500) < 10
+    assert abs(strongest[1] - 1500) < 10
+    assert abs(peak_frequency(first_peer.audio()) - 1500) < 30
+    engine.close_conference(conference)
+    assert all(stream.mode is StreamMode.IDLE for stream, _ in members)
+
+
+async def test_rfc4733_digits_are_detected_once_per_press(engine: MediaEngine) -> None:
+    stream, peer = await attached(engine, telephone_event_pt=EVENT_PT)
+    digits: list[DtmfReceived] = []
+    engine.detect_dtmf(stream, digits.append, inband=False)
+    for digit_index, event in enumerate((5, 11)):
+        timestamp = 8000 * (digit_index + 1)
+        for packet_index in range(6):
+            end = 0x80 if packet_index >= 3 else 0
+            payload = struct.pack("!BBH", event, end | 10, 160 * (packet_index + 1))
+            header = struct.pack("!BBHII", 0x80, EVENT_PT, 10 * digit_index + packet_index,
+                                 timestamp, 99)  # fmt: skip
+            peer.send_to(stream, header + payload)
+    await asyncio.sleep(0.1)
+    assert [(d.digit, d.source) for d in digits] == [("5", DtmfSource.RFC4733),
+                                                      ("#", DtmfSource.RFC4733)]  # fmt: skip
+
+
+async def test_send_dtmf_rfc4733_emits_events_then_returns_to_relay(engine: MediaEngine) -> None:
+    first, first_peer = await attached(engine, telephone_event_pt=EVENT_PT)
+    second, _ = await attached(engine, telephone_event_pt=EVENT_PT)
+    engine.connect(first, second)
+    done = engine.send_dtmf(first, "19", DtmfMode.RFC4733)
+    assert first.mode is StreamMode.BATCH
+    assert await asyncio.wait_for(done, 2) is True
+    events = [p for p in first_peer.packets if p[1] & 0x7F == EVENT_PT]
+    assert {p[12] for p in events} == {1, 9}
+    assert len({struct.unpack_from("!I", p, 4)[0] for p in events}) == 2  # one timestamp each
+    assert first.mode is second.mode is StreamMode.RELAY
+
+
+async def test_send_dtmf_inband_plays_tones(engine: MediaEngine) -> None:
+    stream, peer = await attached(engine)
+    done = engine.send_dtmf(stream, "1", DtmfMode.INBAND)
+    assert await asyncio.wait_for(done, 3) is True
+    spectrum = np.abs(np.fft.rfft(peer.audio().astype(np.float64)))
+    frequencies = np.fft.rfftfreq(len(peer.audio()), 1 / 8000)
+    strongest = sorted(frequencies[np.argsort(spectrum)[-2:]])
+    # RFC 4733 §3.2 / ITU-T Q.23: "1" is 697 Hz + 1209 Hz.
+    assert abs(strongest[0] - 697) < 25
+    assert abs(strongest[1] - 1209) < 25
+
+
+async def test_rfc4733_digit_is_passed_on_when_the_bridge_is_tapped(engine: MediaEngine) -> None:
+    first, first_peer = await attached(engine, telephone_event_pt=EVENT_PT)
+    second, second_peer = await attached(engine, telephone_event_pt=96)
+    engine.connect(first, second)
+    digits: list[DtmfReceived] = []
+    engine.detect_dtmf(first, digits.append, inband=False)
+    for packet_index in range(4):
+        payload = struct.pack("!BBH", 7, (0x80 if packet_index == 3 else 0) | 10, 160)
+        header = struct.pack("!BBHII", 0x80, EVENT_PT, packet_index, 16000, 99)
+        first_peer.send_to(first, header + payload)
+    await asyncio.sleep(0.4)
+    assert [d.digit for d in digits] == ["7"]
+    events = [p for p in second_peer.packets if p[1] & 0x7F == 96]
+    assert events
+    assert {p[12] for p in events} == {7}
