@@ -51,6 +51,7 @@ class BatchProcessor:
 
     def remove(self, stream: MediaStream) -> None:
         self._channels.pop(stream.stream_id, None)
+        self._detector.forget(stream.stream_id)
 
     def stream_count(self) -> int:
         return len(self._channels)
