@@ -3,46 +3,17 @@
 import asyncio
 import itertools
 import struct
-from collections.abc import AsyncIterator
-from typing import cast
 
 import numpy as np
 import pytest
 
 from audiocodecs.g711 import alaw_decode, ulaw_encode
-from mediaserver.clock import SystemClock
-from mediaserver.config import RtpConfig
 from mediaserver.media.engine import MediaEngine, StreamStateError
 from mediaserver.media.stream import MediaStream, StreamMode, UnsupportedStreamError
 
+from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
+
 RATE = 8000
-
-
-class RtpPeer(asyncio.DatagramProtocol):
-    """A far end: sends RTP to an engine stream and keeps what comes back."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[bytes, tuple[str, int]]] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received.append((data, addr))
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        port: int = self.transport.get_extra_info("sockname")[1]
-        return port
-
-    def send_to(self, stream: MediaStream, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data, ("127.0.0.1", stream.local_address[1]))
-
-    def payloads(self) -> list[bytes]:
-        return [data[12:] for data, _ in self.received]
 
 
 def rtp(sequence_number: int, timestamp: int, payload: bytes, payload_type: int = 0) -> bytes:
@@ -55,25 +26,6 @@ def tone_frames(frequency: float, frames: int) -> list[np.ndarray]:
     return [pcm[i * 160 : (i + 1) * 160] for i in range(frames)]
 
 
-def peak_frequency(pcm: np.ndarray) -> float:
-    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
-    return float(np.argmax(spectrum) * RATE / len(pcm))
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[MediaEngine]:
-    media = MediaEngine(RtpConfig("127.0.0.1", 20000, 29999), SystemClock())
-    yield media
-    media.close()
-    assert media.statistics().is_idle(), media.statistics()
-
-
-async def open_peer() -> RtpPeer:
-    loop = asyncio.get_running_loop()
-    _, peer = await loop.create_datagram_endpoint(RtpPeer, local_addr=("127.0.0.1", 0))
-    return peer
-
-
 async def bridged(
     engine: MediaEngine, first_codec: str = "PCMU", second_codec: str = "PCMU"
 ) -> tuple[MediaStream, MediaStream, RtpPeer, RtpPeer]:
@@ -83,7 +35,7 @@ async def bridged(
     second = await engine.open_stream(
         second_codec, payload_type=None if second_codec != "opus" else 111
     )
-    caller, callee = await open_peer(), await open_peer()
+    caller, callee = await open_rtp_peer(), await open_rtp_peer()
     engine.set_remote(first, "127.0.0.1", caller.port)
     engine.set_remote(second, "127.0.0.1", callee.port)
     engine.connect(first, second)
@@ -148,7 +100,7 @@ async def test_stream_latches_onto_the_real_source(engine: MediaEngine) -> None:
     first, second, caller, callee = await bridged(engine)
     engine.set_remote(first, "127.0.0.1", 9)  # SDP says discard; the caller sits elsewhere
     caller.send_to(first, rtp(1, 0, b"\xff" * 160))
-    stranger = await open_peer()
+    stranger = await open_rtp_peer()
     stranger.send_to(first, rtp(50, 0, b"\x00" * 160))
     callee.send_to(second, rtp(1, 0, b"\x7f" * 160))
     await settle()

@@ -9,53 +9,19 @@ import asyncio
 import itertools
 import random
 import struct
-from collections.abc import AsyncIterator
-from typing import cast
 
 import numpy as np
 import pytest
 
 from audiocodecs.g711 import alaw_decode, ulaw_decode, ulaw_encode
-from mediaserver.clock import SystemClock
-from mediaserver.config import RtpConfig
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.stream import StreamMode
+
+from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
 
 PACKETS = 100
 LOSS = 0.05
 TONE_HZ = 1000
-
-
-class Endpoint(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.packets: list[bytes] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.packets.append(data)
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        port: int = self.transport.get_extra_info("sockname")[1]
-        return port
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[MediaEngine]:
-    media = MediaEngine(RtpConfig("127.0.0.1", 20000, 29999), SystemClock())
-    yield media
-    media.close()
-    assert media.statistics().is_idle(), media.statistics()
-
-
-async def endpoint() -> Endpoint:
-    loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_datagram_endpoint(Endpoint, local_addr=("127.0.0.1", 0))
-    return protocol
 
 
 def impaired_tone_packets(seed: int = 7) -> list[bytes]:
@@ -73,7 +39,7 @@ def impaired_tone_packets(seed: int = 7) -> list[bytes]:
     return kept
 
 
-async def send_paced(sender: Endpoint, port: int, packets: list[bytes]) -> None:
+async def send_paced(sender: RtpPeer, port: int, packets: list[bytes]) -> None:
     assert sender.transport is not None
     for packet in packets:
         sender.transport.sendto(packet, ("127.0.0.1", port))
@@ -93,11 +59,6 @@ def in_sequence_order(packets: list[bytes]) -> bytes:
     return b"".join(payload for _, payload in numbered)
 
 
-def peak_frequency(pcm: np.ndarray) -> float:
-    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
-    return float(np.argmax(spectrum) * 8000 / len(pcm))
-
-
 @pytest.mark.parametrize(
     ("callee_codec", "mode"), [("PCMU", StreamMode.RELAY), ("PCMA", StreamMode.BATCH)]
 )
@@ -106,7 +67,7 @@ async def test_tone_survives_loss_and_reordering(
 ) -> None:
     caller = await engine.open_stream("PCMU")
     callee = await engine.open_stream(callee_codec)
-    sender, far_end = await endpoint(), await endpoint()
+    sender, far_end = await open_rtp_peer(), await open_rtp_peer()
     engine.set_remote(callee, "127.0.0.1", far_end.port)
     engine.connect(caller, callee)
     assert caller.mode is mode

@@ -2,45 +2,16 @@
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator
-from typing import cast
 
 import numpy as np
-import pytest
 
-from audiocodecs.g711 import ulaw_decode, ulaw_encode
-from mediaserver.clock import SystemClock
-from mediaserver.config import RtpConfig
+from audiocodecs.g711 import ulaw_encode
 from mediaserver.media.engine import DtmfMode, MediaEngine
 from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream, StreamMode
 
+from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
+
 EVENT_PT = 101
-
-
-class Endpoint(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.packets: list[bytes] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.packets.append(data)
-
-    def send_to(self, stream: MediaStream, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data, ("127.0.0.1", stream.local_address[1]))
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        port: int = self.transport.get_extra_info("sockname")[1]
-        return port
-
-    def audio(self, payload_type: int = 0) -> np.ndarray:
-        payloads = b"".join(p[12:] for p in self.packets if p[1] & 0x7F == payload_type)
-        return ulaw_decode(np.frombuffer(payloads, np.uint8))
 
 
 class ToneSource:
@@ -73,22 +44,8 @@ def tone_packet(index: int, frequency: float, payload_type: int = 0) -> bytes:
     return struct.pack("!BBHII", 0x80, payload_type, index, 160 * index, 99) + codes.tobytes()
 
 
-def peak_frequency(pcm: np.ndarray) -> float:
-    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
-    return float(np.argmax(spectrum) * 8000 / len(pcm))
-
-
-@pytest.fixture
-async def engine() -> AsyncIterator[MediaEngine]:
-    media = MediaEngine(RtpConfig("127.0.0.1", 20000, 29999), SystemClock())
-    yield media
-    media.close()
-    assert media.statistics().is_idle(), media.statistics()
-
-
-async def attached(engine: MediaEngine, **kwargs: int) -> tuple[MediaStream, Endpoint]:
-    loop = asyncio.get_running_loop()
-    _, peer = await loop.create_datagram_endpoint(Endpoint, local_addr=("127.0.0.1", 0))
+async def attached(engine: MediaEngine, **kwargs: int) -> tuple[MediaStream, RtpPeer]:
+    peer = await open_rtp_peer()
     stream = await engine.open_stream("PCMU", **kwargs)
     engine.set_remote(stream, "127.0.0.1", peer.port)
     return stream, peer

@@ -13,16 +13,15 @@ import socket
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pytest
 
 from audiocodecs.g711 import alaw_decode, ulaw_decode
-from mediaserver.clock import SystemClock
-from mediaserver.config import RtpConfig
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.stream import MediaStream, StreamMode
+
+from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
 
 pytestmark = [
     pytest.mark.interop,
@@ -37,24 +36,6 @@ TONE_SECONDS = 2
 OPUS_PT = 111
 
 
-class FarEnd(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.packets: list[bytes] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.packets.append(data)
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        port: int = self.transport.get_extra_info("sockname")[1]
-        return port
-
-
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -62,25 +43,12 @@ def free_udp_port() -> int:
         return port
 
 
-def peak_frequency(pcm: np.ndarray) -> float:
-    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
-    return float(np.argmax(spectrum) * 8000 / len(pcm))
-
-
 @pytest.fixture
-async def engine() -> AsyncIterator[MediaEngine]:
-    media = MediaEngine(RtpConfig("127.0.0.1", 20000, 29999), SystemClock())
-    yield media
-    media.close()
-    assert media.statistics().is_idle(), media.statistics()
-
-
-@pytest.fixture
-async def far_end() -> AsyncIterator[FarEnd]:
-    loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(FarEnd, local_addr=("127.0.0.1", 0))
-    yield protocol
-    transport.close()
+async def far_end() -> AsyncIterator[RtpPeer]:
+    peer = await open_rtp_peer()
+    yield peer
+    assert peer.transport is not None
+    peer.transport.close()
 
 
 async def sipp_call(engine_port: int, workdir: Path) -> None:
@@ -129,7 +97,7 @@ async def caller_stream(engine: MediaEngine) -> MediaStream:
 
 
 async def test_pcmu_to_pcmu_is_relayed(
-    engine: MediaEngine, far_end: FarEnd, tmp_path: Path
+    engine: MediaEngine, far_end: RtpPeer, tmp_path: Path
 ) -> None:
     caller = await caller_stream(engine)
     callee = await engine.open_stream("PCMU")
@@ -142,7 +110,7 @@ async def test_pcmu_to_pcmu_is_relayed(
 
 
 async def test_pcmu_to_pcma_is_transcoded(
-    engine: MediaEngine, far_end: FarEnd, tmp_path: Path
+    engine: MediaEngine, far_end: RtpPeer, tmp_path: Path
 ) -> None:
     caller = await caller_stream(engine)
     callee = await engine.open_stream("PCMA")
@@ -155,7 +123,7 @@ async def test_pcmu_to_pcma_is_transcoded(
 
 
 async def test_pcmu_through_opus_and_back(
-    engine: MediaEngine, far_end: FarEnd, tmp_path: Path
+    engine: MediaEngine, far_end: RtpPeer, tmp_path: Path
 ) -> None:
     caller = await caller_stream(engine)
     opus_out = await engine.open_stream("opus", payload_type=OPUS_PT)
