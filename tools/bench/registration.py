@@ -9,10 +9,13 @@ nothing behind for the next. Our server runs as one process; Kamailio with KAMAI
 UDP workers.
 """
 
+import contextlib
 import csv
 import hashlib
+import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -274,22 +277,32 @@ class RunningServer:
         self._log.close()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(self._command, stdout=self._log, stderr=subprocess.STDOUT)
+        # Its own process group, so stopping it also stops the workers Kamailio forks.
+        process = subprocess.Popen(
+            self._command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             wait_until_answering(self.port, process)
         except BaseException:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait()
             raise
         return process
 
     def _stop(self) -> None:
-        self._process.terminate()
+        _signal_group(self._process, signal.SIGTERM)
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self._process.kill()
+            _signal_group(self._process, signal.SIGKILL)
             self._process.wait()
+        # Workers that outlive their parent are killed with the group.
+        _signal_group(self._process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def wait_until_answering(port: int, process: subprocess.Popen[bytes]) -> None:
