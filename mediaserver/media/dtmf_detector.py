@@ -26,6 +26,8 @@ Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]
 
+DIGITS = "".join(KEYPAD)  # index = low row * 4 + high column
+
 RELATIVE_PEAK_DB = 8.0
 # Q.24 asks to accept -8 to +4 dB; the thresholds sit 2 dB outside so that window leakage
 # on a tone pair at the limit cannot push it out.
@@ -80,30 +82,42 @@ class DtmfDetector:
         self._floor = (_FLOOR_AMPLITUDE * np.sum(full) / 2) ** 2
         # Phase a tone at exactly its nominal frequency advances over the sub-window shift.
         self._nominal_advance = 2 * np.pi * FREQUENCIES * SUBWINDOW_SHIFT / SAMPLE_RATE
-        self._tails: dict[int, Pcm16] = {}
-        self._state: dict[int, _Press] = {}
+        # Per stream, one row of each array: the last half frame (the next window's start)
+        # and the press being confirmed: candidate digit, hit and miss runs, digit reported.
+        self._rows: dict[int, int] = {}
+        self._free_rows: list[int] = []
+        self._tails = np.zeros((0, HOP), np.int16)
+        self._candidate = np.zeros(0, np.int8)
+        self._hits = np.zeros(0, np.int16)
+        self._misses = np.zeros(0, np.int16)
+        self._reported = np.zeros(0, np.int8)
 
     def detect(self, stream_ids: list[int], frames: Pcm16) -> list[str | None]:
         """One 20 ms frame per stream (rows of `frames`); the digits newly confirmed."""
-        tails = np.stack([self._tails.get(i, np.zeros(HOP, np.int16)) for i in stream_ids])
-        overlapped = np.concatenate([tails, frames[:, :HOP]], axis=1)
-        for row, stream_id in enumerate(stream_ids):
-            self._tails[stream_id] = frames[row, HOP:].copy()
-        hits = self.classify(np.concatenate([overlapped, frames]))
-        count = len(stream_ids)
-        found = []
-        for row, stream_id in enumerate(stream_ids):
-            first = self._confirm(stream_id, hits[row])
-            second = self._confirm(stream_id, hits[count + row])
-            found.append(first or second)
-        return found
+        rows = self._rows_for(stream_ids)
+        overlapped = np.concatenate([self._tails[rows], frames[:, :HOP]], axis=1)
+        self._tails[rows] = frames[:, HOP:]
+        hits = self._classify_indices(np.concatenate([overlapped, frames]))
+        first = self._confirm(rows, hits[: len(rows)])
+        second = self._confirm(rows, hits[len(rows) :])
+        found = np.where(first >= 0, first, second)
+        digits: list[str | None] = [None] * len(rows)
+        for row in np.flatnonzero(found >= 0):
+            digits[row] = DIGITS[found[row]]
+        return digits
 
     def forget(self, stream_id: int) -> None:
-        self._tails.pop(stream_id, None)
-        self._state.pop(stream_id, None)
+        row = self._rows.pop(stream_id, None)
+        if row is not None:
+            self._reset(np.array([row]))
+            self._free_rows.append(row)
 
     def classify(self, windows: Pcm16) -> list[str | None]:
         """The digit each 20 ms window holds by itself, without confirmation."""
+        return [DIGITS[i] if i >= 0 else None for i in self._classify_indices(windows)]
+
+    def _classify_indices(self, windows: Pcm16) -> npt.NDArray[np.int8]:
+        """Per window, the digit's index in DIGITS, or -1."""
         samples = windows.astype(np.float64)
         projections = samples @ self._basis
         power = np.abs(projections[:, :8]) ** 2
@@ -129,10 +143,9 @@ class DtmfDetector:
         # a low frequency (1394-1882 Hz) lies within a high tone's main lobe.
         second = np.abs(projections[rows, 24 + high_index - 4]) ** 2
         ok &= second < high_peak * 10 ** (-SECOND_HARMONIC_DB / 10)
-        return [
-            KEYPAD[low][high - 4] if hit else None
-            for low, high, hit in zip(low_index, high_index, ok, strict=True)
-        ]
+        digit = low_index * 4 + high_index - 4
+        result: npt.NDArray[np.int8] = np.where(ok, digit, -1).astype(np.int8)
+        return result
 
     def _offset_and_steadiness(
         self, projections: npt.NDArray[np.complex128], rows: Indices, index: Indices
@@ -149,29 +162,47 @@ class DtmfDetector:
         result: Mask = on_frequency & steady
         return offset_hz, result
 
-    def _confirm(self, stream_id: int, hit: str | None) -> str | None:
-        state = self._state.setdefault(stream_id, _Press())
-        if hit is not None and hit == state.candidate:
-            state.hits += 1
-        else:
-            state.candidate, state.hits = hit, 1 if hit else 0
-        state.misses = state.misses + 1 if hit is None else 0
-        if state.misses >= RELEASE_WINDOWS:
-            state.reported = None  # the key was let go
-        if state.hits >= CONFIRM_WINDOWS and hit != state.reported:
-            state.reported = hit
-            return hit
-        return None
+    def _confirm(self, rows: Indices, hit: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
+        """One window's hits for `rows`; returns the digit indices newly confirmed, or -1."""
+        present = hit >= 0
+        same = present & (hit == self._candidate[rows])
+        hits = np.where(same, self._hits[rows] + 1, present.astype(np.int16))
+        misses = np.where(present, 0, self._misses[rows] + 1)
+        # The key was let go after RELEASE_WINDOWS windows without a digit.
+        reported = np.where(misses >= RELEASE_WINDOWS, -1, self._reported[rows])
+        fire = present & (hits >= CONFIRM_WINDOWS) & (hit != reported)
+        self._candidate[rows] = hit
+        self._hits[rows] = hits
+        self._misses[rows] = misses
+        self._reported[rows] = np.where(fire, hit, reported)
+        result: npt.NDArray[np.int8] = np.where(fire, hit, -1).astype(np.int8)
+        return result
 
+    def _rows_for(self, stream_ids: list[int]) -> Indices:
+        for stream_id in stream_ids:
+            if stream_id not in self._rows:
+                self._rows[stream_id] = self._new_row()
+        return np.fromiter((self._rows[i] for i in stream_ids), np.intp, len(stream_ids))
 
-class _Press:
-    """Per stream: the digit being confirmed, and the one reported until the key is let go."""
+    def _new_row(self) -> int:
+        if self._free_rows:
+            return self._free_rows.pop()
+        row = len(self._candidate)
+        grow = max(16, row)
+        self._tails = np.concatenate([self._tails, np.zeros((grow, HOP), np.int16)])
+        self._candidate = np.concatenate([self._candidate, np.full(grow, -1, np.int8)])
+        self._hits = np.concatenate([self._hits, np.zeros(grow, np.int16)])
+        self._misses = np.concatenate([self._misses, np.zeros(grow, np.int16)])
+        self._reported = np.concatenate([self._reported, np.full(grow, -1, np.int8)])
+        self._free_rows.extend(range(row + grow - 1, row, -1))
+        return row
 
-    def __init__(self) -> None:
-        self.candidate: str | None = None
-        self.hits = 0
-        self.misses = 0
-        self.reported: str | None = None
+    def _reset(self, rows: Indices) -> None:
+        self._tails[rows] = 0
+        self._candidate[rows] = -1
+        self._hits[rows] = 0
+        self._misses[rows] = 0
+        self._reported[rows] = -1
 
 
 def _hann_response(offset_hz: Floats) -> Floats:
