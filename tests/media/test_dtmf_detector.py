@@ -1,4 +1,4 @@
-"""First-cut checks of the vectorised Goertzel detector (the full Q.24 test set is to come)."""
+"""The detector on digit strings, parallel streams, long presses, single tones, noise and twist."""
 
 import numpy as np
 import pytest
