@@ -40,3 +40,41 @@ def test_odd_ratio_is_refused() -> None:
 def test_tone_helper_is_phase_continuous() -> None:
     joined = np.concatenate([tone((440.0,), 160, 1000, start) for start in (0, 160)])
     np.testing.assert_array_equal(joined, tone((440.0,), 320, 1000))
+
+
+def level_db(samples: np.ndarray, rate: int, frequency: float, amplitude: float) -> float:
+    """The level of `frequency` in the steady part of `samples`, relative to `amplitude`."""
+    steady = samples[len(samples) // 5 :].astype(float)
+    t = np.arange(len(steady)) / rate
+    component = np.abs(np.sum(steady * np.exp(-2j * np.pi * frequency * t))) * 2 / len(steady)
+    return float(20 * np.log10(max(component, 1e-3) / amplitude))
+
+
+@pytest.mark.parametrize(("source", "target"), [(8000, 48000), (48000, 8000), (16000, 8000)])
+def test_telephone_band_is_flat_and_aliases_are_rejected(source: int, target: int) -> None:
+    t = np.arange(source) / source
+    for frequency in (300.0, 3400.0):
+        signal = np.rint(8000 * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+        assert (
+            abs(level_db(Resampler(source, target).process(signal), target, frequency, 8000)) < 0.1
+        )
+    if source > target:
+        # 4.6 kHz would fold onto 3.4 kHz at 8 kHz.
+        signal = np.rint(30000 * np.sin(2 * np.pi * 4600 * t)).astype(np.int16)
+        folded = level_db(Resampler(source, target).process(signal), target, 3400, 30000)
+        assert folded < -70
+
+
+@pytest.mark.parametrize(("source", "target"), [(48000, 8000), (8000, 16000), (48000, 16000)])
+def test_chunks_of_any_size_give_the_one_shot_output(source: int, target: int) -> None:
+    rng = np.random.default_rng(11)
+    signal = rng.integers(-10000, 10000, source // 2).astype(np.int16)
+    cuts = np.sort(rng.choice(np.arange(1, len(signal)), 40, replace=False))
+    resampler = Resampler(source, target)
+    chunked = np.concatenate([resampler.process(piece) for piece in np.split(signal, cuts)])
+    np.testing.assert_array_equal(chunked, Resampler(source, target).process(signal))
+
+
+def test_same_rate_passes_samples_through() -> None:
+    frame = np.arange(160, dtype=np.int16)
+    np.testing.assert_array_equal(Resampler(8000, 8000).process(frame), frame)
