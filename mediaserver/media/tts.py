@@ -9,6 +9,7 @@ keeps synthesis off the event loop, lets several run at once, and isolates crash
 import asyncio
 import hashlib
 import os
+import secrets
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +50,10 @@ WORDS_PER_MINUTE = 160
 
 class UnsupportedLanguageError(ValueError):
     """A language (or voice for a language) that Speak cannot render."""
+
+
+class SynthesisError(RuntimeError):
+    """The synthesiser failed on a supported language (missing program, crash)."""
 
 
 class TtsEngine(Protocol):
@@ -93,23 +98,22 @@ class EspeakTts:
 
     async def _render(self, text: str, espeak: str, path: Path) -> None:
         self.cache_directory.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        process = await asyncio.create_subprocess_exec(
-            self.program,
-            "-v",
-            espeak,
-            "-s",
-            str(WORDS_PER_MINUTE),
-            "-w",
-            str(partial),
-            "--stdin",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        # A name of its own per synthesis: two requests for the same text may render at once.
+        partial = path.with_name(f"{path.name}.{secrets.token_hex(8)}.partial")
+        arguments = ["-v", espeak, "-s", str(WORDS_PER_MINUTE), "-w", str(partial), "--stdin"]
+        try:
+            process = await asyncio.create_subprocess_exec(
+                self.program,
+                *arguments,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as error:
+            raise SynthesisError(f"cannot run {self.program}: {error}") from error
         _, errors = await process.communicate(text.encode())
         if process.returncode != 0 or not partial.exists():
             partial.unlink(missing_ok=True)
-            raise UnsupportedLanguageError(f"espeak-ng failed for {espeak}: {errors.decode()}")
+            raise SynthesisError(f"{self.program} failed for {espeak}: {errors.decode()}")
         os.replace(partial, path)  # atomic: a reader never sees a half-written file
         self.syntheses += 1

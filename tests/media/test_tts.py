@@ -1,9 +1,16 @@
+import asyncio
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mediaserver.media.tts import ESPEAK_VOICES, ONLY_VOICE, EspeakTts, UnsupportedLanguageError
+from mediaserver.media.tts import (
+    ESPEAK_VOICES,
+    ONLY_VOICE,
+    EspeakTts,
+    SynthesisError,
+    UnsupportedLanguageError,
+)
 
 SENTENCE = {
     "da": "Tak fordi du ringede.",
@@ -18,6 +25,10 @@ SENTENCE = {
     "es": "Gracias por llamar.",
     "sv": "Tack för att du ringde.",
 }
+
+
+def suffixes(directory: Path) -> list[str]:
+    return [path.suffix for path in directory.iterdir()]
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +49,25 @@ async def test_each_language_speaks_plausibly(engine: EspeakTts, language: str) 
 async def test_second_request_comes_from_the_cache(tmp_path: Path) -> None:
     engine = EspeakTts(tmp_path)
     first = await engine.synthesize("Press one for sales.", "MAN", "en-GB", 16000)
+    engine.program = str(tmp_path / "no-such-synthesiser")  # any synthesis now fails
     second = await engine.synthesize("Press one for sales.", "MAN", "en-GB", 16000)
-    assert (engine.syntheses, engine.cache_hits) == (1, 1)
+    narrow = await engine.synthesize("Press one for sales.", "MAN", "en-GB", 8000)
+    assert (engine.syntheses, engine.cache_hits) == (1, 2)
     np.testing.assert_array_equal(first, second)
+    assert abs(len(first) - 2 * len(narrow)) < 20
+    assert suffixes(tmp_path) == [".wav"]  # no partial file left
+    with pytest.raises(SynthesisError, match="no-such-synthesiser"):
+        await engine.synthesize("Press two.", "MAN", "en-GB", 8000)
+
+
+async def test_concurrent_requests_for_one_text_both_succeed(tmp_path: Path) -> None:
+    engine = EspeakTts(tmp_path)
+    first, second = await asyncio.gather(
+        engine.synthesize("One moment please.", "WOMAN", "en-US", 8000),
+        engine.synthesize("One moment please.", "WOMAN", "en-US", 8000),
+    )
+    np.testing.assert_array_equal(first, second)
+    assert suffixes(tmp_path) == [".wav"]
 
 
 async def test_unsupported_language_and_voice_are_errors(engine: EspeakTts) -> None:
