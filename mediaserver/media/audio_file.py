@@ -94,6 +94,7 @@ class AudioWriter:
         if channels not in (1, 2):
             raise AudioFileError("recordings are mono or stereo")
         self.channels = channels
+        self.sample_rate = sample_rate
         self.samples_written = 0
         self._partial = self.path.with_name(self.path.name + ".partial")
         encoder = _WavEncoder if file_format == "wav" else _Mp3Encoder

@@ -20,7 +20,7 @@ class Recorder:
 
     @property
     def duration_seconds(self) -> float:
-        return self._writer.samples_written / 8000
+        return self._writer.samples_written / self._writer.sample_rate
 
     def close(self) -> None:
         self._writer.close()
