@@ -69,3 +69,12 @@ def test_source_plays_digits_with_pauses() -> None:
     assert len(frames) == (200 + 500 + 200) // 20
     with pytest.raises(InvalidDigitError):
         DtmfToneSource("1x")
+
+
+@pytest.mark.parametrize("offset", range(0, FRAME_SAMPLES, 20))
+def test_one_digit_repeated_at_40_ms_on_40_ms_off_counts_every_press(offset: int) -> None:
+    # However the presses fall against the 20 ms ticks, each 40 ms gap releases the key.
+    lead = np.zeros(offset, np.int16)
+    for level in (-30.0, -3.0):
+        presses = render_digits("5555##11", 40, 40, amplitude=dbm0(level))
+        assert detect(np.concatenate([lead, presses])) == "5555##11"
