@@ -1,12 +1,19 @@
 """Session descriptions (RFC 4566): parse and serialize, keeping what we do not interpret.
 
-Lenient where devices are sloppy (LF line ends, trailing white space, unknown lines), strict
-where meaning depends on it (the o=, c= and m= syntax, a media stream without an address).
+Lenient where devices are sloppy (LF line ends, trailing white space, unknown lines and
+attributes, a missing s= or t=), strict where meaning depends on it (the o=, c= and m= syntax,
+payload types, rtpmap and rtcp attributes, a media stream without an address).
 """
 
+import re
 from dataclasses import dataclass, replace
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+_NUMBER = re.compile(r"[0-9]{1,20}")  # ASCII only: str.isdigit() also admits "²"
+_PTIME = re.compile(r"([0-9]{1,9})(?:\.[0-9]*)?")
+_RTPMAP = re.compile(r"([0-9]{1,3}) +([^/\s]+)/([0-9]{1,9})(?:/([0-9]{0,3}))?\s*")
+_RTCP = re.compile(r"([0-9]{1,5})(?: +(\S+ +\S+ +\S+))?\s*")
+MAX_PAYLOAD_TYPE = 127  # RFC 3551 §3: seven bits
 
 
 class SdpParseError(ValueError):
@@ -31,8 +38,8 @@ class Origin:
     @classmethod
     def parse(cls, value: str) -> "Origin":
         parts = value.split()
-        if len(parts) != 6 or not parts[2].isdigit():
-            raise SdpParseError(f"malformed o= line {value!r}")
+        if len(parts) != 6 or not _NUMBER.fullmatch(parts[2]):
+            raise SdpParseError(f"malformed o= line {value[:60]!r}")
         username, session_id, version, network_type, address_type, address = parts
         return cls(username, session_id, int(version), address, address_type, network_type)
 
@@ -52,16 +59,25 @@ class Connection:
     network_type: str = "IN"
 
     @classmethod
+    def for_address(cls, address: str) -> "Connection":
+        return cls(address, "IP6" if ":" in address else "IP4")
+
+    @classmethod
     def parse(cls, value: str) -> "Connection":
         parts = value.split()
         if len(parts) != 3 or parts[1] not in ("IP4", "IP6"):
-            raise SdpParseError(f"malformed c= line {value!r}")
+            raise SdpParseError(f"malformed c= line {value[:60]!r}")
         return cls(parts[2], parts[1], parts[0])
 
     @property
+    def host(self) -> str:
+        """The address without a multicast TTL or address count (§5.7)."""
+        return self.address.split("/")[0]
+
+    @property
     def is_hold(self) -> bool:
-        """RFC 2543 hold: c=0.0.0.0 (RFC 3264 §8.4 asks to accept it)."""
-        return self.address.split("/")[0] in ("0.0.0.0", "::")
+        """RFC 2543 hold: c=0.0.0.0 (RFC 3264 §8.4 asks answerers to accept it)."""
+        return self.host in ("0.0.0.0", "::")
 
     def __str__(self) -> str:
         return f"{self.network_type} {self.address_type} {self.address}"
@@ -76,16 +92,53 @@ class RtpMap:
     clock_rate: int
     channels: int = 1
 
+    @classmethod
+    def parse(cls, value: str) -> "RtpMap":
+        match = _RTPMAP.fullmatch(value)
+        if match is None or int(match[1]) > MAX_PAYLOAD_TYPE:
+            raise SdpParseError(f"malformed rtpmap {value[:60]!r}")
+        channels = int(match[4]) if match[4] else 1
+        return cls(int(match[1]), match[2], int(match[3]), channels)
+
+
+@dataclass(frozen=True, slots=True)
+class RtcpAddress:
+    """RFC 3605 a=rtcp:<port> [<nettype> <addrtype> <connection-address>]."""
+
+    port: int
+    connection: Connection | None = None
+
+    @classmethod
+    def parse(cls, value: str) -> "RtcpAddress":
+        match = _RTCP.fullmatch(value)
+        if match is None or int(match[1]) > 65535:
+            raise SdpParseError(f"malformed rtcp attribute {value[:60]!r}")
+        connection = Connection.parse(match[2]) if match[2] else None
+        return cls(int(match[1]), connection)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """§5.9 t=<start-time> <stop-time>, with the §5.10 r= lines that follow it."""
+
+    value: str = "0 0"
+    repeats: tuple[str, ...] = ()
+
+
+Attribute = tuple[str, str | None]  # a=<name> is (name, None); a=<name>:<value>
+
 
 @dataclass(frozen=True, slots=True)
 class MediaDescription:
+    """§5.14 m=<media> <port>[/<number of ports>] <proto> <fmt> ... and the lines below it."""
+
     media: str
     port: int
     proto: str
     formats: tuple[str, ...]
     port_count: int | None = None
     connection: Connection | None = None
-    attributes: tuple[tuple[str, str | None], ...] = ()
+    attributes: tuple[Attribute, ...] = ()
     other_lines: tuple[tuple[str, str], ...] = ()  # i=, b=, k= as written
 
     def attribute(self, name: str) -> str | None:
@@ -96,30 +149,37 @@ class MediaDescription:
 
     @property
     def rtpmaps(self) -> dict[int, RtpMap]:
-        found = {}
-        for key, value in self.attributes:
-            if key == "rtpmap" and value:
-                rtpmap = _parse_rtpmap(value)
-                found[rtpmap.payload_type] = rtpmap
-        return found
+        maps = (RtpMap.parse(value) for key, value in self.attributes if key == "rtpmap" and value)
+        return {rtpmap.payload_type: rtpmap for rtpmap in maps}
 
     def fmtp(self, payload_type: int) -> str | None:
-        prefix = f"{payload_type} "
-        return next(
-            (
-                v[len(prefix) :]
-                for k, v in self.attributes
-                if k == "fmtp" and v and v.startswith(prefix)
-            ),
-            None,
-        )
+        """§6 a=fmtp:<format> <format specific parameters>, for one payload type."""
+        for key, value in self.attributes:
+            if key == "fmtp" and value:
+                fmt, _, parameters = value.partition(" ")
+                if fmt == str(payload_type):
+                    return parameters.strip()
+        return None
 
     @property
     def ptime_ms(self) -> int | None:
-        value = self.attribute("ptime")
-        return int(float(value)) if value and value.replace(".", "", 1).isdigit() else None
+        return _milliseconds(self.attribute("ptime"))
+
+    @property
+    def maxptime_ms(self) -> int | None:
+        return _milliseconds(self.attribute("maxptime"))
+
+    @property
+    def rtcp(self) -> RtcpAddress | None:
+        value = self.attribute("rtcp")
+        return RtcpAddress.parse(value) if value else None
+
+    @property
+    def rtcp_mux(self) -> bool:
+        return self.has_attribute("rtcp-mux")  # RFC 5761 §5.1.1
 
     def direction(self, session_default: str = "sendrecv") -> str:
+        """§6: a media-level direction overrides the session-level one."""
         return next((key for key, _ in self.attributes if key in DIRECTIONS), session_default)
 
     def with_direction(self, direction: str) -> "MediaDescription":
@@ -128,13 +188,12 @@ class MediaDescription:
 
     def lines(self) -> list[str]:
         port = f"{self.port}/{self.port_count}" if self.port_count else str(self.port)
-        out = [f"m={self.media} {port} {self.proto} {' '.join(self.formats)}".rstrip()]
-        others = {kind: [v for k, v in self.other_lines if k == kind] for kind in "ibk"}
-        out += [f"i={value}" for value in others["i"]]
+        out = [" ".join((f"m={self.media}", port, self.proto, *self.formats))]
+        out += [f"i={value}" for kind, value in self.other_lines if kind == "i"]
         if self.connection is not None:
             out.append(f"c={self.connection}")
-        out += [f"b={value}" for value in others["b"]]
-        out += [f"k={value}" for value in others["k"]]
+        out += [f"{kind}={value}" for kind, value in self.other_lines if kind == "b"]
+        out += [f"{kind}={value}" for kind, value in self.other_lines if kind == "k"]
         out += [_attribute_line(key, value) for key, value in self.attributes]
         return out
 
@@ -144,10 +203,10 @@ class SessionDescription:
     origin: Origin
     session_name: str = "-"
     connection: Connection | None = None
-    timing: tuple[str, ...] = ("0 0",)
-    attributes: tuple[tuple[str, str | None], ...] = ()
+    timing: tuple[Timing, ...] = (Timing(),)
+    attributes: tuple[Attribute, ...] = ()
     media: tuple[MediaDescription, ...] = ()
-    other_lines: tuple[tuple[str, str], ...] = ()  # i u e p b r z k
+    other_lines: tuple[tuple[str, str], ...] = ()  # i u e p b z k, as written
 
     @property
     def direction(self) -> str:
@@ -163,33 +222,32 @@ class SessionDescription:
         return _Parser(text).session()
 
     def serialize(self) -> bytes:
+        """§5: the fields in their required order, CRLF line ends."""
         lines = ["v=0", f"o={self.origin}", f"s={self.session_name}"]
-        for kind in "iuep":
-            lines += [f"{kind}={v}" for k, v in self.other_lines if k == kind]
+        lines += self._other("iuep")
         if self.connection is not None:
             lines.append(f"c={self.connection}")
-        lines += [f"b={v}" for k, v in self.other_lines if k == "b"]
+        lines += self._other("b")
         for timing in self.timing:
-            lines.append(f"t={timing}")
-        for kind in "rzk":
-            lines += [f"{kind}={v}" for k, v in self.other_lines if k == kind]
+            lines += [f"t={timing.value}", *(f"r={r}" for r in timing.repeats)]
+        lines += self._other("zk")
         lines += [_attribute_line(key, value) for key, value in self.attributes]
         for media in self.media:
             lines += media.lines()
         return ("\r\n".join(lines) + "\r\n").encode()
+
+    def _other(self, kinds: str) -> list[str]:
+        return [f"{kind}={value}" for kind in kinds for k, value in self.other_lines if k == kind]
 
 
 def _attribute_line(key: str, value: str | None) -> str:
     return f"a={key}" if value is None else f"a={key}:{value}"
 
 
-def _parse_rtpmap(value: str) -> RtpMap:
-    payload_type, _, encoding = value.partition(" ")
-    parts = encoding.strip().split("/")
-    if not payload_type.isdigit() or len(parts) < 2 or not parts[1].isdigit():
-        raise SdpParseError(f"malformed rtpmap {value!r}")
-    channels = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
-    return RtpMap(int(payload_type), parts[0], int(parts[1]), channels)
+def _milliseconds(value: str | None) -> int | None:
+    """ptime and maxptime (§6) may carry a fraction; devices also send garbage, ignored."""
+    match = _PTIME.fullmatch(value.strip()) if value else None
+    return int(match[1]) if match else None
 
 
 class _Parser:
@@ -212,7 +270,7 @@ class _Parser:
         if origin is None:
             raise SdpParseError("missing o= line")
         connection = next((Connection.parse(v) for k, v in head if k == "c"), None)
-        media = tuple(self._media(block) for block in _blocks(rest))
+        media = tuple(_media(block) for block in _blocks(rest))
         for description in media:
             if description.port != 0 and (description.connection or connection) is None:
                 raise SdpParseError(f"no c= line for the {description.media} stream")
@@ -220,31 +278,66 @@ class _Parser:
             origin=origin,
             session_name=next((v for k, v in head if k == "s"), "-"),
             connection=connection,
-            timing=tuple(v for k, v in head if k == "t") or ("0 0",),
+            timing=_timings(head) or (Timing(),),
             attributes=tuple(_attribute(v) for k, v in head if k == "a"),
             media=media,
-            other_lines=tuple((k, v) for k, v in head if k in "iuepbrzk"),
+            other_lines=_in_order(head, "iuepbzk"),
         )
 
-    @staticmethod
-    def _media(block: list[tuple[str, str]]) -> MediaDescription:
-        parts = block[0][1].split()
-        if len(parts) < 3:
-            raise SdpParseError(f"malformed m= line {block[0][1]!r}")
-        port_text, _, count = parts[1].partition("/")
-        if not port_text.isdigit() or (count and not count.isdigit()) or int(port_text) > 65535:
-            raise SdpParseError(f"malformed port in m= line {block[0][1]!r}")
-        body = block[1:]
-        return MediaDescription(
-            media=parts[0],
-            port=int(port_text),
-            proto=parts[2],
-            formats=tuple(parts[3:]),
-            port_count=int(count) if count else None,
-            connection=next((Connection.parse(v) for k, v in body if k == "c"), None),
-            attributes=tuple(_attribute(v) for k, v in body if k == "a"),
-            other_lines=tuple((k, v) for k, v in body if k in "ibk"),
-        )
+
+def _timings(head: list[tuple[str, str]]) -> tuple[Timing, ...]:
+    timings: list[Timing] = []
+    for kind, value in head:
+        if kind == "t":
+            timings.append(Timing(value))
+        elif kind == "r":
+            if not timings:
+                raise SdpParseError("r= line before any t= line")
+            timings[-1] = replace(timings[-1], repeats=(*timings[-1].repeats, value))
+    return tuple(timings)
+
+
+def _media(block: list[tuple[str, str]]) -> MediaDescription:
+    line = block[0][1]
+    parts = line.split()
+    if len(parts) < 3:
+        raise SdpParseError(f"malformed m= line {line[:60]!r}")
+    port_text, slash, count = parts[1].partition("/")
+    if not _NUMBER.fullmatch(port_text) or int(port_text) > 65535:
+        raise SdpParseError(f"malformed port in m= line {line[:60]!r}")
+    if slash and not (_NUMBER.fullmatch(count) and 0 < int(count) <= 65535):
+        raise SdpParseError(f"malformed port count in m= line {line[:60]!r}")
+    _check_formats(parts[2], parts[3:], int(port_text), line)
+    body = block[1:]
+    attributes = tuple(_attribute(v) for k, v in body if k == "a")
+    description = MediaDescription(
+        media=parts[0],
+        port=int(port_text),
+        proto=parts[2],
+        formats=tuple(parts[3:]),
+        port_count=int(count) if slash else None,
+        connection=next((Connection.parse(v) for k, v in body if k == "c"), None),
+        attributes=attributes,
+        other_lines=_in_order(body, "ibk"),
+    )
+    _ = description.rtpmaps, description.rtcp  # refuse malformed ones now, not mid-call
+    return description
+
+
+def _check_formats(proto: str, formats: list[str], port: int, line: str) -> None:
+    # §5.14: at least one format; devices refusing a stream (port 0) sometimes list none.
+    if not formats and port != 0:
+        raise SdpParseError(f"no formats in m= line {line[:60]!r}")
+    if "RTP/" in proto:  # RTP profiles list payload types (RFC 3551 §3)
+        for fmt in formats:
+            if not _NUMBER.fullmatch(fmt) or int(fmt) > MAX_PAYLOAD_TYPE:
+                raise SdpParseError(f"bad payload type {fmt[:10]!r} in m= line")
+
+
+def _in_order(lines: list[tuple[str, str]], kinds: str) -> tuple[tuple[str, str], ...]:
+    """The lines of these kinds in §5's order (devices misorder them; we send them right)."""
+    kept = [(kind, value) for kind, value in lines if kind in kinds]
+    return tuple(sorted(kept, key=lambda line: kinds.index(line[0])))
 
 
 def _blocks(lines: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
@@ -256,6 +349,6 @@ def _blocks(lines: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return blocks
 
 
-def _attribute(value: str) -> tuple[str, str | None]:
+def _attribute(value: str) -> Attribute:
     name, colon, rest = value.partition(":")
     return (name, rest if colon else None)
