@@ -1,3 +1,4 @@
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,11 +10,13 @@ from mediaserver.rtp.payload_types import OPUS, PCMA, PCMU, PayloadFormat
 from mediaserver.sdp.offer_answer import (
     Answer,
     answer_offer,
+    build_offer,
     negotiate_offer,
+    process_answer,
     revise,
 )
-from mediaserver.sdp.session import Origin, SessionDescription
-from mediaserver.sdp.stream import Capabilities
+from mediaserver.sdp.session import Origin, SdpParseError, SessionDescription
+from mediaserver.sdp.stream import Capabilities, SdpNegotiationError
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "sdp"
 ORIGIN = Origin("mediaserver", "4242", 1, "192.0.2.99")
@@ -314,3 +317,47 @@ def test_any_offer_gets_a_well_formed_answer(
         if event is not None:
             assert offered.rtpmaps[event].clock_rate == stream.format.clock_rate
             assert offered.rtpmaps[event].clock_rate in rates
+
+
+ANY_LINE = st.tuples(
+    st.sampled_from("csbtamk"),
+    st.sampled_from(
+        [
+            "IN IP4 0.0.0.0",
+            "IN IP6 2001:db8::1",
+            "audio 4000 RTP/AVP 0 8 96 101",
+            "audio 4000 RTP/AVPF 111 126",
+            "audio 0 RTP/AVP 0",
+            "image 4000 udptl t38",
+            "rtpmap:96 opus/48000/2",
+            "rtpmap:111 opus/48000",
+            "rtpmap:101 telephone-event/8000",
+            "rtpmap:126 telephone-event/48000",
+            "rtpmap:0 PCMA/8000",
+            "fmtp:101 x",
+            "rtcp:4001",
+            "rtcp-mux",
+            "inactive",
+            "recvonly",
+            "ptime:0",
+            "ptime:999999999",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ANY_LINE, max_size=14))
+def test_any_parsed_description_can_be_answered_or_read_as_an_answer(
+    lines: list[tuple[str, str]],
+) -> None:
+    try:
+        session = SessionDescription.parse(HEAD + "".join(f"{k}={v}\r\n" for k, v in lines))
+    except SdpParseError:
+        return
+    result = answer(session)
+    assert result.acceptable == any(s.accepted for s in result.streams)
+    ours = build_offer(Capabilities(), ADDRESS, 30000, ORIGIN)
+    with contextlib.suppress(SdpNegotiationError):
+        for stream in process_answer(ours, session):
+            assert stream.format is None or stream.format in (PCMU, PCMA, OPUS)
