@@ -4,6 +4,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from aiortc import sdp as aiortc_sdp
 
 from mediaserver.rtp.payload_types import OPUS, PCMA, PCMU, PayloadFormat
 from mediaserver.sdp.offer_answer import (
@@ -164,3 +165,23 @@ def test_revise_changes_the_version_only_for_a_changed_description() -> None:
     assert revise(offer, same) == offer
     moved = revise(offer, build_offer(Capabilities(), "192.0.2.99", 30002, ORIGIN))
     assert (moved.origin.session_version, moved.media[0].port) == (2, 30002)
+
+
+def test_an_independent_parser_reads_our_offer_the_same() -> None:
+    """aiortc's own SDP parser (a separate RFC 4566 implementation) agrees on every codec."""
+    parsed = aiortc_sdp.SessionDescription.parse(our_offer().serialize().decode())
+    (media,) = parsed.media
+    assert (media.kind, media.port, media.profile, media.direction) == (
+        "audio",
+        30000,
+        "RTP/AVP",
+        "sendrecv",
+    )
+    assert [(c.name, c.clockRate, c.channels, c.payloadType) for c in media.rtp.codecs] == [
+        ("PCMU", 8000, 1, 0),
+        ("PCMA", 8000, 1, 8),
+        ("opus", 48000, 2, 96),
+        ("telephone-event", 48000, 1, 97),
+        ("telephone-event", 8000, 1, 98),
+    ]
+    assert media.rtp.codecs[2].parameters == {"useinbandfec": 1}
