@@ -2,7 +2,15 @@
 
 from dataclasses import dataclass
 
-from mediaserver.sip.message import Response
+from mediaserver.sip.message import Request, Response
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReceived:
+    """A request for the TU (server side): the one that created the transaction, or with
+    RFC 6026 an ACK that matched an INVITE transaction in Accepted (the dialog's to handle)."""
+
+    request: Request
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,4 +36,10 @@ class TransactionTerminated:
     """The transaction has reached TERMINATED: the driver can forget it."""
 
 
-TransactionEvent = ResponseReceived | TransactionTimedOut | TransportFailed | TransactionTerminated
+TransactionEvent = (
+    RequestReceived
+    | ResponseReceived
+    | TransactionTimedOut
+    | TransportFailed
+    | TransactionTerminated
+)
