@@ -22,7 +22,8 @@ from mediaserver.sip.transaction.client import (
     NonInviteClientTransaction,
 )
 from mediaserver.sip.transaction.events import TransactionTerminated
-from mediaserver.sip.transaction.machine import TransactionMachine, UnexpectedInputError
+from mediaserver.sip.transaction.machine import UnexpectedInputError
+from mediaserver.sip.transaction.matching import Transaction
 from mediaserver.sip.transaction.server import (
     InviteServerTransaction,
     NonInviteServerTransaction,
@@ -192,16 +193,17 @@ _OPERATIONS = st.one_of(
 )
 
 
-def _apply(transaction: Machine, operation: tuple[str, Any], now: float) -> None:
+def _apply(transaction: Transaction, operation: tuple[str, Any], now: float) -> None:
     kind, value = operation
     if kind == "response":
-        answer = response(transaction.request, value)  # type: ignore[attr-defined]
+        answer = response(transaction.request, value)
         if isinstance(transaction, InviteClientTransaction | NonInviteClientTransaction):
             transaction.receive_response(answer, now)
         else:
-            transaction.send_response(answer, now)  # type: ignore[attr-defined]
+            transaction.send_response(answer, now)
     elif kind == "request":
-        transaction.receive_request(request(value, to_tag="callee"), now)  # type: ignore[attr-defined]
+        assert isinstance(transaction, InviteServerTransaction | NonInviteServerTransaction)
+        transaction.receive_request(request(value, to_tag="callee"), now)
     elif kind == "timer":
         transaction.handle_timer(now + value)
     else:
@@ -218,9 +220,7 @@ def test_any_sequence_of_calls_keeps_the_invariants(
     cls: Any, reliable: bool, operations: list[tuple[str, Any]]
 ) -> None:
     is_invite = cls in (InviteClientTransaction, InviteServerTransaction)
-    transaction: TransactionMachine[Any, Any] = cls(
-        request("INVITE" if is_invite else "OPTIONS"), reliable=reliable
-    )
+    transaction: Transaction = cls(request("INVITE" if is_invite else "OPTIONS"), reliable=reliable)
     if isinstance(transaction, InviteClientTransaction | NonInviteClientTransaction):
         transaction.start(now=0.0)
     terminations = 0

@@ -6,6 +6,7 @@ from mediaserver.sip.message import Request
 from mediaserver.sip.transaction.client import InviteClientTransaction, NonInviteClientTransaction
 from mediaserver.sip.transaction.matching import (
     DuplicateTransactionError,
+    Transaction,
     TransactionTable,
     client_key,
     server_key,
@@ -140,7 +141,7 @@ def test_statistics_count_live_transactions_back_to_zero(invite: Request, option
     server = NonInviteServerTransaction(options, reliable=False)
     invite_server = InviteServerTransaction(request("INVITE", branch="z9hG4bKs"), reliable=False)
     client = InviteClientTransaction(invite, reliable=False)
-    every = [server, invite_server, client]
+    every: list[Transaction] = [server, invite_server, client]
     for transaction in every:
         table.add(transaction)
     client.start(now=0.0)
