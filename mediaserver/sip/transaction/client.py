@@ -64,7 +64,9 @@ class _ClientTransaction(TransactionMachine[ClientState, ClientInput]):
     terminated_state = ClientState.TERMINATED
     transport_failed_input = ClientInput.TRANSPORT_FAILED
 
-    def __init__(self, request: Request, initial: ClientState, *, reliable: bool, timers: Timers):
+    def __init__(
+        self, request: Request, initial: ClientState, *, reliable: bool, timers: Timers
+    ) -> None:
         super().__init__(initial, reliable=reliable, timers=timers)
         self.request = request
         self._retransmit_interval = timers.t1
