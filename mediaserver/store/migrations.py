@@ -28,4 +28,59 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX bindings_expiry ON bindings(expires_at);
     """,
+    # 2: carriers (trunks) in and out, owned phone numbers, and call detail records.
+    """
+    CREATE TABLE incoming_carriers (
+        carrier_id  TEXT PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        enabled     INTEGER NOT NULL DEFAULT 1,
+        created_at  REAL NOT NULL
+    );
+    CREATE TABLE incoming_carrier_addresses (
+        carrier_id  TEXT NOT NULL REFERENCES incoming_carriers(carrier_id) ON DELETE CASCADE,
+        address     TEXT NOT NULL,  -- an IP address or a CIDR network, v4 or v6
+        PRIMARY KEY (carrier_id, address)
+    );
+    CREATE TABLE outgoing_carriers (
+        carrier_id       TEXT PRIMARY KEY,
+        name             TEXT NOT NULL UNIQUE,
+        address          TEXT NOT NULL,  -- host[:port][;transport=udp|tcp]
+        failover_address TEXT,
+        prefix           TEXT NOT NULL DEFAULT '',
+        failover_prefix  TEXT NOT NULL DEFAULT '',
+        suffix           TEXT NOT NULL DEFAULT '',
+        retries          INTEGER NOT NULL,
+        retry_seconds    REAL NOT NULL,
+        enabled          INTEGER NOT NULL DEFAULT 1,
+        created_at       REAL NOT NULL
+    );
+    CREATE TABLE numbers (
+        number      TEXT PRIMARY KEY,  -- E.164 digits without the '+'
+        alias       TEXT NOT NULL DEFAULT '',
+        app_id      TEXT,
+        sub_account TEXT,
+        created_at  REAL NOT NULL
+    );
+    CREATE TABLE call_records (
+        call_uuid         TEXT PRIMARY KEY,
+        parent_call_uuid  TEXT,
+        direction         TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+        from_number       TEXT NOT NULL,
+        to_number         TEXT NOT NULL,
+        initiation_time   REAL NOT NULL,
+        answer_time       REAL,
+        end_time          REAL NOT NULL,
+        call_duration     INTEGER NOT NULL,
+        bill_duration     INTEGER NOT NULL,
+        hangup_cause_name TEXT NOT NULL,
+        hangup_cause_code INTEGER NOT NULL,
+        hangup_source     TEXT NOT NULL,
+        source_ip         TEXT NOT NULL,
+        codec             TEXT NOT NULL,
+        sip_status        INTEGER,
+        sip_call_id       TEXT NOT NULL
+    );
+    CREATE INDEX call_records_parent ON call_records(parent_call_uuid);
+    CREATE INDEX call_records_end_time ON call_records(end_time);
+    """,
 )

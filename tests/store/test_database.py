@@ -31,3 +31,24 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     raw.close()
     with pytest.raises(SchemaTooNewError):
         open_database(path)
+
+
+def test_version_1_database_upgrades_keeping_endpoints(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
+    old.execute("INSERT INTO endpoints VALUES ('id', 'alice', '', NULL, 'r', 'x', 'y', 0)")
+    old.close()
+    upgraded = open_database(path)
+    assert schema_version(upgraded) == len(MIGRATIONS)
+    assert upgraded.execute("SELECT username FROM endpoints").fetchone()[0] == "alice"
+    tables = {row[0] for row in upgraded.execute("SELECT name FROM sqlite_master")}
+    assert {
+        "incoming_carriers",
+        "incoming_carrier_addresses",
+        "outgoing_carriers",
+        "numbers",
+        "call_records",
+        "call_records_parent",
+        "call_records_end_time",
+    } <= tables
