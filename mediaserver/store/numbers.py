@@ -1,0 +1,90 @@
+"""Phone numbers we own (Plivo "numbers"), each optionally routed to an application.
+
+Numbers are kept as E.164 digits without the '+', the form Plivo puts in From and To, so a
+lookup by the To of an incoming INVITE needs only the same normalisation.
+"""
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+_E164_DIGITS = re.compile(r"[0-9]{1,15}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    number: str  # E.164 digits, no '+'
+    alias: str
+    app_id: str | None
+    sub_account: str | None
+    created_at: float
+
+
+class NumberExistsError(Exception):
+    pass
+
+
+def normalise_number(text: str) -> str:
+    """'+1 415-555-0100' -> '14155550100'; ValueError unless 1 to 15 digits remain (E.164)."""
+    digits = text.strip().removeprefix("+").replace(" ", "").replace("-", "")
+    if not _E164_DIGITS.fullmatch(digits):
+        raise ValueError(f"{text!r} is not a phone number: expected 1 to 15 digits (E.164)")
+    return digits
+
+
+class Numbers(Protocol):
+    def get(self, number: str) -> Number | None: ...
+
+
+class SqliteNumbers:
+    """The `numbers` table of migration 2."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def add(
+        self,
+        number: str,
+        alias: str = "",
+        app_id: str | None = None,
+        sub_account: str | None = None,
+        *,
+        now: float | None = None,
+    ) -> Number:
+        added = Number(
+            normalise_number(number),
+            alias,
+            app_id,
+            sub_account,
+            time.time() if now is None else now,
+        )
+        try:
+            self._connection.execute(
+                "INSERT INTO numbers VALUES (?, ?, ?, ?, ?)",
+                (added.number, alias, app_id, sub_account, added.created_at),
+            )
+        except sqlite3.IntegrityError:
+            raise NumberExistsError(added.number) from None
+        return added
+
+    def get(self, number: str) -> Number | None:
+        """The number, however it is written; None when absent or not a phone number at all."""
+        try:
+            digits = normalise_number(number)
+        except ValueError:
+            return None
+        row = self._connection.execute("SELECT * FROM numbers WHERE number = ?", (digits,))
+        found = row.fetchone()
+        return None if found is None else Number(**dict(found))
+
+    def list(self) -> list[Number]:
+        rows = self._connection.execute("SELECT * FROM numbers ORDER BY number").fetchall()
+        return [Number(**dict(row)) for row in rows]
+
+    def remove(self, number: str) -> bool:
+        """Normalises like `add` (so ValueError on a non-number); False when it is not ours."""
+        digits = normalise_number(number)
+        cursor = self._connection.execute("DELETE FROM numbers WHERE number = ?", (digits,))
+        return cursor.rowcount > 0
