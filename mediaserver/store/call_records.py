@@ -1,0 +1,98 @@
+"""Call detail records: one row per call leg, with the fields of Plivo's CDR (GET Call/).
+
+A record is the bill, so `write` returns only once the row is committed ("persisted before
+acknowledged"): a caller that has been told the record is written may forget the call.
+"""
+
+import sqlite3
+from dataclasses import dataclass, fields
+from typing import Literal, Protocol
+
+Direction = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_uuid: str
+    parent_call_uuid: str | None  # the A leg, for a B leg dialled from it
+    direction: Direction
+    from_number: str
+    to_number: str
+    initiation_time: float  # Unix epoch seconds
+    answer_time: float | None  # None: never answered
+    end_time: float
+    call_duration: int  # whole seconds from initiation to end
+    bill_duration: int  # whole seconds from answer to end
+    hangup_cause_name: str  # as in Plivo's hangup causes: "Normal Hangup", "Busy Line", ...
+    hangup_cause_code: int  # 4000, 3010, ...
+    hangup_source: str  # "Caller", "Callee", "Plivo", "Carrier", "API Request", ...
+    source_ip: str
+    codec: str
+    sip_status: int | None  # the final SIP response of the leg, when there was one
+    sip_call_id: str
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("inbound", "outbound"):
+            raise ValueError(f"call direction must be inbound or outbound, not {self.direction!r}")
+
+
+class CallRecordExistsError(Exception):
+    """A record with this call_uuid was already written: records are never rewritten."""
+
+
+class CallRecords(Protocol):
+    def write(self, record: CallRecord) -> None: ...
+
+
+_COLUMNS = ", ".join(field.name for field in fields(CallRecord))
+_INSERT = (
+    f"INSERT INTO call_records ({_COLUMNS}) VALUES ({', '.join('?' * len(fields(CallRecord)))})"
+)
+
+
+class SqliteCallRecords:
+    """The `call_records` table of migration 2."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def write(self, record: CallRecord) -> None:
+        """Insert and commit; when this returns, another connection can read the record."""
+        if self._connection.in_transaction:
+            # Committing here would commit the caller's unfinished work as well.
+            raise RuntimeError("call records are written outside any open transaction")
+        values = tuple(getattr(record, field.name) for field in fields(CallRecord))
+        try:
+            self._connection.execute(_INSERT, values)
+        except sqlite3.IntegrityError:
+            raise CallRecordExistsError(record.call_uuid) from None
+        if self._connection.in_transaction:  # a connection with implicit transactions
+            self._connection.commit()
+
+    def get(self, call_uuid: str) -> CallRecord | None:
+        row = self._connection.execute(
+            f"SELECT {_COLUMNS} FROM call_records WHERE call_uuid = ?", (call_uuid,)
+        ).fetchone()
+        return None if row is None else CallRecord(*row)
+
+    def for_parent(self, parent_call_uuid: str) -> list[CallRecord]:
+        """The legs dialled from one call, in the order they started."""
+        rows = self._connection.execute(
+            f"SELECT {_COLUMNS} FROM call_records WHERE parent_call_uuid = ?"
+            " ORDER BY initiation_time, rowid",
+            (parent_call_uuid,),
+        ).fetchall()
+        return [CallRecord(*row) for row in rows]
+
+    def count(self) -> int:
+        return int(self._connection.execute("SELECT COUNT(*) FROM call_records").fetchone()[0])
+
+    def list(self, limit: int = 100) -> list[CallRecord]:
+        """The `limit` most recently ended calls, newest first."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        rows = self._connection.execute(
+            f"SELECT {_COLUMNS} FROM call_records ORDER BY end_time DESC, rowid DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [CallRecord(*row) for row in rows]

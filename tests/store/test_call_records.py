@@ -1,0 +1,101 @@
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mediaserver.store.call_records import CallRecord, CallRecordExistsError, SqliteCallRecords
+from mediaserver.store.database import open_database
+
+
+def record(call_uuid: str, end_time: float = 100.0, **changes: object) -> CallRecord:
+    values: dict[str, object] = {
+        "call_uuid": call_uuid,
+        "parent_call_uuid": None,
+        "direction": "inbound",
+        "from_number": "14155550100",
+        "to_number": "442079460958",
+        "initiation_time": end_time - 30.0,
+        "answer_time": end_time - 20.0,
+        "end_time": end_time,
+        "call_duration": 30,
+        "bill_duration": 20,
+        "hangup_cause_name": "Normal Hangup",
+        "hangup_cause_code": 4000,
+        "hangup_source": "Caller",
+        "source_ip": "192.0.2.1",
+        "codec": "PCMU",
+        "sip_status": 200,
+        "sip_call_id": f"{call_uuid}@192.0.2.1",
+    }
+    values.update(changes)
+    return CallRecord(**values)  # type: ignore[arg-type]
+
+
+def test_written_record_is_visible_to_another_connection_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    records = SqliteCallRecords(open_database(path))
+    written = record("leg-a", answer_time=None, bill_duration=0, sip_status=None)
+    records.write(written)
+    other = sqlite3.connect(path)
+    try:
+        row = other.execute("SELECT * FROM call_records WHERE call_uuid = 'leg-a'").fetchone()
+    finally:
+        other.close()
+    assert row == dataclasses.astuple(written)
+    assert records.get("leg-a") == written
+    assert records.get("leg-b") is None
+
+
+def test_legacy_transaction_mode_connection_still_commits(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    open_database(path).close()
+    legacy = sqlite3.connect(path)  # implicit transactions: the INSERT opens one
+    SqliteCallRecords(legacy).write(record("leg-a"))
+    assert not legacy.in_transaction
+    legacy.close()
+    assert SqliteCallRecords(open_database(path)).count() == 1
+
+
+def test_write_refuses_to_commit_someone_elses_transaction() -> None:
+    connection = open_database(":memory:")
+    connection.execute("BEGIN")
+    with pytest.raises(RuntimeError, match="outside any open transaction"):
+        SqliteCallRecords(connection).write(record("leg-a"))
+    connection.execute("ROLLBACK")
+
+
+def test_list_newest_first_with_limit_and_count() -> None:
+    records = SqliteCallRecords(open_database(":memory:"))
+    for number, end_time in enumerate((300.0, 100.0, 200.0)):
+        records.write(record(f"leg-{number}", end_time))
+    assert [r.call_uuid for r in records.list()] == ["leg-0", "leg-2", "leg-1"]
+    assert [r.call_uuid for r in records.list(limit=2)] == ["leg-0", "leg-2"]
+    assert records.count() == 3
+    with pytest.raises(ValueError, match="limit"):
+        records.list(limit=0)
+
+
+def test_for_parent_gives_the_b_legs_in_start_order() -> None:
+    records = SqliteCallRecords(open_database(":memory:"))
+    records.write(record("a"))
+    records.write(record("b2", 90.0, parent_call_uuid="a", direction="outbound"))
+    records.write(record("b1", 95.0, parent_call_uuid="a", direction="outbound"))
+    records.write(record("other", parent_call_uuid="x", direction="outbound"))
+    assert [r.call_uuid for r in records.for_parent("a")] == ["b2", "b1"]
+    assert records.for_parent("b1") == []
+
+
+def test_records_are_never_rewritten() -> None:
+    records = SqliteCallRecords(open_database(":memory:"))
+    records.write(record("leg-a"))
+    with pytest.raises(CallRecordExistsError):
+        records.write(record("leg-a", hangup_cause_code=3010))
+    stored = records.get("leg-a")
+    assert stored is not None
+    assert stored.hangup_cause_code == 4000
+
+
+def test_direction_is_checked() -> None:
+    with pytest.raises(ValueError, match="direction"):
+        record("leg-a", direction="sideways")
