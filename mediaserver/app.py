@@ -8,14 +8,21 @@ import logging
 import signal
 import sqlite3
 
+from mediaserver.calls.call_record import CallRecordWriter
+from mediaserver.calls.call_service import CallService
 from mediaserver.calls.registrar import Registrar
+from mediaserver.calls.router import Router
 from mediaserver.calls.sip_service import SipService
 from mediaserver.clock import SystemClock
 from mediaserver.config import Config
 from mediaserver.logs import configure_logging
+from mediaserver.media.engine import MediaEngine
 from mediaserver.store.bindings import SqliteBindings
+from mediaserver.store.call_records import SqliteCallRecords
+from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
+from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.transport.endpoint import SipEndpoint
 
 logger = logging.getLogger(__name__)
@@ -52,17 +59,31 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or cancellation), then close everything."""
     database = open_database(config.storage.sqlite_path)
     clock = SystemClock()
+    endpoints = SqliteEndpoints(database)
     registrar = Registrar(
         config.registrar,
         config.sip.domain,
-        SqliteEndpoints(database),
+        endpoints,
         SqliteBindings(database),
         clock,
         nonce_secret(config),
     )
-    endpoint = SipEndpoint(
-        SipService(registrar), clock, advertised_address=config.sip.advertised_address
+    sip_service = SipService(registrar)
+    endpoint = SipEndpoint(sip_service, clock, advertised_address=config.sip.advertised_address)
+    engine = MediaEngine(config.rtp, clock)
+    router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
+    calls = CallService(
+        endpoint,
+        registrar,
+        router,
+        engine,
+        config.calls,
+        clock,
+        config.sip.domain,
+        config.rtp.address,
     )
+    calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
+    sip_service.calls = calls
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -74,12 +95,15 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             ready.set()
         async with asyncio.TaskGroup() as tasks:
             sweeper = tasks.create_task(_sweep(registrar))
+            tasks.create_task(calls.run(stop))
             await stop.wait()
             logger.info("stopping")
             sweeper.cancel()
     finally:
         logger.info("SIP statistics: %s", json.dumps(endpoint.statistics(), sort_keys=True))
         logger.info("registrar statistics: %s", json.dumps(registrar.statistics(), sort_keys=True))
+        logger.info("call statistics: %s", json.dumps(calls.statistics(), sort_keys=True))
+        engine.close()
         await endpoint.close()
         database.close()
         # Removed last: a second Ctrl-C while closing must not interrupt the close.

@@ -102,6 +102,32 @@ class RtpConfig:
             raise ConfigError("rtp.port_min", "need 1024 <= port_min < port_max <= 65535")
 
 
+CALL_CODECS = ("PCMU", "PCMA", "opus")
+
+
+@dataclass(frozen=True, slots=True)
+class CallsConfig:
+    codecs: list[str] = field(default_factory=lambda: list(CALL_CODECS))  # preference order
+    ptime_ms: int = 20
+    telephone_event: bool = True  # offer/accept RFC 4733 events
+    ring_timeout: int = 60  # seconds a B leg may ring (cause 6010 Ring Timeout Reached)
+    media_timeout: int = 60  # seconds without RTP before hanging up (6020 Media Timeout)
+    max_duration: int = 14400  # seconds a call may last (6000 Scheduled Hangup)
+    min_session_expires: int = 90  # RFC 4028 Min-SE we insist on (§5)
+
+    def validate(self) -> None:
+        unknown = [codec for codec in self.codecs if codec not in CALL_CODECS]
+        if unknown or not self.codecs:
+            raise ConfigError("calls.codecs", f"choose from {', '.join(CALL_CODECS)}")
+        if self.ptime_ms != 20:
+            raise ConfigError("calls.ptime_ms", "only 20 ms packetisation is carried")
+        for name in ("ring_timeout", "media_timeout", "max_duration"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"calls.{name}", "must be positive")
+        if self.min_session_expires < 90:
+            raise ConfigError("calls.min_session_expires", "RFC 4028 §4: at least 90")
+
+
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     listen: str = "127.0.0.1:8080"
@@ -154,6 +180,7 @@ class Config:
     sip: SipConfig = field(default_factory=SipConfig)
     registrar: RegistrarConfig = field(default_factory=RegistrarConfig)
     rtp: RtpConfig = field(default_factory=RtpConfig)
+    calls: CallsConfig = field(default_factory=CallsConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     account: AccountConfig = field(default_factory=AccountConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -224,7 +251,16 @@ def _build_section(section_name: str, section_type: type[Any], values: dict[str,
     return section_type(**kwargs)
 
 
+_TRUTHS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _coerce(key: str, expected: Any, value: Any) -> Any:
+    if expected is bool:
+        if isinstance(value, str) and value.lower() in _TRUTHS:
+            return _TRUTHS[value.lower()]  # from an environment variable
+        if not isinstance(value, bool):
+            raise ConfigError(key, "must be true or false")
+        return value
     if expected is int:
         if isinstance(value, bool):
             raise ConfigError(key, "must be an integer")

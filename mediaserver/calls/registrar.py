@@ -41,6 +41,7 @@ MAX_TRACKED_SOURCES = 10_000
 MAX_USER_AGENT_LENGTH = 255
 # RFC 8760 §3: when several algorithms are offered, the preferred one comes first.
 ALGORITHM_PREFERENCE = ("SHA-256", "MD5")
+PROXY_AUTHORIZATION = "Proxy-Authorization"
 OUTCOMES = ("registered", "challenged", "stale", "forbidden", "rate_limited", "rejected")
 
 
@@ -120,6 +121,23 @@ class Registrar:
             self._statistics["rejected"] += 1
             return self._reply(request, 500, headers=[("Retry-After", str(RETRY_AFTER_SECONDS))])
 
+    def authenticate(self, request: Request, source: Peer) -> Endpoint | Response:
+        """Digest-authenticate a request other than REGISTER (an INVITE from one of our
+        endpoints): the endpoint, or the 407 challenge or 403 to answer with (§22.3, a proxy's
+        challenge, since the request is for someone else)."""
+        now = self._clock.wall()
+        if self._failures.blocked(source.host, now):
+            self._statistics["rate_limited"] += 1
+            return self._reply(request, 403)
+        verdict, endpoint = self._authenticate(request, now, PROXY_AUTHORIZATION)
+        if verdict is _Verdict.CHALLENGE or verdict is _Verdict.STALE:
+            return self._challenge(request, now, stale=verdict is _Verdict.STALE, proxy=True)
+        if endpoint is None:
+            self._failures.record(source.host, now)
+            self._statistics["forbidden"] += 1
+            return self._reply(request, 403)
+        return endpoint
+
     def sweep_expired(self) -> int:
         return self._bindings.remove_expired(self._clock.wall())
 
@@ -172,8 +190,10 @@ class Registrar:
     def _unsupported_extensions(self, request: Request) -> list[str]:
         return [tag for tag in request.headers.get_all("Require") if tag]
 
-    def _authenticate(self, request: Request, now: float) -> tuple[_Verdict, Endpoint | None]:
-        credentials = self._credentials(request)
+    def _authenticate(
+        self, request: Request, now: float, header: str = "Authorization"
+    ) -> tuple[_Verdict, Endpoint | None]:
+        credentials = self._credentials(request, header)
         if credentials is None or credentials.algorithm not in self._algorithms:
             return _Verdict.CHALLENGE, None
         state = self._nonces.check(credentials.nonce, now)
@@ -193,9 +213,9 @@ class Registrar:
             return _Verdict.STALE, None
         return _Verdict.AUTHENTICATED, endpoint
 
-    def _credentials(self, request: Request) -> DigestCredentials | None:
-        """The Authorization for our realm; credentials for other realms are ignored (§22.3)."""
-        for value in request.headers.get_all("Authorization"):
+    def _credentials(self, request: Request, header: str) -> DigestCredentials | None:
+        """The credentials for our realm; those for other realms are ignored (§22.3)."""
+        for value in request.headers.get_all(header):
             credentials = DigestCredentials.parse(value)
             if credentials.realm.lower() == self._domain:
                 return credentials
@@ -209,14 +229,17 @@ class Registrar:
             # RFC 7616 §3.4.6: the digest covers this request's URI only.
             raise SipParseError("Digest uri does not match the Request-URI")
 
-    def _challenge(self, request: Request, now: float, *, stale: bool) -> Response:
+    def _challenge(
+        self, request: Request, now: float, *, stale: bool, proxy: bool = False
+    ) -> Response:
         self._statistics["stale" if stale else "challenged"] += 1
         nonce = self._nonces.issue(now)
+        header = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
         challenges = [
-            ("WWW-Authenticate", str(DigestChallenge(self._domain, nonce, algorithm, stale=stale)))
+            (header, str(DigestChallenge(self._domain, nonce, algorithm, stale=stale)))
             for algorithm in self._algorithms
         ]
-        return self._reply(request, 401, headers=challenges)
+        return self._reply(request, 407 if proxy else 401, headers=challenges)
 
     def _update_bindings(
         self, request: Request, source: Peer, username: str, now: float

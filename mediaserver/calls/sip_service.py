@@ -17,7 +17,7 @@ from mediaserver.transport.peer import Peer
 logger = logging.getLogger(__name__)
 
 # What this server answers; Allow lists exactly these (§20.5).
-SERVED_METHODS = ("REGISTER", "OPTIONS", "CANCEL", "ACK")
+SERVED_METHODS = ("REGISTER", "OPTIONS", "INVITE", "ACK", "CANCEL", "BYE", "INFO", "UPDATE")
 # Methods standardised for SIP (RFC 3261, 3262, 3265, 3311, 3428, 3515, 3903, 6086): a
 # known method not served gets 405, anything else 501 (§8.2.1, §21.5.2).
 KNOWN_METHODS = frozenset(
@@ -47,25 +47,40 @@ class RegisterHandler(Protocol):
     def handle_register(self, request: Request, source: Peer) -> Response: ...
 
 
-class SipService:
-    """A RequestHandler: dispatches REGISTER to the registrar and answers the rest itself."""
+class CallHandler(Protocol):
+    """The calls' TU (calls/call_service.py): each method answers the request itself."""
 
-    def __init__(self, registrar: RegisterHandler) -> None:
+    def handle_invite(self, incoming: ServerRequest) -> None: ...
+
+    def cancel(self, incoming: ServerRequest) -> bool: ...
+
+    def handle_in_dialog(self, incoming: ServerRequest) -> bool: ...
+
+
+class SipService:
+    """A RequestHandler: REGISTER to the registrar, INVITEs and dialogs to the calls' TU, and
+    the rest answered here."""
+
+    def __init__(self, registrar: RegisterHandler, calls: CallHandler | None = None) -> None:
         self._registrar = registrar
+        self.calls = calls
 
     def __call__(self, incoming: ServerRequest) -> None:
         request = incoming.request
         if request.method == "ACK":
-            # §17: an ACK is never answered; one for a 2xx would belong to a dialog we lack.
+            # §17: an ACK is never answered; one for a 2xx belongs to its dialog.
+            if self.calls is not None and request.to_address.tag is not None:
+                self.calls.handle_in_dialog(incoming)
             return
         try:
             response = self._answer(incoming)
         except SipParseError as error:
             # A header the parser let through but this request needs is malformed (§21.4.1).
             response = _reply(request, 400, f"Bad Request - {error.reason}")
-        incoming.respond(response)
+        if response is not None:
+            incoming.respond(response)
 
-    def _answer(self, incoming: ServerRequest) -> Response:
+    def _answer(self, incoming: ServerRequest) -> Response | None:
         request = incoming.request
         method = request.method
         if method not in KNOWN_METHODS:
@@ -76,15 +91,24 @@ class SipService:
         if unsupported and method != "CANCEL":
             return _reply(request, 420, headers=[("Unsupported", ", ".join(unsupported))])
         if method == "CANCEL":
-            # §9.2: a CANCEL that matches a transaction gets 200; INVITE is answered with a
-            # final 405 at once here, so there is never a pending one to send 487 for.
+            # §9.2: the calls' TU answers a CANCEL for a ringing INVITE (200, then 487); one
+            # that matches a transaction the TU has already answered just gets its 200.
+            if self.calls is not None and self.calls.cancel(incoming):
+                return None
             return _reply(request, 200 if incoming.cancels_a_transaction else 481)
         if request.to_address.tag is not None and method not in _DIALOG_FREE_METHODS:
+            if self.calls is not None and self.calls.handle_in_dialog(incoming):
+                return None
             return _reply(request, 481)
         if method == "REGISTER":
             return self._registrar.handle_register(request, incoming.source)
         if method == "OPTIONS":
             return _options_response(request)
+        if method == "INVITE" and self.calls is not None:
+            self.calls.handle_invite(incoming)
+            return None
+        if method in ("BYE", "INFO", "UPDATE"):
+            return _reply(request, 481)  # §12.2.2: these only exist inside a dialog
         return _reply(request, 405, headers=[("Allow", ALLOW)])
 
 

@@ -78,9 +78,19 @@ class BatchProcessor:
         """Report the digit, and pass it on as RFC 4733 like the relay path would."""
         if stream.digit_handler is not None:
             stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfSource.RFC4733))
+        self._pass_digit(stream, digit)
+
+    def _pass_digit(self, stream: MediaStream, digit: str) -> None:
+        """A digit crosses a bridge as RFC 4733 when the peer negotiated events, else as tones
+        in its audio (what a trunk without telephone-event expects)."""
         peer = stream.peer
-        if peer is not None and peer.format.telephone_event_pt is not None:
+        if peer is None:
+            return
+        if peer.format.telephone_event_pt is not None:
             self.queue_telephone_events(peer, digit)
+        elif peer.source is None:
+            peer.source = DtmfToneSource(digit)
+            self.on_stream_changed(peer)
 
     def tick(self, index: int) -> None:
         channels = list(self._channels.values())
@@ -115,16 +125,21 @@ class BatchProcessor:
         return inputs, active
 
     def _detect(self, channels: Sequence[Channel], inputs: Pcm16, active: Mask) -> None:
-        rows = [row for row, channel in enumerate(channels) if channel.stream.inband_detection]
+        rows = [row for row, channel in enumerate(channels) if channel.stream.detects_inband()]
         if not rows:
             return
         digits = self._detector.detect(
             [channels[row].stream.stream_id for row in rows], inputs[rows]
         )
         for row, digit in zip(rows, digits, strict=True):
-            handler = channels[row].stream.digit_handler
-            if digit is not None and handler is not None:
-                handler(DtmfReceived(channels[row].stream.stream_id, digit, DtmfSource.INBAND))
+            if digit is None:
+                continue
+            stream = channels[row].stream
+            if stream.digit_handler is not None:
+                stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfSource.INBAND))
+            peer = stream.peer
+            if peer is not None and peer.format.telephone_event_pt is not None:
+                self.queue_telephone_events(peer, digit)
 
     def _route(
         self, channels: Sequence[Channel], inputs: Pcm16, active: Mask

@@ -111,6 +111,25 @@ class MediaEngine:
         self._streams[stream_id] = stream
         return stream
 
+    def change_format(
+        self,
+        stream: MediaStream,
+        encoding_name: str,
+        payload_type: int | None = None,
+        telephone_event_pt: int | None = None,
+    ) -> None:
+        """Carry another codec on the same ports: an answer settled on something else than
+        the stream was opened with, or a re-INVITE changed it (RFC 3264 §8.3.2)."""
+        self._check_open(stream)
+        new_format = _stream_format(
+            encoding_name, stream.format.ptime_ms, payload_type, telephone_event_pt
+        )
+        if new_format == stream.format:
+            return
+        self._set_mode(stream, StreamMode.IDLE)
+        stream.format = new_format
+        self._update(stream)
+
     def set_remote(self, stream: MediaStream, host: str, port: int, rtcp_port: int = 0) -> None:
         """The address from the peer's SDP; latching may replace it (comedia, RFC 4961)."""
         self._check_open(stream)

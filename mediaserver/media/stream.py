@@ -63,12 +63,19 @@ class StreamFormat:
         return self.clock_rate * self.ptime_ms // 1000
 
     def relays_to(self, other: "StreamFormat") -> bool:
-        """Packets can cross unchanged but for the header (the fast path)."""
-        return (self.codec, self.clock_rate, self.ptime_ms) == (
-            other.codec,
-            other.clock_rate,
-            other.ptime_ms,
+        """Packets can cross unchanged but for the header (the fast path). RFC 4733 events
+        relay only when both sides negotiated them; otherwise the batch path turns them
+        into tones and tones into events."""
+        return (
+            self.codec == other.codec
+            and self.clock_rate == other.clock_rate
+            and self.ptime_ms == other.ptime_ms
+            and (self.telephone_event_pt is None) == (other.telephone_event_pt is None)
         )
+
+    def carries_events_to(self, other: "StreamFormat") -> bool:
+        """Whether digits from this side reach `other` as RFC 4733 events without help."""
+        return (self.telephone_event_pt is None) == (other.telephone_event_pt is None)
 
 
 class RtpSender:
@@ -140,6 +147,16 @@ class MediaStream:
     @property
     def remote_address(self) -> Address | None:
         return self.rtp.remote_address
+
+    def detects_inband(self) -> bool:
+        """Goertzel runs on what this stream receives: asked for, or needed to turn in-band
+        digits into RFC 4733 events for a peer that negotiated them when we did not."""
+        peer = self.peer
+        return self.inband_detection or (
+            peer is not None
+            and self.format.telephone_event_pt is None
+            and peer.format.telephone_event_pt is not None
+        )
 
     def tapped(self) -> bool:
         """Something needs the decoded audio or injects packets: the relay cannot be used."""

@@ -70,7 +70,9 @@ def test_options_gets_200_with_capabilities() -> None:
     response = answer(make_request("OPTIONS"))
     assert response is not None
     assert response.status_code == 200
-    assert response.headers.get_all("Allow") == ["REGISTER", "OPTIONS", "CANCEL", "ACK"]
+    assert response.headers.get_all("Allow") == [
+        "REGISTER", "OPTIONS", "INVITE", "ACK", "CANCEL", "BYE", "INFO", "UPDATE",
+    ]  # fmt: skip
     assert response.headers.get("Accept") == "application/sdp"
     assert "Supported" in response.headers
     assert response.to_address.tag
@@ -85,7 +87,7 @@ def test_register_goes_to_the_registrar_with_its_source() -> None:
     assert registrar.seen == [(request, SOURCE)]
 
 
-@pytest.mark.parametrize("method", ["INVITE", "BYE", "SUBSCRIBE", "MESSAGE", "INFO"])
+@pytest.mark.parametrize("method", ["SUBSCRIBE", "MESSAGE", "REFER", "PUBLISH"])
 def test_known_methods_not_served_get_405_with_allow(method: str) -> None:
     response = answer(make_request(method))
     assert response is not None
@@ -97,6 +99,13 @@ def test_unknown_method_gets_501() -> None:
     response = answer(make_request("FROBNICATE"))
     assert response is not None
     assert response.status_code == 501
+
+
+@pytest.mark.parametrize("method", ["BYE", "INFO", "UPDATE"])
+def test_dialog_methods_outside_a_dialog_get_481(method: str) -> None:
+    response = answer(make_request(method))
+    assert response is not None
+    assert response.status_code == 481
 
 
 def test_in_dialog_request_without_a_dialog_gets_481() -> None:

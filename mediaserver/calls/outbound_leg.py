@@ -1,0 +1,140 @@
+"""The B leg: an INVITE we send as a UAC (RFC 3261 §13.2, RFC 3264), with our offer.
+
+A provisional with a To tag makes an early dialog, and SDP in it is the answer (early media,
+§13.2.1); the first 2xx confirms the dialog and is acknowledged, as is every retransmission
+(§13.2.2.4). Cancelling waits for a provisional (§9.1); a 2xx that crosses the CANCEL is
+acknowledged and ended with a BYE.
+"""
+
+import logging
+
+from mediaserver.calls.hangup_cause import Cause, HangupSource, cause_for_status
+from mediaserver.calls.leg import ALLOW, SDP, SUPPORTED, Leg
+from mediaserver.calls.leg_events import Answered, LegState, Ringing
+from mediaserver.calls.leg_media import MediaRefusedError, parse_sdp
+from mediaserver.sip.dialog import DialogInput, new_tag, uac_dialog
+from mediaserver.sip.headers import Headers
+from mediaserver.sip.message import Request, Response
+from mediaserver.sip.uri import SipUri
+from mediaserver.transport.endpoint import ClientRequest
+
+logger = logging.getLogger(__name__)
+
+
+class OutboundLeg(Leg):
+    direction = "outbound"
+
+    async def start(
+        self,
+        request_uri: SipUri,
+        from_address: str,
+        to_address: str,
+        call_id: str,
+        max_forwards: int = 70,
+    ) -> None:
+        """Send the INVITE with our offer. `from_address` and `to_address` are name-addrs
+        without tags; the From tag is ours."""
+        await self.media.prepare_offer()
+        offer = self.media.offer()
+        self.sip_call_id = call_id
+        self._from_tag = new_tag()
+        headers = Headers(
+            [
+                ("Max-Forwards", str(max_forwards)),
+                ("From", f"{from_address};tag={self._from_tag}"),
+                ("To", to_address),
+                ("Call-ID", call_id),
+                ("CSeq", "1 INVITE"),
+                ("Contact", self.local_contact),
+                ("Allow", ALLOW),
+                ("Supported", SUPPORTED),
+                ("Content-Type", SDP),
+            ]
+        )
+        invite = Request("INVITE", request_uri, headers, offer.serialize())
+        self._cancel_wanted = False
+        self._provisional_seen = False
+        self._client: ClientRequest = self._endpoint.send_request(
+            invite, self.destination, self._on_response
+        )
+
+    def cancel(self, cause: Cause, source: HangupSource) -> None:
+        """Give up on an unanswered leg: CANCEL once a provisional has come (§9.1)."""
+        if self.state is LegState.ANSWERED or self.state is LegState.ENDED:
+            self.hangup(cause, source)
+            return
+        self._cancel_wanted = True
+        if self._provisional_seen:
+            self._client.cancel()
+        self._end(cause, source)
+
+    def hangup(self, cause: Cause, source: HangupSource) -> None:
+        if self.state is LegState.CALLING or self.state is LegState.RINGING:
+            self.cancel(cause, source)
+            return
+        super().hangup(cause, source)
+
+    def _on_response(self, response: Response) -> None:
+        code = response.status_code
+        if code < 200:
+            self._on_provisional(response)
+        elif code < 300:
+            self._on_success(response)
+        elif not self.ended:
+            self._end(cause_for_status(code), HangupSource.CALLEE, code)
+        else:
+            self.sip_status = self.sip_status or code
+
+    def _on_provisional(self, response: Response) -> None:
+        if not self._provisional_seen:
+            self._provisional_seen = True
+            if self._cancel_wanted:
+                self._client.cancel()
+        if response.status_code == 100 or self.state not in (LegState.CALLING, LegState.RINGING):
+            return
+        early = self._take_answer(response) if response.body else False
+        if response.to_address.tag is not None and self.dialog is None:
+            self.dialog = uac_dialog(self._client.request, response)
+        self._move(LegState.RINGING)
+        self._events(Ringing(self, early_media=early))
+
+    def _on_success(self, response: Response) -> None:
+        invite = self._client.request
+        if self.dialog is None or self.dialog.remote_tag != response.to_address.tag:
+            if self.state is LegState.ANSWERED:
+                self._acknowledge_and_end_fork(invite, response)
+                return
+            self.dialog = uac_dialog(invite, response)
+        self._acknowledge(invite, response)
+        if self.state is LegState.ANSWERED:
+            return  # a retransmitted 2xx: the ACK again is all it needs
+        if self.ended:
+            # The 2xx crossed our CANCEL (§9.1 race): the session exists, so end it.
+            self.dialog.handle(DialogInput.SUCCESS)
+            self._send_bye()
+            return
+        self.dialog.handle(DialogInput.SUCCESS)
+        if response.body and self.media.awaiting_answer and not self._take_answer(response):
+            self._answered()
+            self.hangup(Cause.INCOMPATIBLE_MEDIA, HangupSource.ERROR)
+            return
+        self._answered()
+        self.sip_status = response.status_code
+        self._note_hold()
+        self._events(Answered(self))
+
+    def _take_answer(self, response: Response) -> bool:
+        try:
+            self.media.accept_answer(parse_sdp(response.body))
+        except MediaRefusedError as error:
+            logger.info("call %s: answer refused: %s", self.call_uuid, error)
+            return False
+        return True
+
+    def _acknowledge_and_end_fork(self, invite: Request, response: Response) -> None:
+        """§13.2.2.4: a 2xx from a second fork of a proxy gets an ACK and a BYE."""
+        forked = uac_dialog(invite, response)
+        ack = forked.ack_request(invite.cseq.number, self.local_contact)
+        self._endpoint.send_ack(ack, self.destination)
+        bye = forked.new_request("BYE", self.local_contact)
+        self._endpoint.send_request(bye, self.destination, lambda response: None)

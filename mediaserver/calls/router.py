@@ -1,0 +1,187 @@
+"""Who may call and where a call goes (the built-in direct dial, until applications exist).
+
+Callers: an incoming carrier (the INVITE's source address is in an enabled carrier's IP set)
+may call our numbers; anyone else must be one of our endpoints, digest-authenticated. Targets:
+an endpoint's registered contacts, all rung at once (first answer wins), or a number through
+the outgoing carrier, tried `1 + retries` times at its address and then at its failover
+address, each attempt with its own prefix and the carrier's suffix.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import unquote
+
+from mediaserver.calls.hangup_cause import Cause
+from mediaserver.sip.errors import SipParseError
+from mediaserver.sip.message import Request
+from mediaserver.sip.uri import SipUri
+from mediaserver.store.bindings import Binding
+from mediaserver.transport.peer import Peer
+
+# E.164 (ITU-T E.164 §6): up to 15 digits; a leading + and visual separators are dropped.
+_NUMBER_RE = re.compile(r"\+?[0-9][0-9\-.() ]{1,30}")
+DEFAULT_SIP_PORT = 5060
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One INVITE to send: its Request-URI and the transport address it goes to."""
+
+    request_uri: SipUri
+    destination: Peer
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """Targets rung in parallel; `answer_timeout` bounds the wait for a first response
+    (a carrier's retry_seconds), None for endpoints (the ring timeout applies)."""
+
+    targets: tuple[Target, ...]
+    answer_timeout: float | None = None
+    failover: bool = False  # carrier attempts move on after a timeout, 5xx or 408
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    attempts: tuple[Attempt, ...]
+    to_number: str  # the called user or number, as CDRs show it
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    cause: Cause
+    reason: str
+
+
+class OutgoingCarrier(Protocol):
+    """What routing reads of an outgoing carrier (store.carriers has the record)."""
+
+    @property
+    def address(self) -> str: ...
+    @property
+    def failover_address(self) -> str | None: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def failover_prefix(self) -> str: ...
+    @property
+    def suffix(self) -> str: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def retry_seconds(self) -> float: ...
+
+
+class IncomingCarrier(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class Number(Protocol):
+    @property
+    def number(self) -> str: ...
+    @property
+    def alias(self) -> str: ...
+
+
+class Contacts(Protocol):
+    def contacts_for(self, username: str) -> list[Binding]: ...
+
+
+class EndpointDirectory(Protocol):
+    def get(self, username: str) -> object | None: ...
+
+
+class Carriers(Protocol):
+    def incoming_for_source(self, ip: str) -> IncomingCarrier | None: ...
+
+    def default_outgoing(self) -> OutgoingCarrier | None: ...
+
+
+class Numbers(Protocol):
+    def get(self, number: str) -> Number | None: ...
+
+
+def normalise_number(text: str) -> str | None:
+    """Digits of an E.164 number, or None when `text` is not one."""
+    text = unquote(text)
+    if _NUMBER_RE.fullmatch(text) is None:
+        return None
+    digits = re.sub(r"[^0-9]", "", text)
+    return digits if 1 <= len(digits) <= 15 else None
+
+
+class Router:
+    def __init__(
+        self, contacts: Contacts, endpoints: EndpointDirectory, carriers: Carriers, numbers: Numbers
+    ) -> None:
+        self._contacts = contacts
+        self._endpoints = endpoints
+        self._carriers = carriers
+        self._numbers = numbers
+
+    def incoming_carrier(self, source: Peer) -> IncomingCarrier | None:
+        return self._carriers.incoming_for_source(source.host)
+
+    def route_from_carrier(self, request: Request) -> Route | Refusal:
+        """An incoming carrier may only call our numbers; a number rings the endpoint its
+        alias names (applications take over routing with the Plivo XML layer)."""
+        number = normalise_number(request.uri.user or "")
+        found = self._numbers.get(number) if number else None
+        if found is None:
+            return Refusal(Cause.UNALLOCATED_NUMBER, "not one of our numbers")
+        if not found.alias or not self._endpoints.get(found.alias) is not None:
+            return Refusal(Cause.ROUTING_ERROR, f"number {found.number} routes nowhere")
+        return self._endpoint_route(found.alias, found.number)
+
+    def route_from_endpoint(self, request: Request) -> Route | Refusal:
+        user = unquote(request.uri.user or "")
+        if not user:
+            return Refusal(Cause.INVALID_DESTINATION, "no user in the Request-URI")
+        if self._endpoints.get(user) is not None:
+            return self._endpoint_route(user, user)
+        number = normalise_number(user)
+        if number is None:
+            return Refusal(Cause.UNALLOCATED_NUMBER, "no such endpoint")
+        carrier = self._carriers.default_outgoing()
+        if carrier is None:
+            return Refusal(Cause.ROUTING_ERROR, "no outgoing carrier")
+        return Route(carrier_attempts(carrier, number), number)
+
+    def _endpoint_route(self, username: str, to_number: str) -> Route | Refusal:
+        bindings = self._contacts.contacts_for(username)
+        if not bindings:
+            return Refusal(Cause.ENDPOINT_NOT_REGISTERED, f"{username} is not registered")
+        targets = tuple(_binding_target(binding) for binding in bindings)
+        return Route((Attempt(targets),), to_number)
+
+
+def carrier_attempts(carrier: OutgoingCarrier, number: str) -> tuple[Attempt, ...]:
+    primary = _carrier_target(carrier.address, carrier.prefix + number + carrier.suffix)
+    attempts = [
+        Attempt((primary,), carrier.retry_seconds, failover=True)
+        for _ in range(1 + carrier.retries)
+    ]
+    if carrier.failover_address:
+        user = carrier.failover_prefix + number + carrier.suffix
+        failover = _carrier_target(carrier.failover_address, user)
+        attempts.append(Attempt((failover,), carrier.retry_seconds, failover=True))
+    return tuple(attempts)
+
+
+def _carrier_target(address: str, user: str) -> Target:
+    """`host[:port][;transport=tcp]`: the trunk's Request-URI host and where INVITEs go."""
+    uri = SipUri.parse(f"sip:{user}@{address}")
+    transport = (uri.parameter("transport") or "udp").lower()
+    return Target(uri, Peer(transport, uri.host, uri.port or DEFAULT_SIP_PORT))
+
+
+def _binding_target(binding: Binding) -> Target:
+    """The contact as Request-URI, sent over the flow the REGISTER came in on (RFC 5626's
+    idea without its extension: behind NAT that is the only address that reaches it)."""
+    try:
+        uri = SipUri.parse(binding.contact)
+    except SipParseError:
+        uri = SipUri("sip", binding.username, host=binding.source_host, port=binding.source_port)
+    return Target(uri, Peer(binding.transport, binding.source_host, binding.source_port))
