@@ -62,10 +62,18 @@ def parse_incoming_address(address: str) -> IpNetwork:
     """
     try:
         return ipaddress.ip_network(address.strip(), strict=True)
-    except ValueError as error:
+    except ValueError:
+        pass
+    try:
+        network = ipaddress.ip_network(address.strip(), strict=False)
+    except ValueError:
         raise ValueError(
-            f"incoming carrier address {address!r} is not an IP address or CIDR network ({error})"
+            f"incoming carrier address {address!r} is not an IP address or CIDR network"
         ) from None
+    raise ValueError(
+        f"incoming carrier address {address!r} has bits set after the /{network.prefixlen}"
+        f" mask: did you mean {network}?"
+    )
 
 
 def _address_text(network: IpNetwork) -> str:
@@ -154,6 +162,60 @@ def _check_affix(label: str, value: str) -> None:
         raise ValueError(f"{label} {value!r} may hold only digits, letters and + * # . _ -")
 
 
+def new_incoming_carrier(
+    name: str, addresses: Iterable[str], enabled: bool = True
+) -> IncomingCarrier:
+    """A checked incoming carrier with a fresh id, not yet stored; ValueError names the fault.
+
+    Addresses are normalised (2001:DB8::/32 -> 2001:db8::/32) and duplicates dropped.
+    """
+    _check_name(name)
+    texts = tuple(dict.fromkeys(_address_text(parse_incoming_address(a)) for a in addresses))
+    if not texts:
+        raise ValueError(f"incoming carrier {name!r} needs at least one address")
+    return IncomingCarrier(uuid.uuid4().hex[:20], name, enabled, texts)
+
+
+def new_outgoing_carrier(
+    name: str,
+    address: str,
+    failover_address: str | None = None,
+    prefix: str = "",
+    failover_prefix: str = "",
+    suffix: str = "",
+    retries: int = 1,
+    retry_seconds: float = 5.0,
+    enabled: bool = True,
+) -> OutgoingCarrier:
+    """A checked outgoing carrier with a fresh id, not yet stored; ValueError names the fault.
+
+    An empty failover address means none.
+    """
+    _check_name(name)
+    for label, value in (
+        ("prefix", prefix),
+        ("failover prefix", failover_prefix),
+        ("suffix", suffix),
+    ):
+        _check_affix(label, value)
+    if retries < 0:
+        raise ValueError(f"retries must be 0 or more, not {retries}")
+    if not (math.isfinite(retry_seconds) and retry_seconds > 0):
+        raise ValueError(f"retry seconds must be a positive number, not {retry_seconds}")
+    return OutgoingCarrier(
+        carrier_id=uuid.uuid4().hex[:20],
+        name=name,
+        address=parse_outgoing_address(address),
+        failover_address=parse_outgoing_address(failover_address) if failover_address else None,
+        prefix=prefix,
+        failover_prefix=failover_prefix,
+        suffix=suffix,
+        retries=retries,
+        retry_seconds=float(retry_seconds),
+        enabled=enabled,
+    )
+
+
 class SqliteCarriers:
     """The carrier tables of migration 2; every change is one committed transaction."""
 
@@ -168,22 +230,18 @@ class SqliteCarriers:
         *,
         now: float | None = None,
     ) -> IncomingCarrier:
-        _check_name(name)
         # Validate everything before the first write, so bad input leaves nothing behind.
-        texts = tuple(dict.fromkeys(_address_text(parse_incoming_address(a)) for a in addresses))
-        if not texts:
-            raise ValueError(f"incoming carrier {name!r} needs at least one address")
-        carrier = IncomingCarrier(uuid.uuid4().hex[:20], name, enabled, texts)
+        carrier = new_incoming_carrier(name, addresses, enabled)
         created_at = time.time() if now is None else now
         self._connection.execute("BEGIN IMMEDIATE")
         try:
             self._connection.execute(
                 "INSERT INTO incoming_carriers VALUES (?, ?, ?, ?)",
-                (carrier.carrier_id, name, int(enabled), created_at),
+                (carrier.carrier_id, name, int(carrier.enabled), created_at),
             )
             self._connection.executemany(
                 "INSERT INTO incoming_carrier_addresses VALUES (?, ?)",
-                [(carrier.carrier_id, text) for text in texts],
+                [(carrier.carrier_id, text) for text in carrier.addresses],
             )
         except BaseException as error:
             self._connection.execute("ROLLBACK")
@@ -234,28 +292,16 @@ class SqliteCarriers:
         *,
         now: float | None = None,
     ) -> OutgoingCarrier:
-        _check_name(name)
-        for label, value in (
-            ("prefix", prefix),
-            ("failover prefix", failover_prefix),
-            ("suffix", suffix),
-        ):
-            _check_affix(label, value)
-        if retries < 0:
-            raise ValueError(f"retries must be 0 or more, not {retries}")
-        if not (math.isfinite(retry_seconds) and retry_seconds > 0):
-            raise ValueError(f"retry seconds must be a positive number, not {retry_seconds}")
-        carrier = OutgoingCarrier(
-            carrier_id=uuid.uuid4().hex[:20],
-            name=name,
-            address=parse_outgoing_address(address),
-            failover_address=parse_outgoing_address(failover_address) if failover_address else None,
-            prefix=prefix,
-            failover_prefix=failover_prefix,
-            suffix=suffix,
-            retries=retries,
-            retry_seconds=float(retry_seconds),
-            enabled=enabled,
+        carrier = new_outgoing_carrier(
+            name,
+            address,
+            failover_address,
+            prefix,
+            failover_prefix,
+            suffix,
+            retries,
+            retry_seconds,
+            enabled,
         )
         try:
             self._connection.execute(

@@ -49,13 +49,21 @@ def test_most_specific_network_wins(carriers: SqliteCarriers) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["", "example.com", "192.0.2.1/33", "10.0.0.1/24", "2001:db8::g", "1.2.3.4:5060"]
+    "address", ["", "example.com", "192.0.2.1/33", "2001:db8::g", "1.2.3.4:5060", "::1/129"]
 )
 def test_bad_incoming_addresses_are_refused_and_nothing_is_written(
     carriers: SqliteCarriers, address: str
 ) -> None:
     with pytest.raises(ValueError, match="not an IP address or CIDR network"):
         carriers.add_incoming("acme", ["192.0.2.1", address])
+    assert carriers.list_incoming() == []
+
+
+def test_network_with_host_bits_is_refused_with_a_suggestion(carriers: SqliteCarriers) -> None:
+    with pytest.raises(ValueError, match=r"after the /24 mask: did you mean 10\.0\.0\.0/24\?"):
+        carriers.add_incoming("acme", ["10.0.0.1/24"])
+    with pytest.raises(ValueError, match="did you mean 2001:db8::/32"):
+        carriers.add_incoming("acme", ["2001:db8::1/32"])
     assert carriers.list_incoming() == []
 
 
