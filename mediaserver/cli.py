@@ -5,11 +5,13 @@ import sys
 import time
 from pathlib import Path
 
+from mediaserver.admin import EXIT_USAGE
+from mediaserver.admin import call_records as call_record_commands
+from mediaserver.admin import carriers as carrier_commands
+from mediaserver.admin import numbers as number_commands
 from mediaserver.config import Config, ConfigError, load_config
 from mediaserver.store.database import SchemaTooNewError, open_database
 from mediaserver.store.endpoints import EndpointExistsError, SqliteEndpoints
-
-EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     remove = endpoint.add_parser("remove", help="delete a SIP user and its registrations")
     remove.add_argument("username")
     remove.set_defaults(handler=_endpoint_remove)
-    for sub in (add, listing, remove):
+    leaves = [add, listing, remove]
+    for module in (carrier_commands, number_commands, call_record_commands):
+        leaves += module.add_commands(commands)
+    for sub in leaves:
         sub.add_argument("--config", type=Path, default=argparse.SUPPRESS)
     return parser
 

@@ -1,8 +1,13 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from mediaserver.cli import main
+from mediaserver.store.call_records import CallRecord, SqliteCallRecords
+from mediaserver.store.database import open_database
 
 
 def mediaserver(*arguments: str, config: Path) -> subprocess.CompletedProcess[str]:
@@ -57,3 +62,179 @@ def test_bad_config_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "mediaserver: configuration error: rtp.port_max: 'lots' is not an integer"
     ]
+
+
+def run(capsys: pytest.CaptureFixture[str], config: Path, *arguments: str) -> tuple[int, str, str]:
+    """The CLI in this process (faster than a child): exit code, stdout, stderr."""
+    try:
+        code = main([*arguments, "--config", str(config)])
+    except SystemExit as stopped:  # argparse refusing the command line
+        code = int(stopped.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def database_path(config: Path) -> Path:
+    return config.parent / "data" / "db.sqlite"
+
+
+def test_carrier_commands_through_the_real_program(config: Path) -> None:
+    added = mediaserver("carrier", "incoming", "add", "acme", "192.0.2.0/24", config=config)
+    assert added.returncode == 0, added.stderr
+    assert len(added.stdout.strip()) == 20
+    listed = mediaserver("carrier", "incoming", "list", config=config)
+    assert listed.stdout == "acme\tenabled\t192.0.2.0/24\n"
+    refused = mediaserver("carrier", "outgoing", "add", "out", "--address", "a b", config=config)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("mediaserver: outgoing carrier address 'a b'")
+
+
+def test_incoming_carrier_add_list_disable_remove(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    assert (
+        run(capsys, config, "carrier", "incoming", "add", "acme", "192.0.2.1", "2001:DB8::/32")[0]
+        == 0
+    )
+    assert (
+        run(capsys, config, "carrier", "incoming", "add", "quiet", "10.0.0.0/8", "--disabled")[0]
+        == 0
+    )
+    assert run(capsys, config, "carrier", "incoming", "list")[1].splitlines() == [
+        "acme\tenabled\t192.0.2.1,2001:db8::/32",
+        "quiet\tdisabled\t10.0.0.0/8",
+    ]
+    code, _, error = run(capsys, config, "carrier", "incoming", "add", "acme", "192.0.2.2")
+    assert (code, error) == (1, "mediaserver: incoming carrier acme already exists\n")
+    assert run(capsys, config, "carrier", "incoming", "enable", "quiet")[0] == 0
+    assert run(capsys, config, "carrier", "incoming", "disable", "acme")[0] == 0
+    assert run(capsys, config, "carrier", "incoming", "list")[1].splitlines() == [
+        "acme\tdisabled\t192.0.2.1,2001:db8::/32",
+        "quiet\tenabled\t10.0.0.0/8",
+    ]
+    assert run(capsys, config, "carrier", "incoming", "remove", "acme")[0] == 0
+    code, _, error = run(capsys, config, "carrier", "incoming", "remove", "acme")
+    assert (code, error) == (1, "mediaserver: no incoming carrier acme\n")
+    assert run(capsys, config, "carrier", "incoming", "enable", "acme")[0] == 1
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("carrier", "incoming", "add", "acme", "192.0.2.1", "example.com"),
+        ("carrier", "incoming", "add", "acme", "10.0.0.1/8"),
+        ("carrier", "incoming", "add", "acme"),
+        ("carrier", "outgoing", "add", "out", "--address", "2001:db8::1"),
+        ("carrier", "outgoing", "add", "out", "--address", "h", "--failover-address", "h:99999"),
+        ("carrier", "outgoing", "add", "out", "--address", "h", "--retries", "-1"),
+        ("carrier", "outgoing", "add", "out", "--address", "h", "--retries", "two"),
+        ("carrier", "outgoing", "add", "out", "--address", "h", "--retry-seconds", "0"),
+        ("carrier", "outgoing", "add", "out", "--address", "h", "--prefix", "1@x"),
+        ("carrier", "outgoing", "add", "out"),
+        ("number", "add", "+44 (20) 7946"),
+        ("number", "add", "1234567890123456"),
+        ("number", "remove", "nope"),
+        ("cdr", "list", "--limit", "0"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], config: Path, arguments: tuple[str, ...]
+) -> None:
+    code, out, error = run(capsys, config, *arguments)
+    assert code == 2
+    assert out == ""
+    assert error.strip(), "a message on stderr"
+    assert len(error.strip().splitlines()) == 1 or error.startswith("usage:")
+    assert not database_path(config).exists()
+
+
+def test_outgoing_carrier_add_list_remove(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    code, out, _ = run(
+        capsys, config, "carrier", "outgoing", "add", "main",
+        "--address", "sip.example.com:5080;transport=TCP",
+        "--failover-address", "[2001:db8::1]", "--prefix", "+", "--failover-prefix", "00",
+        "--suffix", "#", "--retries", "3", "--retry-seconds", "2.5",
+    )  # fmt: skip
+    assert code == 0
+    assert len(out.strip()) == 20
+    assert (
+        run(capsys, config, "carrier", "outgoing", "add", "spare", "--address", "192.0.2.9")[0] == 0
+    )
+    assert run(capsys, config, "carrier", "outgoing", "list")[1].splitlines() == [
+        "main\tenabled\tsip.example.com:5080;transport=tcp\t[2001:db8::1]\t+\t00\t#\t3\t2.5",
+        "spare\tenabled\t192.0.2.9\t-\t-\t-\t-\t1\t5",
+    ]
+    code, _, error = run(capsys, config, "carrier", "outgoing", "add", "main", "--address", "h")
+    assert (code, error) == (1, "mediaserver: outgoing carrier main already exists\n")
+    assert run(capsys, config, "carrier", "outgoing", "remove", "main")[0] == 0
+    assert run(capsys, config, "carrier", "outgoing", "remove", "main")[0] == 1
+    assert (
+        run(capsys, config, "carrier", "outgoing", "add", "off", "--address", "h", "--disabled")[0]
+        == 0
+    )
+    assert (
+        run(capsys, config, "carrier", "outgoing", "list")[1]
+        .splitlines()[1]
+        .startswith("off\tdisabled\th\t")
+    )
+
+
+def test_number_add_list_remove(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    code, out, _ = run(
+        capsys, config, "number", "add", "+1 415-555-0100", "--alias", "Support",
+        "--app", "app1", "--sub-account", "SA1",
+    )  # fmt: skip
+    assert (code, out) == (0, "14155550100\n")
+    assert run(capsys, config, "number", "add", "442079460958")[0] == 0
+    assert run(capsys, config, "number", "list")[1].splitlines() == [
+        "14155550100\tSupport\tapp1\tSA1",
+        "442079460958\t\t-\t-",
+    ]
+    code, _, error = run(capsys, config, "number", "add", "14155550100")
+    assert (code, error) == (1, "mediaserver: number 14155550100 already exists\n")
+    assert run(capsys, config, "number", "remove", "+14155550100")[0] == 0
+    code, _, error = run(capsys, config, "number", "remove", "14155550100")
+    assert (code, error) == (1, "mediaserver: no number 14155550100\n")
+    assert run(capsys, config, "number", "list")[1] == "442079460958\t\t-\t-\n"
+
+
+def test_cdr_list_prints_json_lines_newest_first(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    assert run(capsys, config, "cdr", "list") == (0, "", "")
+    connection = open_database(database_path(config))
+    records = SqliteCallRecords(connection)
+    for number in range(3):
+        records.write(
+            CallRecord(
+                f"leg-{number}", None if number == 0 else "leg-0",
+                "inbound" if number == 0 else "outbound", "14155550100", "442079460958",
+                100.0 + number, None, 200.0 + number, 100, 0, "No Answer", 3000, "Callee",
+                "192.0.2.1", "PCMU", 480, f"call-{number}",
+            )
+        )  # fmt: skip
+    connection.close()
+    code, out, _ = run(capsys, config, "cdr", "list", "--limit", "2")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["call_uuid"] for line in lines] == ["leg-2", "leg-1"]
+    assert lines[0] == {
+        "call_uuid": "leg-2",
+        "parent_call_uuid": "leg-0",
+        "direction": "outbound",
+        "from_number": "14155550100",
+        "to_number": "442079460958",
+        "initiation_time": 102.0,
+        "answer_time": None,
+        "end_time": 202.0,
+        "call_duration": 100,
+        "bill_duration": 0,
+        "hangup_cause_name": "No Answer",
+        "hangup_cause_code": 3000,
+        "hangup_source": "Callee",
+        "source_ip": "192.0.2.1",
+        "codec": "PCMU",
+        "sip_status": 480,
+        "sip_call_id": "call-2",
+    }
+    assert len(run(capsys, config, "cdr", "list")[1].splitlines()) == 3
