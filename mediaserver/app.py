@@ -2,12 +2,17 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
+import os
 import signal
 import sqlite3
+from collections.abc import Mapping
 
+from mediaserver.api.http_server import ApiServer
+from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
 from mediaserver.calls.call_record import CallRecordWriter
 from mediaserver.calls.call_service import CallService
 from mediaserver.calls.registrar import Registrar
@@ -84,12 +89,23 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     )
     calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
     sip_service.calls = calls
+    api = ApiServer(
+        [
+            MetricSource("sip", endpoint.statistics),
+            MetricSource("registrar", registrar.statistics),
+            MetricSource("calls", calls.statistics),
+            MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
+            MetricSource("process", _process_statistics),
+        ],
+        [LabelledSource("leg", lambda: _leg_rows(calls))],
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         await endpoint.start(config.sip.listen_addresses)
+        await api.start(config.api.listen)
         logger.info("mediaserver started (SIP domain %s)", config.sip.domain)
         if ready is not None:
             ready.set()
@@ -104,6 +120,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         logger.info("registrar statistics: %s", json.dumps(registrar.statistics(), sort_keys=True))
         logger.info("call statistics: %s", json.dumps(calls.statistics(), sort_keys=True))
         engine.close()
+        await api.close()
         await endpoint.close()
         database.close()
         # Removed last: a second Ctrl-C while closing must not interrupt the close.
@@ -124,3 +141,27 @@ async def _sweep(registrar: Registrar) -> None:
             continue
         if removed:
             logger.info("removed %d expired bindings", removed)
+
+
+def _process_statistics() -> Mapping[str, float]:
+    """What leaks show up in first: tasks on the loop and open file descriptors."""
+    return {
+        "tasks": len(asyncio.all_tasks()),
+        "open_fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0,
+    }
+
+
+def _leg_rows(calls: CallService) -> LabelledRows:
+    for leg in calls.live_legs():
+        stream = leg.media.stream
+        if stream is None:
+            continue
+        labels = {"call_uuid": leg.call_uuid, "direction": leg.direction, "codec": leg.media.codec}
+        yield (
+            labels,
+            {
+                "rtp_packets_received": stream.rtp.packets_received,
+                "rtp_packets_sent": stream.rtp.packets_sent,
+                "rtp_invalid_packets": stream.rtp.invalid_packets,
+            },
+        )

@@ -13,8 +13,9 @@ test's tmp directory. It is ready when it answers a UDP OPTIONS. Use it like:
         server.log()         # everything the process wrote
 
 `server_factory(extra_toml)` starts one with extra TOML appended to the config, e.g.
-`server_factory('[registrar]\\nmin_expires = 1\\n')` (sections must not repeat `[sip]` or
-`[storage]`, which the fixture writes). Every server is stopped at the end of the test.
+`server_factory('[registrar]\\nmin_expires = 1\\n')` (sections must not repeat `[sip]`,
+`[storage]` or `[api]`, which the fixture writes). Every server is stopped at the end of the
+test. `server.metrics()` reads its /metrics (the API listener is on a free port too).
 """
 
 import signal
@@ -22,11 +23,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from mediaserver.api.metrics import parse as parse_metrics
 
 SIP_DOMAIN = "phone.local"
 READY_TIMEOUT = 20.0
@@ -91,12 +95,19 @@ def udp_exchange(
             return None
 
 
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass
 class ServerProcess:
     directory: Path
     sip_port: int
     hosts: tuple[str, ...]
     extra_toml: str = ""
+    api_port: int = field(default_factory=free_tcp_port)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -119,8 +130,15 @@ class ServerProcess:
         )
         self.config_path.write_text(
             f'[sip]\ndomain = "{SIP_DOMAIN}"\nlisten = [{listen}]\n'
-            f'[storage]\nurl = "sqlite:///{self.database_path}"\n{self.extra_toml}'
+            f'[storage]\nurl = "sqlite:///{self.database_path}"\n'
+            f'[api]\nlisten = "127.0.0.1:{self.api_port}"\n{self.extra_toml}'
         )
+
+    def metrics(self) -> dict[str, float]:
+        """The server's /metrics, unlabelled samples by name."""
+        url = f"http://127.0.0.1:{self.api_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return parse_metrics(reply.read().decode())
 
     def cli(self, *arguments: str) -> str:
         """Run an admin command (`mediaserver <arguments> --config <this config>`)."""

@@ -123,11 +123,13 @@ class CallService:
         leg.handle_in_dialog(incoming)
         return True
 
+    def live_legs(self) -> list[Leg]:
+        return [leg for call in self._calls for leg in call.legs if not leg.ended]
+
     def statistics(self) -> dict[str, int]:
-        legs = [leg for call in self._calls for leg in call.legs if not leg.ended]
         return {
             "calls": len(self._calls),
-            "legs": len(legs),
+            "legs": len(self.live_legs()),
             "dialogs": len(self._dialogs),
             "pending_invites": len(self._pending),
             "leg_timers": sum(leg.timers_pending() for call in self._calls for leg in call.legs),

@@ -55,6 +55,7 @@ class EngineStatistics:
     streams: int
     relay_streams: int
     batch_streams: int
+    transcoding_streams: int  # connected to a peer of another codec
     bound_ports: int
     open_sockets: int
     conferences: int
@@ -267,6 +268,9 @@ class MediaEngine:
             streams=len(streams),
             relay_streams=modes.count(StreamMode.RELAY),
             batch_streams=modes.count(StreamMode.BATCH),
+            transcoding_streams=sum(
+                s.peer is not None and s.peer.format.codec != s.format.codec for s in streams
+            ),
             bound_ports=self._allocator.statistics().bound_ports,
             open_sockets=sum(
                 (s.rtp.transport is not None)

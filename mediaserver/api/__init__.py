@@ -1,0 +1,1 @@
+"""The HTTP side: /metrics now; the Plivo-compatible REST API arrives with its issue."""

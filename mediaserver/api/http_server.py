@@ -1,0 +1,37 @@
+"""The API listener (aiohttp): /metrics for Prometheus, on the address `[api] listen` names."""
+
+import logging
+
+from aiohttp import web
+
+from mediaserver.api.metrics import LabelledSource, MetricSource, render
+
+logger = logging.getLogger(__name__)
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"
+
+
+class ApiServer:
+    def __init__(self, sources: list[MetricSource], labelled: list[LabelledSource]) -> None:
+        self._sources = sources
+        self._labelled = labelled
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, listen: str) -> None:
+        host, _, port = listen.rpartition(":")
+        application = web.Application()
+        application.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(application, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host.strip("[]"), int(port))
+        await site.start()
+        logger.info("API listening on http://%s/", listen)
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = render(self._sources, self._labelled)
+        return web.Response(text=body, headers={"Content-Type": PROMETHEUS_TEXT})
