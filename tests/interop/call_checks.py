@@ -1,0 +1,61 @@
+"""What every call test checks afterwards: the server's counters back at their baseline (the
+Asterisk test suite's post-conditions) and its call records, read from its own SQLite file."""
+
+import sqlite3
+import time
+from typing import Any
+
+from tests.conftest import ServerProcess
+
+# Counters that must return to where they were once every call has ended.
+LEAK_COUNTERS = (
+    "mediaserver_calls_calls",
+    "mediaserver_calls_legs",
+    "mediaserver_calls_dialogs",
+    "mediaserver_calls_pending_invites",
+    "mediaserver_calls_leg_timers",
+    "mediaserver_media_streams",
+    "mediaserver_media_bound_ports",
+    "mediaserver_media_open_sockets",
+    "mediaserver_media_timers",
+    "mediaserver_process_tasks",
+    "mediaserver_process_open_fds",
+)
+# Transactions linger after a call for Timer K/J/I/D/L/M (up to 64*T1 = 32 s); the test's
+# baseline is taken idle, and they are checked once their timers can have run.
+TRANSACTIONS = "mediaserver_sip_transactions"
+
+
+def baseline(server: ServerProcess) -> dict[str, float]:
+    metrics = server.metrics()
+    return {name: metrics.get(name, 0.0) for name in (*LEAK_COUNTERS, TRANSACTIONS)}
+
+
+def assert_no_leaks(
+    server: ServerProcess,
+    before: dict[str, float],
+    timeout: float = 10.0,
+    transactions: bool = False,
+) -> None:
+    """Poll until every counter is back at `before` (calls take a moment to wind down)."""
+    names = (*LEAK_COUNTERS, TRANSACTIONS) if transactions else LEAK_COUNTERS
+    deadline = time.monotonic() + timeout
+    while True:
+        metrics = server.metrics()
+        leaked = {
+            name: (before[name], metrics.get(name, 0.0))
+            for name in names
+            if metrics.get(name, 0.0) > before[name]
+        }
+        if not leaked:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"counters above their baseline (before, now): {leaked}")
+        time.sleep(0.2)
+
+
+def call_records(server: ServerProcess) -> list[dict[str, Any]]:
+    with sqlite3.connect(server.database_path) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute("SELECT * FROM call_records ORDER BY initiation_time, rowid")
+        return [dict(row) for row in rows.fetchall()]
