@@ -104,6 +104,14 @@ class InboundLeg(Leg):
             return
         super().hangup(cause, source)
 
+    def _on_bye(self, incoming: ServerRequest) -> None:
+        """§15: a caller may BYE an early dialog; the INVITE still gets its final 487."""
+        if self.state is LegState.CALLING or self.state is LegState.RINGING:
+            self.refuse(Cause.ORIGINATOR_CANCEL, source=HangupSource.CALLER)
+            incoming.respond(build_response(incoming.request, 200))
+            return
+        super()._on_bye(incoming)
+
     def _description(self) -> SessionDescription:
         if self.media.last_sent is not None and not self.media.awaiting_answer:
             return self.media.last_sent

@@ -329,17 +329,28 @@ class Leg:
             self._events(HoldChanged(self, on_hold))
 
     def _arm_session_timer(self) -> None:
-        """RFC 4028 §10: without a refresh before the interval ends, the session is over."""
-        expires = self.session_timer.expiry_interval()
-        if expires is None:
-            return
+        """RFC 4028 §10: without a refresh before the interval ends, the session is over;
+        when we are the refresher, a re-INVITE goes at half the interval."""
         generation = self.session_timer.refreshed()
+        expires = self.session_timer.expiry_interval()
+        refresh = self.session_timer.refresh_interval()
 
         def expire() -> None:
             if self.session_timer.generation == generation and not self.ended:
                 self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.PLIVO)
 
-        self._later(expires, expire)
+        def refresh_session() -> None:
+            if self.session_timer.generation != generation or self.ended:
+                return
+            if self._reinvite_pending is None and self.media.last_sent is not None:
+                sent = self.media.last_sent
+                self._send_reinvite(self.media.reoffer(sent.media[0].direction(sent.direction)))
+            self._arm_session_timer()
+
+        if expires is not None:
+            self._later(expires, expire)
+        if refresh is not None:
+            self._later(refresh, refresh_session)
 
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         handle = asyncio.get_running_loop().call_later(delay, callback)

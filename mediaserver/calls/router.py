@@ -10,7 +10,7 @@ address, each attempt with its own prefix and the carrier's suffix.
 import re
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from mediaserver.calls.hangup_cause import Cause
 from mediaserver.sip.errors import SipParseError
@@ -22,6 +22,7 @@ from mediaserver.transport.peer import Peer
 # E.164 (ITU-T E.164 §6): up to 15 digits; a leading + and visual separators are dropped.
 _NUMBER_RE = re.compile(r"\+?[0-9][0-9\-.() ]{1,30}")
 DEFAULT_SIP_PORT = 5060
+_USER_SAFE = "-_.!~*'()&=+$,;?/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,8 @@ def carrier_attempts(carrier: OutgoingCarrier, number: str) -> tuple[Attempt, ..
 
 def _carrier_target(address: str, user: str) -> Target:
     """`host[:port][;transport=tcp]`: the trunk's Request-URI host and where INVITEs go."""
-    uri = SipUri.parse(f"sip:{user}@{address}")
+    # RFC 3261 §25.1: user = unreserved / escaped / user-unreserved; '#' must be %23.
+    uri = SipUri.parse(f"sip:{quote(user, safe=_USER_SAFE)}@{address}")
     transport = (uri.parameter("transport") or "udp").lower()
     return Target(uri, Peer(transport, uri.host, uri.port or DEFAULT_SIP_PORT))
 
