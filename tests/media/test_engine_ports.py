@@ -6,6 +6,7 @@ import struct
 import numpy as np
 
 from audiocodecs.g711 import ulaw_encode
+from mediaserver.media.dtmf_detector import DtmfDetector
 from mediaserver.media.engine import DtmfMode, MediaEngine
 from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream, StreamMode
 
@@ -159,3 +160,53 @@ async def test_rfc4733_digit_is_passed_on_when_the_bridge_is_tapped(engine: Medi
     events = [p for p in second_peer.packets if p[1] & 0x7F == 96]
     assert events
     assert {p[12] for p in events} == {7}
+
+
+async def test_rfc4733_digit_reaches_a_peer_without_events_as_tones(engine: MediaEngine) -> None:
+    """DTMF across legs: events in on one side, Q.23 tones out on a side that has none."""
+    first, first_peer = await attached(engine, telephone_event_pt=EVENT_PT)
+    second, second_peer = await attached(engine)
+    engine.connect(first, second)
+    assert first.mode is second.mode is StreamMode.BATCH  # events cannot be relayed as-is
+    for packet_index in range(8):
+        payload = struct.pack(
+            "!BBH", 1, (0x80 if packet_index >= 5 else 0) | 10, 160 * (packet_index + 1)
+        )
+        header = struct.pack("!BBHII", 0x80, EVENT_PT, packet_index, 16000, 99)
+        first_peer.send_to(first, header + payload)
+    await asyncio.sleep(0.6)
+    assert not [p for p in second_peer.packets if p[1] & 0x7F == EVENT_PT]
+    digits = DtmfDetectorProbe().digits(second_peer.audio())
+    assert digits == ["1"]
+
+
+async def test_inband_digit_reaches_a_peer_with_events_as_rfc4733(engine: MediaEngine) -> None:
+    """DTMF across legs: tones in on a side without events, RFC 4733 out on the other."""
+    first, first_peer = await attached(engine)
+    second, second_peer = await attached(engine, telephone_event_pt=EVENT_PT)
+    engine.connect(first, second)
+    t = np.arange(160 * 8) / 8000
+    tone = 4000 * (np.sin(2 * np.pi * 852 * t) + np.sin(2 * np.pi * 1477 * t))  # "9"
+    pcm = np.concatenate([tone, np.zeros(160 * 8)]).astype(np.int16)
+    for index in range(16):
+        codes = ulaw_encode(pcm[160 * index : 160 * (index + 1)])
+        header = struct.pack("!BBHII", 0x80, 0, index, 160 * index, 99)
+        first_peer.send_to(first, header + codes.tobytes())
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.5)
+    events = [p for p in second_peer.packets if p[1] & 0x7F == EVENT_PT]
+    assert events
+    assert {p[12] for p in events} == {9}
+
+
+class DtmfDetectorProbe:
+    """Runs the engine's own Goertzel detector over received audio, frame by frame."""
+
+    def digits(self, pcm: np.ndarray) -> list[str]:
+        detector = DtmfDetector()
+        found: list[str] = []
+        for start in range(0, len(pcm) - 159, 160):
+            [digit] = detector.detect([1], pcm[np.newaxis, start : start + 160])
+            if digit is not None:
+                found.append(digit)
+        return found
