@@ -12,6 +12,7 @@ from typing import cast
 from mediaserver.clock import Clock
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.framing import KEEPALIVE_PING, StreamFramer
+from mediaserver.transport import trace
 from mediaserver.transport.channel import MessageSink
 from mediaserver.transport.deadline_timer import DeadlineTimer
 from mediaserver.transport.peer import Peer
@@ -58,6 +59,7 @@ class TcpConnection(asyncio.Protocol):
                 self._write(KEEPALIVE_PONG)
             elif self.is_open:
                 self._pool.messages_in += 1
+                trace.received(message, self.remote)
                 self._pool.sink.receive(message, self.remote, self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -67,6 +69,7 @@ class TcpConnection(asyncio.Protocol):
         self.last_activity = self._pool.clock.now()
         self._write(data)
         self._pool.messages_out += 1
+        trace.sent(data, self.remote)
 
     def close(self) -> None:
         if self._transport is not None:

@@ -5,6 +5,7 @@ import logging
 import socket
 from typing import cast
 
+from mediaserver.transport import trace
 from mediaserver.transport.channel import MessageSink
 from mediaserver.transport.peer import Peer
 
@@ -51,8 +52,9 @@ class UdpSocket(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         self.datagrams_in += 1
-        host, port = addr[0], addr[1]
-        self._sink.receive(data, Peer("udp", str(host), int(port)), self)
+        source = Peer("udp", str(addr[0]), int(addr[1]))
+        trace.received(data, source)
+        self._sink.receive(data, source, self)
 
     def error_received(self, exc: Exception) -> None:
         # An ICMP port-unreachable for an earlier answer: the socket itself is fine.
@@ -65,6 +67,7 @@ class UdpSocket(asyncio.DatagramProtocol):
             return
         self._transport.sendto(data, (destination.host, destination.port))
         self.datagrams_out += 1
+        trace.sent(data, destination)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._closed.done():

@@ -1,0 +1,65 @@
+"""Two pjsua2 softphones registered to the server call each other through it (the B2BUA)."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ServerProcess
+from tests.interop.call_checks import assert_no_leaks, baseline, call_records
+from tests.interop.phone import Phone, dominant_frequency
+
+pytestmark = pytest.mark.interop
+pj = pytest.importorskip("pjsua2")
+
+
+@pytest.fixture
+def server(server_factory: Callable[[str], ServerProcess]) -> ServerProcess:
+    started = server_factory('[log]\nlevel = "DEBUG"\n')  # the SIP trace, when a test fails
+    for user in ("alice", "bob"):
+        started.cli("endpoint", "add", user, f"{user}-secret", "--exact")
+    return started
+
+
+def phone(server: ServerProcess, user: str, **options: object) -> Phone:
+    created = Phone(user, server.sip_port, password=f"{user}-secret", **options)  # type: ignore[arg-type]
+    created.register()
+    return created
+
+
+def test_call_carries_audio_both_ways_holds_and_hangs_up(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    before = baseline(server)
+    heard_by_alice, heard_by_bob = tmp_path / "alice.wav", tmp_path / "bob.wav"
+    with (
+        phone(server, "alice", tone_hz=440, record_path=heard_by_alice) as alice,
+        phone(server, "bob", tone_hz=1000, record_path=heard_by_bob, auto_answer=200) as bob,
+    ):
+        alice.call("sip:bob@phone.local")
+        bob.wait_for("incoming_call")
+        alice.wait_for("call_state", state="EARLY")  # ringing reached the caller
+        alice.wait_for("call_state", state="CONFIRMED")
+        bob.wait_for("call_state", state="CONFIRMED")
+        time.sleep(2)
+        bob.drain()
+        alice.send("hold")
+        bob.wait_for("media_state", status="REMOTE_HOLD")
+        bob.drain()
+        alice.send("unhold")
+        bob.wait_for("media_state", status="ACTIVE")
+        time.sleep(1)
+        alice.send("stop_recording")
+        bob.send("stop_recording")
+        alice.hangup()
+        alice.wait_for("done", command="hangup")
+        bob.wait_for("call_state", state="DISCONNECTED")
+        alice.wait_for("call_state", state="DISCONNECTED")
+    assert abs(dominant_frequency(heard_by_alice) - 1000) < 15
+    assert abs(dominant_frequency(heard_by_bob) - 440) < 15
+    assert_no_leaks(server, before)
+    a_leg, b_leg = call_records(server)
+    assert (a_leg["from_number"], a_leg["to_number"]) == ("alice", "bob")
+    assert a_leg["hangup_source"] == b_leg["hangup_source"] == "Caller"
+    assert a_leg["hangup_cause_code"] == b_leg["hangup_cause_code"] == 4000
