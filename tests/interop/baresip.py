@@ -34,6 +34,7 @@ three are checked free before starting.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import queue
@@ -61,6 +62,16 @@ MAX_SND_PATH = 127 - len("/dump-2026-01-01-00-00-00-dec.wav")
 
 class BaresipError(RuntimeError):
     pass
+
+
+_RUNNING: set[Baresip] = set()
+
+
+@atexit.register
+def _close_all() -> None:
+    """A last resort against stray processes: whatever was started and never closed."""
+    for instance in list(_RUNNING):
+        instance.close(timeout=1.0)
 
 
 def available() -> bool:
@@ -181,7 +192,7 @@ class Baresip:
         params.append(f"answermode={'auto' if self.auto_answer else 'manual'}")
         if self.extra_account_params:
             params.append(self.extra_account_params.lstrip(";"))
-        return f"<{uri}>;" + ";".join(params) + "\n"
+        return f"<{uri}>;" + ";".join(params)
 
     def config_text(self) -> str:
         if self.source_wav is None:
@@ -219,7 +230,9 @@ class Baresip:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         self.snd_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "config").write_text(self.config_text())
-        (self.config_dir / "accounts").write_text(self.account_line())
+        # The account comes over ctrl_tcp (`uanew`) once connected, so that no
+        # registration event happens before there is a connection to report it to.
+        (self.config_dir / "accounts").write_text("")
         (self.config_dir / "contacts").write_text("")
 
     # -- process --------------------------------------------------------------------------
@@ -262,6 +275,7 @@ class Baresip:
             )
         finally:
             log.close()
+        _RUNNING.add(self)
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.process.poll() is not None:
@@ -274,7 +288,7 @@ class Baresip:
                     raise BaresipError(f"no ctrl_tcp port:\n{self.log()[-3000:]}") from None
                 time.sleep(0.05)
         self._control = _Control(connection)
-        self.command("reginfo")  # answered once the main loop runs
+        self.command("uanew", self.account_line().strip())
 
     def close(self, timeout: float = 5.0) -> int | None:
         """SIGTERM (it un-REGISTERs), then a second SIGTERM (exit at once), then SIGKILL."""
@@ -282,6 +296,7 @@ class Baresip:
             self._control.close()
             self._control = None
         process, self.process = self.process, None
+        _RUNNING.discard(self)
         if process is None:
             return None
         for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):

@@ -3,6 +3,7 @@
 A (sine 440 Hz) dials B (sine 1000 Hz, auto-answer) at B's own address. After a few seconds
 of audio each side's decoded-received dump must hold the other side's tone, and A's SIP trace
 must show the one codec both were limited to (plus telephone-event, which 1.0.0 always offers).
+Only the registration test uses our server, as the registrar the harness registers with.
 """
 
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import SIP_DOMAIN, ServerProcess
 from tests.interop.baresip import Baresip, available, dominant_frequency, read_wav
 
 pytestmark = [
@@ -112,3 +114,27 @@ def test_manual_answer_and_rfc4733_dtmf(tmp_path: Path) -> None:
         a.wait_for("CALL_CLOSED")
     assert not a.running
     assert not b.running
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_registration_events(server: ServerProcess, tmp_path: Path, transport: str) -> None:
+    server.cli("endpoint", "add", "alice", "s3cret", "--exact")
+
+    def alice(name: str, password: str) -> Baresip:
+        registrar = f"127.0.0.1:{server.sip_port}"
+        return Baresip(
+            tmp_path / name,
+            username="alice",
+            password=password,
+            registrar=registrar,
+            domain=SIP_DOMAIN,
+            transport=transport,
+        )
+
+    with alice("ok", "s3cret") as ok:
+        assert ok.wait_for("REGISTER_OK")["accountaor"] == f"sip:alice@{SIP_DOMAIN}"
+        assert ok.registered()
+        assert f"SIP/2.0/{transport.upper()} " in ok.sip_messages()[0]
+    with alice("bad", "wrong") as bad:
+        assert bad.wait_for("REGISTER_FAIL")["param"].startswith("403")
+        assert not bad.registered()
