@@ -29,7 +29,18 @@ SHUTDOWN, EXIT.
 
 SIP messages are traced (`-s`) into the log: `sip_messages()` returns them, `sdp_bodies()`
 their SDP. baresip listens on UDP and TCP at `sip_port` and on TLS at `sip_port + 1`; all
-three are checked free before starting.
+three are checked free before starting. The accounts file stays empty: the account is added
+with `uanew` once the control connection is up, so no registration event goes unreported.
+
+Facts of 1.0.0 worth knowing (source and packet captures):
+- Every offer and answer carries telephone-event/8000 (PT 101 unless taken), "0-15";
+  nothing in the config or account turns it off (later versions only move its PT).
+- `send_dtmf` (menu `sndcode`) sends RFC 4733 events: marker on the first packet, ~180 ms
+  of event packets every 20 ms, three end packets; audio packets keep flowing in between.
+  With Opus the events' timestamps and durations count the 48 kHz audio clock
+  (duration 8640 for 180 ms) although the SDP says telephone-event/8000.
+- Received RFC 4733 events and SIP INFO application/dtmf-relay both give CALL_DTMF_START
+  (param: the digit) and CALL_DTMF_END.
 """
 
 from __future__ import annotations
@@ -141,7 +152,8 @@ class Baresip:
         transport: "udp" or "tcp", used towards the registrar/outbound proxy.
         codecs: baresip names "name/rate/channels", e.g. "opus/48000/2", "PCMU/8000".
         sine_hz: the sine sent as microphone audio (10..20000 Hz), unless source_wav is
-            given (aufile ends the call at the file's end: make it long enough).
+            given: a 16-bit WAV (see write_sine_wav) played by aufile, which ends the call
+            at the file's end, so make it long enough.
         """
         self.directory = Path(directory).resolve()
         self.username, self.password = username, password
@@ -199,7 +211,10 @@ class Baresip:
             source = [f"audio_source\t\tausine,{self.sine_hz}", "ausrc_srate\t\t48000"]
             source.append("ausrc_channels\t\t2")
         else:
-            source = [f"audio_source\t\taufile,{Path(self.source_wav).resolve()}"]
+            wav = Path(self.source_wav).resolve()
+            rate, channels = wav_format(wav)  # aufile wants the source to run at these
+            source = [f"audio_source\t\taufile,{wav}", f"ausrc_srate\t\t{rate}"]
+            source.append(f"ausrc_channels\t\t{channels}")
         modules = [*CODEC_MODULES, "ausine.so", "aufile.so", "sndfile.so"]
         lines = [
             "poll_method\t\tepoll",
@@ -511,6 +526,14 @@ def _wav_complete(path: Path) -> bool:
         return False
     offset, size = chunks[b"data"]
     return size > 0 and offset + size <= len(data)
+
+
+def wav_format(path: Path) -> tuple[int, int]:
+    """(sample rate, channels) from a WAV file's header."""
+    data = Path(path).read_bytes()[:4096]
+    offset, _ = _wav_chunks(data)[b"fmt "]
+    _, channels, rate = struct.unpack("<HHI", data[offset : offset + 8])
+    return rate, channels
 
 
 def read_wav(path: Path) -> tuple[int, np.ndarray]:

@@ -15,7 +15,13 @@ import numpy as np
 import pytest
 
 from tests.conftest import SIP_DOMAIN, ServerProcess
-from tests.interop.baresip import Baresip, available, dominant_frequency, read_wav
+from tests.interop.baresip import (
+    Baresip,
+    available,
+    dominant_frequency,
+    read_wav,
+    write_sine_wav,
+)
 
 pytestmark = [
     pytest.mark.interop,
@@ -114,6 +120,23 @@ def test_manual_answer_and_rfc4733_dtmf(tmp_path: Path) -> None:
         a.wait_for("CALL_CLOSED")
     assert not a.running
     assert not b.running
+
+
+def test_wav_file_source(tmp_path: Path) -> None:
+    """aufile instead of ausine: an 8 kHz WAV of 700 Hz, longer than the call."""
+    wav = write_sine_wav(tmp_path / "700.wav", hz=700, seconds=20, rate=8000)
+    with (
+        Baresip(tmp_path / "b", username="b", codecs=["PCMU/8000"], auto_answer=True) as b,
+        Baresip(tmp_path / "a", username="a", codecs=["PCMU/8000"], source_wav=wav) as a,
+    ):
+        a.dial(f"sip:b@127.0.0.1:{b.sip_port}")
+        a.wait_for("CALL_ESTABLISHED")
+        time.sleep(1.5)
+        a.hangup()
+        b.wait_for("CALL_CLOSED")
+        heard_by_b, level_b = tone_of(b.received_audio_path())
+    assert heard_by_b == pytest.approx(700, abs=5)
+    assert level_b > 0.05
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
