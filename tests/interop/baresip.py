@@ -170,6 +170,7 @@ class Baresip:
         self.ctrl_port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._control: _Control | None = None
+        self._events: list[dict[str, Any]] = []
 
     # -- configuration --------------------------------------------------------------------
 
@@ -303,6 +304,7 @@ class Baresip:
                     raise BaresipError(f"no ctrl_tcp port:\n{self.log()[-3000:]}") from None
                 time.sleep(0.05)
         self._control = _Control(connection)
+        self._events = self._control.events
         self.command("uanew", self.account_line().strip())
 
     def close(self, timeout: float = 5.0) -> int | None:
@@ -351,16 +353,19 @@ class Baresip:
 
     def wait_for(self, event_type: str, timeout: float = 10.0) -> dict[str, Any]:
         """The oldest event of this type not returned before; waits for one to arrive."""
-        event = self.control.wait_event(event_type, timeout)
-        if event is None:
-            seen = [e.get("type") for e in self.control.events]
-            raise BaresipError(f"no {event_type} within {timeout} s; events: {seen}")
-        return event
+        control, deadline = self.control, time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0 and self.running:
+            event = control.wait_event(event_type, min(left, 0.25))
+            if event is not None:
+                return event
+        seen = [e.get("type") for e in control.events]
+        state = "" if self.running else " (baresip has exited)"
+        raise BaresipError(f"no {event_type} within {timeout} s{state}; events: {seen}")
 
     @property
     def events(self) -> list[dict[str, Any]]:
-        """Every event so far, oldest first."""
-        return list(self.control.events)
+        """Every event so far, oldest first (still there after close)."""
+        return list(self._events)
 
     def dial(self, uri: str) -> None:
         self.command("dial", uri)
@@ -384,7 +389,7 @@ class Baresip:
     def registered(self) -> bool:
         """True when the latest registration event is REGISTER_OK."""
         kinds = ("REGISTER_OK", "REGISTER_FAIL", "UNREGISTERING")
-        latest = [e["type"] for e in self.control.events if e.get("type") in kinds]
+        latest = [e["type"] for e in self._events if e.get("type") in kinds]
         return bool(latest) and latest[-1] == "REGISTER_OK"
 
     # -- results --------------------------------------------------------------------------
