@@ -92,9 +92,12 @@ class Call:
             # Whatever happened, no leg outlives its call (ports, timers, dialogs).
             for leg in self.legs:
                 leg.hangup(Cause.INTERNAL_ERROR, HangupSource.ERROR)
+                leg.media.close()
 
     async def _run(self) -> None:
         a_leg = self.a_leg
+        if a_leg.ended:
+            return  # refused before it started (routing)
         try:
             await a_leg.prepare_media()
         except MediaRefusedError as error:

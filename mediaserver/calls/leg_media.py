@@ -67,6 +67,7 @@ class LegMedia:
         self.last_sent: SessionDescription | None = None
         self._pending_offer: SessionDescription | None = None  # ours, awaiting an answer
         self._codec = ""
+        self._closed = False
 
     @property
     def codec(self) -> str:
@@ -95,6 +96,7 @@ class LegMedia:
         chosen = self._choose(offer)
         if self.stream is None:
             assert chosen.format is not None
+            self._check_open()
             self.stream = await self._engine.open_stream(
                 chosen.format.encoding_name,
                 self._capabilities.ptime_ms,
@@ -105,6 +107,7 @@ class LegMedia:
     async def prepare_offer(self) -> None:
         """Open the stream with our first codec; the answer may change it (change_format)."""
         if self.stream is None:
+            self._check_open()
             first = self._capabilities.formats[0]
             self.stream = await self._engine.open_stream(
                 first.encoding_name, self._capabilities.ptime_ms
@@ -165,9 +168,14 @@ class LegMedia:
         self._pending_offer = None
 
     def close(self) -> None:
+        self._closed = True
         if self.stream is not None:
             self._engine.close_stream(self.stream)
             self.stream = None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise MediaRefusedError("the leg has ended")
 
     def _choose(self, offer: SessionDescription) -> NegotiatedStream:
         streams = negotiate_offer(offer, self._capabilities)

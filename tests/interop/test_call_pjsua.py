@@ -63,3 +63,56 @@ def test_call_carries_audio_both_ways_holds_and_hangs_up(
     assert (a_leg["from_number"], a_leg["to_number"]) == ("alice", "bob")
     assert a_leg["hangup_source"] == b_leg["hangup_source"] == "Caller"
     assert a_leg["hangup_cause_code"] == b_leg["hangup_cause_code"] == 4000
+
+
+def test_callee_hangs_up(server: ServerProcess) -> None:
+    before = baseline(server)
+    with phone(server, "alice") as alice, phone(server, "bob", auto_answer=200) as bob:
+        alice.call("sip:bob@phone.local")
+        alice.wait_for("call_state", state="CONFIRMED")
+        bob.wait_for("call_state", state="CONFIRMED")
+        bob.hangup()
+        alice.wait_for("call_state", state="DISCONNECTED")
+    assert_no_leaks(server, before)
+    assert {row["hangup_source"] for row in call_records(server)} == {"Callee"}
+
+
+def test_cancel_before_answer_gives_487(server: ServerProcess) -> None:
+    before = baseline(server)
+    with phone(server, "alice") as alice, phone(server, "bob", auto_answer=180) as bob:
+        alice.call("sip:bob@phone.local")
+        bob.wait_for("incoming_call")
+        alice.wait_for("call_state", state="EARLY")
+        alice.hangup()  # pjsua2 CANCELs a call that is still ringing
+        assert alice.wait_for("call_state", state="DISCONNECTED")["last_status_code"] == 487
+        bob.wait_for("call_state", state="DISCONNECTED")
+    assert_no_leaks(server, before)
+    a_leg, b_leg = call_records(server)
+    assert (a_leg["hangup_cause_code"], a_leg["hangup_source"], a_leg["sip_status"]) == (
+        1000, "Caller", 487,
+    )  # fmt: skip
+    assert a_leg["answer_time"] is None
+    assert b_leg["hangup_cause_code"] == 1000
+
+
+def test_busy_callee_gives_486_to_the_caller(server: ServerProcess) -> None:
+    before = baseline(server)
+    with phone(server, "alice") as alice, phone(server, "bob", auto_answer=486):
+        alice.call("sip:bob@phone.local")
+        assert alice.wait_for("call_state", state="DISCONNECTED")["last_status_code"] == 486
+    assert_no_leaks(server, before)
+    a_leg, b_leg = call_records(server)
+    assert (a_leg["hangup_cause_name"], a_leg["hangup_cause_code"]) == ("Busy Line", 3010)
+    assert (b_leg["sip_status"], b_leg["hangup_source"]) == (486, "Callee")
+
+
+def test_unregistered_callee_is_480_with_cause_2020(server: ServerProcess) -> None:
+    before = baseline(server)
+    with phone(server, "alice") as alice:
+        alice.call("sip:bob@phone.local")
+        assert alice.wait_for("call_state", state="DISCONNECTED")["last_status_code"] == 480
+    assert_no_leaks(server, before)
+    [a_leg] = call_records(server)
+    assert (a_leg["hangup_cause_code"], a_leg["hangup_cause_name"]) == (
+        2020, "Endpoint Not Registered",
+    )  # fmt: skip
