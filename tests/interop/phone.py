@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,6 @@ def _matches(item: Event, event: str, fields: dict[str, Any]) -> bool:
 
 
 def read_wav(path: Path) -> tuple[npt.NDArray[np.float64], int]:
-    import wave
-
     with wave.open(str(path), "rb") as wav:
         rate = wav.getframerate()
         data = np.frombuffer(wav.readframes(wav.getnframes()), np.int16)
@@ -160,3 +159,22 @@ def dominant_frequency(path: Path, skip_seconds: float = 0.3) -> float:
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
     spectrum[:5] = 0  # DC
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def multimon_digits(path: Path) -> str:
+    """The DTMF digits multimon-ng hears in a recording (sox resamples it to the 22,050 Hz
+    multimon-ng reads)."""
+    raw = path.with_suffix(".22k.raw")
+    raw_format = ["-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", "22050"]
+    subprocess.run(
+        ["sox", str(path), *raw_format, str(raw)], check=True, capture_output=True, timeout=30
+    )
+    result = subprocess.run(
+        ["multimon-ng", "-q", "-t", "raw", "-a", "DTMF", str(raw)],
+        check=False, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return "".join(
+        line.split(":", 1)[1].strip()
+        for line in result.stdout.splitlines()
+        if line.startswith("DTMF:")
+    )

@@ -1,0 +1,61 @@
+"""DTMF across the bridge whatever each leg negotiated (pjsua2 on both sides).
+
+Alice negotiates RFC 4733 telephone-event; bob's SDP carries none. Alice's RFC 4733 digits and
+her SIP INFO digit reach bob as Q.23 tones in his audio, which multimon-ng decodes from his
+recording; bob's in-band tones reach alice as RFC 4733 events, which pjsua2 reports.
+"""
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ServerProcess
+from tests.interop.call_checks import assert_no_leaks, baseline
+from tests.interop.phone import Phone, multimon_digits
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(not shutil.which("multimon-ng"), reason="multimon-ng is not installed"),
+]
+pytest.importorskip("pjsua2")
+
+
+@pytest.fixture
+def server(server_factory: Callable[[str], ServerProcess]) -> ServerProcess:
+    started = server_factory('[log]\nlevel = "DEBUG"\n')
+    for user in ("alice", "bob"):
+        started.cli("endpoint", "add", user, f"{user}-secret", "--exact")
+    return started
+
+
+def test_dtmf_crosses_between_rfc4733_and_inband(server: ServerProcess, tmp_path: Path) -> None:
+    before = baseline(server)
+    heard_by_bob = tmp_path / "bob.wav"
+    with (
+        Phone("alice", server.sip_port, password="alice-secret") as alice,
+        Phone(
+            "bob", server.sip_port, password="bob-secret", record_path=heard_by_bob,
+            telephone_event=False, auto_answer=200,
+        ) as bob,
+    ):  # fmt: skip
+        alice.register()
+        bob.register()
+        alice.call("sip:bob@phone.local")
+        alice.wait_for("call_state", state="CONFIRMED")
+        bob.wait_for("call_state", state="CONFIRMED")
+        time.sleep(0.5)
+        alice.send("dial_dtmf", digits="159")
+        time.sleep(1.5)
+        alice.send("info_dtmf", digits="#")
+        time.sleep(1.0)
+        bob.send("inband_dtmf", digits="28*")
+        received = [alice.wait_for("dtmf", timeout=5)["digit"] for _ in range(3)]
+        bob.send("stop_recording")
+        alice.hangup()
+        bob.wait_for("call_state", state="DISCONNECTED")
+    assert received == ["2", "8", "*"]
+    assert multimon_digits(heard_by_bob) == "159#"
+    assert_no_leaks(server, before)
