@@ -30,6 +30,9 @@ class InboundLeg(Leg):
         self.source_ip = incoming.source.host
         self.dialog = uas_dialog(invite, new_tag(), local_cseq=0)
         self._offer: SessionDescription | None = parse_sdp(invite.body) if invite.body else None
+        if self._offer is not None:
+            # §13.3.1.1: an offer we cannot accept is refused (488) before anything rings.
+            self.media.check_offer(self._offer)
 
     @property
     def request(self) -> ServerRequest:

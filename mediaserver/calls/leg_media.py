@@ -91,6 +91,10 @@ class LegMedia:
     def awaiting_answer(self) -> bool:
         return self._pending_offer is not None
 
+    def check_offer(self, offer: SessionDescription) -> None:
+        """Raises MediaRefusedError when nothing in `offer` is usable."""
+        self._choose(offer)
+
     async def prepare_answer(self, offer: SessionDescription) -> None:
         """Open the stream for the codec `offer` settles to; raises MediaRefusedError (488)."""
         chosen = self._choose(offer)
