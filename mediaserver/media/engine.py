@@ -109,6 +109,9 @@ class MediaEngine:
             self._allocator.release(ports)
             raise
         stream = MediaStream(stream_id, stream_format, ports, rtp, rtcp)
+        for socket in (rtp, rtcp):
+            if socket is not None:
+                socket.rtcp_handler = stream.receive_rtcp
         self._streams[stream_id] = stream
         return stream
 
@@ -364,5 +367,4 @@ def _drop(data: bytes, addr: Address) -> None:
 
 
 def _discard_rtcp(data: bytes, addr: Address) -> None:
-    """RTCP is terminated here, not forwarded: the relay rewrites SSRCs (RFC 3550 §7.2), so the
-    peer's reports would describe streams the far side never sees."""
+    """Until the stream takes its RTCP (MediaStream.receive_rtcp), there is nothing to read."""

@@ -16,6 +16,13 @@ from dataclasses import dataclass
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import Address, RtpSocket
+from mediaserver.rtp.rtcp import (
+    ReceiverReport,
+    ReportBlock,
+    RtcpParseError,
+    SenderReport,
+    parse_compound,
+)
 
 RTP_VERSION_OCTET = 0x80  # RFC 3550 §5.1: V=2, no padding, no extension, CC=0
 MARKER_BIT = 0x80
@@ -131,6 +138,25 @@ class MediaStream:
         # RFC 4733 packets waiting for their tick: (payload, marker, timestamp).
         self.dtmf_outbox: deque[tuple[bytes, bool, int]] = deque()
         self.dtmf_waiters: list[asyncio.Future[bool]] = []
+        # RFC 3550 §6.4: the peer's latest report on what this stream sends.
+        self.peer_report: ReportBlock | None = None
+        self.rtcp_reports = 0
+        self.rtcp_invalid = 0
+
+    def receive_rtcp(self, data: bytes, addr: Address) -> None:
+        """RTCP is terminated here (the relay rewrites SSRCs, §7.2); the report blocks about
+        our SSRC say how the far side receives us: loss and jitter per leg."""
+        try:
+            packets = parse_compound(data)
+        except RtcpParseError:
+            self.rtcp_invalid += 1
+            return
+        for packet in packets:
+            if isinstance(packet, SenderReport | ReceiverReport):
+                for block in packet.reports:
+                    if block.ssrc == self.sender.ssrc:
+                        self.peer_report = block
+                        self.rtcp_reports += 1
 
     def finish_dtmf(self, sent: bool) -> None:
         """Resolve the send_dtmf futures: True once the outbox has drained."""

@@ -10,6 +10,7 @@ import pytest
 from audiocodecs.g711 import alaw_decode, ulaw_encode
 from mediaserver.media.engine import MediaEngine, StreamStateError
 from mediaserver.media.stream import MediaStream, StreamMode, UnsupportedStreamError
+from mediaserver.rtp.rtcp import ReceiverReport, ReportBlock, serialize_compound
 
 from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
 
@@ -168,3 +169,19 @@ async def test_commands_on_closed_or_busy_streams_raise(engine: MediaEngine) -> 
     with pytest.raises(StreamStateError, match="closed"):
         engine.set_remote(second, "127.0.0.1", 4000)
     engine.close_stream(second)  # closing twice is harmless
+
+
+async def test_peer_reports_about_our_stream_are_kept(engine: MediaEngine) -> None:
+    """RFC 3550 §6.4: the far side's receiver report on what we send: loss and jitter."""
+    peer = await open_rtp_peer()
+    stream = await engine.open_stream("PCMU")
+    engine.set_remote(stream, "127.0.0.1", peer.port)
+    ours = ReportBlock(stream.sender.ssrc, 64, 12, 1000, 80)
+    other = ReportBlock(stream.sender.ssrc ^ 1, 255, 99, 1000, 800)
+    report = serialize_compound([ReceiverReport(1234, (other, ours))])
+    assert peer.transport is not None
+    peer.transport.sendto(report, ("127.0.0.1", stream.ports.rtp_port + 1))
+    peer.transport.sendto(b"\x81\xc9garbage", ("127.0.0.1", stream.ports.rtp_port + 1))
+    await asyncio.sleep(0.1)
+    assert stream.peer_report == ours
+    assert (stream.rtcp_reports, stream.rtcp_invalid) == (1, 1)
