@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from mediaserver.sip.message import Response, parse_message
+from mediaserver.sip.message import Request, Response, parse_message
 from tests.conftest import ServerProcess
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
+from tests.interop.phone import Phone
 
 pytestmark = pytest.mark.interop
 
@@ -96,3 +97,64 @@ def test_carrier_call_to_an_unregistered_alias_is_480_and_recorded(
     [record] = call_records(server)
     assert (record["direction"], record["hangup_cause_code"]) == ("inbound", 2020)
     assert record["source_ip"] == "127.0.0.1"
+
+
+def test_no_rtp_hangs_up_with_media_timeout(
+    server_factory: Callable[[str], ServerProcess], client: socket.socket
+) -> None:
+    """A caller that never sends RTP: after [calls] media_timeout both legs end, cause 6020."""
+    server = server_factory("[calls]\nmedia_timeout = 2\n")
+    server.cli("carrier", "incoming", "add", "trunk", "127.0.0.1")
+    server.cli("endpoint", "add", "bob", "bob-secret", "--exact")
+    server.cli("number", "add", "15550001111", "--alias", "bob")
+    before = baseline(server)
+    with Phone("bob", server.sip_port, password="bob-secret", auto_answer=200) as bob:
+        bob.register()
+        invite = request(client, "INVITE", body=GOOD_SDP)
+        answer = final_response(client, server, invite)
+        assert answer.status_code == 200
+        client.sendto(ack_for(invite, answer).encode(), ("127.0.0.1", server.sip_port))
+        bob.wait_for("call_state", state="CONFIRMED")
+        bye = parse_message(client.recv(65535))  # after ~2 s of silence from us
+        assert isinstance(bye, Request)
+        assert bye.method == "BYE"
+        bob.wait_for("call_state", state="DISCONNECTED")
+    assert_no_leaks(server, before)
+    assert {(r["hangup_cause_code"], r["hangup_cause_name"]) for r in call_records(server)} == {
+        (6020, "Media Timeout")
+    }
+
+
+def test_unanswered_callee_hits_the_ring_timeout(
+    server_factory: Callable[[str], ServerProcess], client: socket.socket
+) -> None:
+    server = server_factory("[calls]\nring_timeout = 2\n")
+    server.cli("carrier", "incoming", "add", "trunk", "127.0.0.1")
+    server.cli("endpoint", "add", "bob", "bob-secret", "--exact")
+    server.cli("number", "add", "15550001111", "--alias", "bob")
+    before = baseline(server)
+    with Phone("bob", server.sip_port, password="bob-secret", auto_answer=180) as bob:
+        bob.register()
+        response = final_response(client, server, request(client, "INVITE", body=GOOD_SDP))
+        assert response.status_code == 480
+        bob.wait_for("call_state", state="DISCONNECTED")
+    assert_no_leaks(server, before)
+    a_leg, b_leg = call_records(server)
+    assert (a_leg["hangup_cause_code"], a_leg["hangup_cause_name"]) == (
+        6010,
+        "Ring Timeout Reached",
+    )
+    assert b_leg["hangup_cause_code"] == 6010
+
+
+def ack_for(invite: str, answer: Response) -> str:
+    """§13.2.2.4: the ACK of a 2xx, in the dialog the 2xx made (new branch, INVITE's CSeq)."""
+    lines = invite.split("\r\n\r\n", 1)[0].split("\r\n")
+    headers = [line for line in lines[1:] if line.split(":", 1)[0] in ("Via", "From", "Call-ID")]
+    contact = answer.contacts[0].uri
+    via = headers[0].replace("branch=z9hG4bK", "branch=z9hG4bKack")
+    return (
+        f"ACK {contact} SIP/2.0\r\n{via}\r\n{headers[1]}\r\n"
+        f"To: {answer.headers.get('To')}\r\n{headers[2]}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
