@@ -22,6 +22,7 @@ from mediaserver.clock import SystemClock
 from mediaserver.config import Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
+from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
 from mediaserver.store.carriers import SqliteCarriers
@@ -74,7 +75,10 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         nonce_secret(config),
     )
     sip_service = SipService(registrar)
-    endpoint = SipEndpoint(sip_service, clock, advertised_address=config.sip.advertised_address)
+    timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
+    endpoint = SipEndpoint(
+        sip_service, clock, advertised_address=config.sip.advertised_address, timers=timers
+    )
     engine = MediaEngine(config.rtp, clock)
     router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
     calls = CallService(

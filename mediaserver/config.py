@@ -51,8 +51,14 @@ class SipConfig:
     domain: str = "phone.local"
     listen: list[str] = field(default_factory=lambda: ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"])
     advertised_address: str = ""
+    # RFC 3261 §17.1.1.1 timer values; T1 is the round-trip estimate the others derive from.
+    t1_ms: int = 500
+    t2_ms: int = 4000
+    t4_ms: int = 5000
 
     def validate(self) -> None:
+        if not 10 <= self.t1_ms <= self.t2_ms or self.t4_ms < self.t1_ms:
+            raise ConfigError("sip.t1_ms", "need 10 <= t1_ms <= t2_ms and t1_ms <= t4_ms")
         if not re.fullmatch(r"[A-Za-z0-9.-]+", self.domain):
             raise ConfigError("sip.domain", f"{self.domain!r} is not a host name")
         if not self.listen:

@@ -107,6 +107,7 @@ class ServerProcess:
     sip_port: int
     hosts: tuple[str, ...]
     extra_toml: str = ""
+    sip_toml: str = ""  # more keys for the [sip] section
     api_port: int = field(default_factory=free_tcp_port)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -129,7 +130,7 @@ class ServerProcess:
             for transport in ("udp", "tcp")
         )
         self.config_path.write_text(
-            f'[sip]\ndomain = "{SIP_DOMAIN}"\nlisten = [{listen}]\n'
+            f'[sip]\ndomain = "{SIP_DOMAIN}"\nlisten = [{listen}]\n{self.sip_toml}'
             f'[storage]\nurl = "sqlite:///{self.database_path}"\n'
             f'[api]\nlisten = "127.0.0.1:{self.api_port}"\n{self.extra_toml}'
         )
@@ -183,14 +184,14 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[[str], ServerProcess]]:
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
     hosts = ("127.0.0.1", "::1") if has_ipv6_loopback() else ("127.0.0.1",)
 
-    def start(extra_toml: str = "") -> ServerProcess:
+    def start(extra_toml: str = "", sip_toml: str = "") -> ServerProcess:
         directory = tmp_path / f"server{len(started)}"
         directory.mkdir()
-        running = ServerProcess(directory, free_sip_port(hosts), hosts, extra_toml)
+        running = ServerProcess(directory, free_sip_port(hosts), hosts, extra_toml, sip_toml)
         running.write_config()
         started.append(running)
         running.start()
@@ -202,5 +203,5 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[[str], ServerProcess]]:
 
 
 @pytest.fixture
-def server(server_factory: Callable[[str], ServerProcess]) -> ServerProcess:
+def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
     return server_factory("")

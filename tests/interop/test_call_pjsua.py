@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.interop.call_checks import assert_no_leaks, baseline, call_records
+from tests.interop.call_checks import SHORT_TIMERS, assert_no_leaks, baseline, call_records
 from tests.interop.phone import Phone, dominant_frequency
 
 pytestmark = pytest.mark.interop
@@ -15,8 +15,9 @@ pj = pytest.importorskip("pjsua2")
 
 
 @pytest.fixture
-def server(server_factory: Callable[[str], ServerProcess]) -> ServerProcess:
-    started = server_factory('[log]\nlevel = "DEBUG"\n')  # the SIP trace, when a test fails
+def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    # The SIP trace when a test fails; short SIP timers so transactions can be leak-checked.
+    started = server_factory('[log]\nlevel = "DEBUG"\n', sip_toml=SHORT_TIMERS)
     for user in ("alice", "bob"):
         started.cli("endpoint", "add", user, f"{user}-secret", "--exact")
     return started
@@ -58,7 +59,7 @@ def test_call_carries_audio_both_ways_holds_and_hangs_up(
         alice.wait_for("call_state", state="DISCONNECTED")
     assert abs(dominant_frequency(heard_by_alice) - 1000) < 15
     assert abs(dominant_frequency(heard_by_bob) - 440) < 15
-    assert_no_leaks(server, before)
+    assert_no_leaks(server, before, transactions=True)
     a_leg, b_leg = call_records(server)
     assert (a_leg["from_number"], a_leg["to_number"]) == ("alice", "bob")
     assert a_leg["hangup_source"] == b_leg["hangup_source"] == "Caller"
@@ -73,7 +74,7 @@ def test_callee_hangs_up(server: ServerProcess) -> None:
         bob.wait_for("call_state", state="CONFIRMED")
         bob.hangup()
         alice.wait_for("call_state", state="DISCONNECTED")
-    assert_no_leaks(server, before)
+    assert_no_leaks(server, before, transactions=True)
     assert {row["hangup_source"] for row in call_records(server)} == {"Callee"}
 
 
