@@ -89,6 +89,13 @@ class CallService:
             return
         carrier = self._router.incoming_carrier(incoming.source)
         caller_name = carrier.name if carrier is not None else ""
+        if carrier is None and request.from_address.uri.host.lower() != self._domain:
+            # Neither a carrier's address nor one of our endpoints (they call as user@domain):
+            # an unknown trunk or a scanner. Refused outright, as a proxy's ACL would (§21.4.4).
+            incoming.respond(
+                build_response(request, 403, "Forbidden - unknown source", to_tag=new_tag())
+            )
+            return
         if carrier is None:
             verdict = self._authenticator.authenticate(request, incoming.source)
             if isinstance(verdict, Response):

@@ -95,7 +95,11 @@ class SipService:
             # that matches a transaction the TU has already answered just gets its 200.
             if self.calls is not None and self.calls.cancel(incoming):
                 return None
-            return _reply(request, 200 if incoming.cancels_a_transaction else 481)
+            if incoming.cancels_a_transaction:
+                # §9.2: the CANCEL's 200 bears the To tag of the INVITE's response, if any.
+                tag = incoming.cancelled_to_tag or secrets.token_hex(8)
+                return build_response(request, 200, to_tag=tag)
+            return _reply(request, 481)
         if request.to_address.tag is not None and method not in _DIALOG_FREE_METHODS:
             if self.calls is not None and self.calls.handle_in_dialog(incoming):
                 return None

@@ -118,7 +118,15 @@ class ClientRequest:
 class ServerRequest:
     """A new request handed to the TU, with its server transaction behind it."""
 
-    __slots__ = ("_context", "_endpoint", "cancels_a_transaction", "local", "request", "source")
+    __slots__ = (
+        "_context",
+        "_endpoint",
+        "cancelled_to_tag",
+        "cancels_a_transaction",
+        "local",
+        "request",
+        "source",
+    )
 
     def __init__(
         self,
@@ -129,6 +137,7 @@ class ServerRequest:
         local: Peer,
         *,
         cancels_a_transaction: bool = False,
+        cancelled_to_tag: str | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._context = context
@@ -137,6 +146,8 @@ class ServerRequest:
         self.local = local
         # For a CANCEL: whether it matched an INVITE server transaction (§9.2).
         self.cancels_a_transaction = cancels_a_transaction
+        # §9.2: the To tag the INVITE was answered with, which the CANCEL's 200 repeats.
+        self.cancelled_to_tag = cancelled_to_tag
 
     @property
     def expects_response(self) -> bool:
@@ -484,14 +495,15 @@ class SipEndpoint:
         self._table.add(created)
         context = _ServerContext(created, source, channel)
         self._contexts[id(created)] = context
-        cancels = (
-            request.method == "CANCEL" and self._table.find_invite_for_cancel(request) is not None
-        )
+        invite = self._table.find_invite_for_cancel(request) if request.method == "CANCEL" else None
+        answered = None if invite is None else invite.last_response
         self._dispatch(
             ServerRequest(
-                self, context, request, source, channel.local, cancels_a_transaction=cancels
+                self, context, request, source, channel.local,
+                cancels_a_transaction=invite is not None,
+                cancelled_to_tag=None if answered is None else answered.to_address.tag,
             )
-        )
+        )  # fmt: skip
         if id(created) in self._contexts:
             self._service(context)
 

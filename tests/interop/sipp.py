@@ -48,10 +48,17 @@ def run_sipp(
 class SippServer:
     """A SIPp UAS (or any scenario waiting for calls) in the background, stopped at exit."""
 
-    def __init__(self, scenario: str, *arguments: str, calls: int = 1, cwd: Path | None = None):
+    def __init__(
+        self,
+        scenario: str,
+        *arguments: str,
+        calls: int = 1,
+        cwd: Path | None = None,
+        target: str | None = None,
+    ) -> None:
         self.port = free_udp_port()
         self.process = subprocess.Popen(
-            sipp_command(scenario, None, self.port, *arguments, calls=calls),
+            sipp_command(scenario, target, self.port, *arguments, calls=calls),
             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
