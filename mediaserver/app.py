@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import resource
 import signal
 import sqlite3
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ EXIT_CANNOT_LISTEN = 1
 
 def run_server(config: Config) -> int:
     configure_logging(config.log)
+    _raise_file_limit()
     try:
         import uvloop
     except ImportError:
@@ -52,6 +54,15 @@ def run_server(config: Config) -> int:
         logger.error("cannot listen: %s", error)
         return EXIT_CANNOT_LISTEN
     return 0
+
+
+def _raise_file_limit() -> None:
+    """Every call holds four sockets (RTP and RTCP per leg): take all the descriptors the
+    system allows this process, not the shell's default soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        logger.info("file descriptor limit raised from %d to %d", soft, hard)
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -160,7 +171,12 @@ def _leg_rows(calls: CallService) -> LabelledRows:
         stream = leg.media.stream
         if stream is None:
             continue
-        labels = {"call_uuid": leg.call_uuid, "direction": leg.direction, "codec": leg.media.codec}
+        labels = {
+            "call_uuid": leg.call_uuid,
+            "direction": leg.direction,
+            "codec": leg.media.codec,
+            "rtp_port": str(stream.ports.rtp_port),
+        }
         yield (
             labels,
             {

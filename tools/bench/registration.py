@@ -268,6 +268,10 @@ class RunningServer:
         self._log = log.open("wb")
         self._process = self._start()
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def restart(self) -> None:
         """A fresh process on the same files: no transactions or load left from a run before."""
         self._stop()

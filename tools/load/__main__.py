@@ -1,4 +1,7 @@
-"""`python -m tools.load [NAME ...]`: run the named load tests, or all of them."""
+"""`python -m tools.load [NAME ...]`: run the named load tests, or all of them.
+
+A load test is a module of tools/load with a run() function; the others are its parts.
+"""
 
 import importlib
 import pkgutil
@@ -8,14 +11,18 @@ import tools.load
 
 
 def main(names: list[str]) -> int:
-    available = sorted(m.name for m in pkgutil.iter_modules(tools.load.__path__))
+    modules = {
+        m.name: importlib.import_module(f"tools.load.{m.name}")
+        for m in pkgutil.iter_modules(tools.load.__path__)
+    }
+    available = sorted(name for name, module in modules.items() if hasattr(module, "run"))
     unknown = set(names) - set(available)
     if unknown:
         print(f"unknown load test(s): {', '.join(sorted(unknown))}; have {', '.join(available)}")
         return 2
     for name in names or available:
         print(f"== {name}", flush=True)
-        importlib.import_module(f"tools.load.{name}").run()
+        modules[name].run()
     return 0
 
 

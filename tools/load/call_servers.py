@@ -1,0 +1,134 @@
+"""What the call load tests share: our server and Kamailio as child processes set up for
+calls, SIPp runs with their statistics, and the CPU a process used."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediaserver.api.metrics import parse
+from tools.bench.registration import (
+    DOMAIN,
+    RunningServer,
+    free_port,
+    last_statistics_row,
+    write_injection_file,
+    write_kamailio_tables,
+)
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CALLER = ("sippuser", "sipp-secret")
+CALLED = "15551230000"
+KAMAILIO_PROXY_CFG = REPOSITORY / "tools" / "bench" / "kamailio" / "proxy.cfg"
+KAMAILIO_CHILDREN = 2
+
+
+def missing_programs(*programs: str) -> list[str]:
+    return [program for program in programs if shutil.which(program) is None]
+
+
+@dataclass
+class OurServer:
+    running: RunningServer
+    api_port: int
+
+    @property
+    def pid(self) -> int:
+        return self.running.pid
+
+    def metrics(self) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/metrics", timeout=10) as r:
+            return parse(r.read().decode())
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/metrics", timeout=10) as r:
+            return str(r.read().decode())
+
+
+def start_ours(workdir: Path, trunk: str, extra_toml: str = "") -> OurServer:
+    """Our server with one endpoint (CALLER) and an outgoing carrier to `trunk`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    database, config = workdir / "mediaserver.db", workdir / "mediaserver.toml"
+    port, api_port = free_port(), free_port()
+    config.write_text(
+        f'[sip]\ndomain = "{DOMAIN}"\nlisten = ["udp:127.0.0.1:{port}"]\n'
+        f'[storage]\nurl = "sqlite:///{database}"\n[log]\nlevel = "WARNING"\n'
+        f'[api]\nlisten = "127.0.0.1:{api_port}"\n'
+        f'[rtp]\naddress = "127.0.0.1"\nport_min = 20000\nport_max = 60000\n{extra_toml}'
+    )
+    admin = [sys.executable, "-m", "mediaserver", "--config", str(config)]
+    subprocess.run([*admin, "endpoint", "add", *CALLER, "--exact"], check=True, capture_output=True)
+    subprocess.run(
+        [*admin, "carrier", "outgoing", "add", "trunk", "--address", trunk],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    command = [sys.executable, "-m", "mediaserver", "run", "--config", str(config)]
+    running = RunningServer(command, port, workdir / "mediaserver.log")
+    return OurServer(running, api_port)
+
+
+def start_kamailio_proxy(workdir: Path, trunk: str) -> RunningServer:
+    database = workdir / "db"
+    database.mkdir(parents=True)
+    write_kamailio_tables(database, [CALLER])
+    port = free_port()
+    config = workdir / "kamailio.cfg"
+    text = KAMAILIO_PROXY_CFG.read_text()
+    for name, value in (
+        ("@CHILDREN@", str(KAMAILIO_CHILDREN)),
+        ("@PORT@", str(port)),
+        ("@DOMAIN@", DOMAIN),
+        ("@WORKDIR@", str(workdir)),
+        ("@TRUNK@", trunk),
+    ):
+        text = text.replace(name, value)
+    config.write_text(text)
+    command = ["kamailio", "-f", str(config), "-E", "-DD", "-w", str(workdir)]
+    return RunningServer(command, port, workdir / "kamailio.log")
+
+
+def injection_file(workdir: Path) -> Path:
+    return write_injection_file(workdir / "users.csv", [CALLER])
+
+
+@dataclass(frozen=True, slots=True)
+class SippOutcome:
+    successful: int
+    failed: int
+    retransmissions: int
+    wall_seconds: float
+    exit_code: int
+
+
+def sipp_outcome(statistics: Path, wall_seconds: float, exit_code: int) -> SippOutcome:
+    counters = last_statistics_row(statistics)
+    return SippOutcome(
+        successful=int(counters.get("SuccessfulCall(C)", 0)),
+        failed=int(counters.get("FailedCall(C)", 0)),
+        retransmissions=int(counters.get("Retransmissions(C)", 0)),
+        wall_seconds=wall_seconds,
+        exit_code=exit_code,
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU share of one process between start() and stop(), as a fraction of one core."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._cpu = cpu_seconds(pid)
+        self._wall = time.monotonic()
+
+    def share(self) -> float:
+        return (cpu_seconds(self._pid) - self._cpu) / (time.monotonic() - self._wall)
