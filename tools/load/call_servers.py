@@ -116,19 +116,27 @@ def sipp_outcome(statistics: Path, wall_seconds: float, exit_code: int) -> SippO
     )
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU time so far of the processes in a process group (/proc/PID/stat
+    fields 5, 14 and 15): a server and, for Kamailio, the workers it forked."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
-    """CPU share of one process between start() and stop(), as a fraction of one core."""
+    """CPU share of a server's process group since the meter was made, in cores."""
 
-    def __init__(self, pid: int) -> None:
-        self._pid = pid
-        self._cpu = cpu_seconds(pid)
+    def __init__(self, group: int) -> None:
+        self._group = group
+        self._cpu = group_cpu_seconds(group)
         self._wall = time.monotonic()
 
     def share(self) -> float:
-        return (cpu_seconds(self._pid) - self._cpu) / (time.monotonic() - self._wall)
+        return (group_cpu_seconds(self._group) - self._cpu) / (time.monotonic() - self._wall)
