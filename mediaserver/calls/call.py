@@ -237,20 +237,24 @@ class _MediaActivity:
     def __init__(self, clock: Clock, legs: tuple[Leg, Leg]) -> None:
         self._clock = clock
         self._legs = legs
-        self._counts = [-1, -1]
+        self._counts = [_packets_received(leg) for leg in legs]
         self._since = [clock.now(), clock.now()]
 
     def timed_out(self, limit: float) -> bool:
         now = self._clock.now()
         on_hold = any(leg.media.remote_on_hold or leg.media.local_hold for leg in self._legs)
         for index, leg in enumerate(self._legs):
-            stream = leg.media.stream
-            count = -1 if stream is None else stream.rtp.packets_received
+            count = _packets_received(leg)
             if count != self._counts[index] or on_hold:
                 self._counts[index], self._since[index] = count, now
             elif now - self._since[index] >= limit:
                 return True
         return False
+
+
+def _packets_received(leg: Leg) -> int:
+    stream = leg.media.stream
+    return -1 if stream is None else stream.rtp.packets_received
 
 
 def _cancel_all(legs: set[OutboundLeg], cause: Cause, source: HangupSource) -> None:

@@ -7,16 +7,13 @@ connection (the aioquic driver pattern, see deadline_timer.py).
 
 import asyncio
 import logging
-import secrets
-import socket
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Coroutine, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mediaserver.clock import Clock
 from mediaserver.config import ListenAddress
 from mediaserver.sip.errors import SipParseError
-from mediaserver.sip.headers import Via
 from mediaserver.sip.message import (
     Request,
     Response,
@@ -24,23 +21,25 @@ from mediaserver.sip.message import (
     error_response_for,
     parse_message,
 )
-from mediaserver.sip.transaction.client import InviteClientTransaction, NonInviteClientTransaction
 from mediaserver.sip.transaction.events import (
     RequestReceived,
-    ResponseReceived,
     TransactionTerminated,
-    TransactionTimedOut,
-    TransportFailed,
 )
 from mediaserver.sip.transaction.machine import UnexpectedInputError
-from mediaserver.sip.transaction.matching import MAGIC_COOKIE, TransactionTable
+from mediaserver.sip.transaction.matching import TransactionTable
 from mediaserver.sip.transaction.server import (
     InviteServerTransaction,
     NonInviteServerTransaction,
 )
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.transport.channel import Channel
+from mediaserver.transport.client_transactions import (
+    ClientContext,
+    ClientTransactions,
+    ResponseHandler,
+)
 from mediaserver.transport.deadline_timer import DeadlineTimer
+from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.peer import Peer
 from mediaserver.transport.routing import response_destination, with_received
 from mediaserver.transport.tcp import TcpConnection, TcpConnections
@@ -49,8 +48,6 @@ from mediaserver.transport.udp import UdpSocket
 logger = logging.getLogger(__name__)
 
 ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
-ClientTransaction = InviteClientTransaction | NonInviteClientTransaction
-ResponseHandler = Callable[[Response], None]
 
 # An idle TCP connection is closed after this long. RFC 5626 §4.4.1 has clients on
 # connection-oriented transports send keep-alives every 95-120 s, and a registered client
@@ -88,16 +85,6 @@ class _ServerContext:
     transaction: ServerTransaction
     source: Peer
     channel: Channel
-
-
-@dataclass(slots=True, eq=False)
-class _ClientContext:
-    """A client transaction, where its request goes, and who wants its responses."""
-
-    transaction: ClientTransaction
-    destination: Peer
-    channel: Channel
-    on_response: ResponseHandler
 
 
 class ClientRequest:
@@ -179,17 +166,12 @@ class SipEndpoint:
     ) -> None:
         self._handler = handler
         self._clock = clock
-        self.advertised_address = advertised_address
+        self._local = LocalAddress(advertised_address)
         self._timers = Timers() if timers is None else timers
         self._max_message_size = max_message_size
         self._table = TransactionTable()
         # Keyed by id(): transactions need not be hashable; the context holds them alive.
         self._contexts: dict[int, _ServerContext] = {}
-        self._clients: dict[int, _ClientContext] = {}
-        self._local_hosts: dict[str, str] = {}
-        # Every branch we create starts with this, so our own requests are recognisable
-        # when they come back (loop detection, RFC 3261 §16.3 step 4).
-        self._branch_prefix = MAGIC_COOKIE + secrets.token_hex(4)
         self._timer = DeadlineTimer(clock, self._expire)
         self._udp: list[UdpSocket] = []
         self._tcp = TcpConnections(
@@ -200,9 +182,13 @@ class SipEndpoint:
             max_connections=max_tcp_connections,
             max_message_size=max_message_size,
         )
-        self._bound: list[Peer] = []
+        self._bound = self._local.bound
         self._connecting: set[asyncio.Task[None]] = set()
         self._counts = dict.fromkeys(_COUNTERS, 0)
+        self._clients = ClientTransactions(
+            self._table, self._timer, clock, self._timers, self._tcp, self._channel_for,
+            self._in_background, self._counts,
+        )  # fmt: skip
 
     async def start(self, listen: list[ListenAddress]) -> None:
         for address in listen:
@@ -228,8 +214,7 @@ class SipEndpoint:
         self._timer.close()
         for context in list(self._contexts.values()):
             self._forget(context)
-        for client in list(self._clients.values()):
-            self._forget_client(client)
+        self._clients.close()
         self._udp.clear()
         self._bound.clear()
 
@@ -273,7 +258,7 @@ class SipEndpoint:
             self._reject(data, error, source, channel)
             return
         if isinstance(message, Response):
-            self._receive_response(message)
+            self._clients.receive_response(message)
             return
         self._receive_request(message, source, channel)
 
@@ -282,77 +267,29 @@ class SipEndpoint:
     def send_request(
         self, request: Request, destination: Peer, on_response: ResponseHandler
     ) -> ClientRequest:
-        """Send `request` (built without a Via) in a new client transaction. Every response
-        reaches `on_response`; a timeout arrives as a 408 and a transport failure as a 503
-        (§8.1.3.1), each made here, so the TU has one path for every outcome."""
-        sent = self._with_via(request, destination)
-        handle = ClientRequest(self, sent, destination)
-        self._start_client(sent, destination, on_response)
-        return handle
+        """Send `request` (built without a Via) in a new client transaction; every response,
+        a timeout (408) and a transport failure (503) reach `on_response`."""
+        sent = self._local.with_via(request, destination)
+        self._clients.start(sent, destination, on_response)
+        return ClientRequest(self, sent, destination)
 
     def send_ack(self, ack: Request, destination: Peer) -> None:
         """§13.2.2.4, §17.1.1.3: the ACK of a 2xx is sent by the TU, outside any transaction."""
         channel = self._channel_for(destination)
-        data = self._with_via(ack, destination).serialize()
+        data = self._local.with_via(ack, destination).serialize()
         if channel is not None:
             channel.send(data, destination)
             return
         self._in_background(self._send_when_connected(destination, data))
 
     def cancel(self, handle: ClientRequest) -> None:
-        for context in self._clients.values():
-            transaction = context.transaction
-            if transaction.request is handle.request:
-                if isinstance(transaction, InviteClientTransaction):
-                    cancel = transaction.cancel_request()
-                    self._start_client(cancel, handle.destination, _ignore_response)
-                return
+        self._clients.cancel(handle.request, handle.destination)
 
     def sent_by_us(self, request: Request) -> bool:
-        """A Via of ours in a request we received: it looped back to us."""
-        return any((via.branch or "").startswith(self._branch_prefix) for via in request.via)
+        return self._local.sent_by_us(request)
 
     def local_peer(self, destination: Peer) -> Peer:
-        """The address and port we are reached at for `destination`: Via sent-by, Contact."""
-        bound = [p for p in self._bound if p.transport == destination.transport] or self._bound
-        family = [p for p in bound if (":" in p.host) == (":" in destination.host)] or bound
-        local = family[0]
-        host = self.advertised_address or self._concrete_host(local.host, destination.host)
-        return Peer(destination.transport, host, local.port)
-
-    def _start_client(
-        self, request: Request, destination: Peer, on_response: ResponseHandler
-    ) -> None:
-        channel = self._channel_for(destination)
-        if channel is None:
-            self._in_background(self._start_when_connected(request, destination, on_response))
-            return
-        transaction: ClientTransaction
-        if request.method == "INVITE":
-            transaction = InviteClientTransaction(
-                request, reliable=destination.reliable, timers=self._timers
-            )
-        else:
-            transaction = NonInviteClientTransaction(
-                request, reliable=destination.reliable, timers=self._timers
-            )
-        self._table.add(transaction)
-        context = _ClientContext(transaction, destination, channel, on_response)
-        self._clients[id(transaction)] = context
-        transaction.start(self._clock.now())
-        self._service_client(context)
-
-    async def _start_when_connected(
-        self, request: Request, destination: Peer, on_response: ResponseHandler
-    ) -> None:
-        try:
-            await self._tcp.connect(destination)
-        except OSError as error:
-            self._tcp.send_errors += 1
-            logger.info("cannot reach %s: %s", destination.host_port(), error)
-            on_response(build_response(request, 503, "Service Unavailable - unreachable"))
-            return
-        self._start_client(request, destination, on_response)
+        return self._local.local_peer(destination)
 
     async def _send_when_connected(self, destination: Peer, data: bytes) -> None:
         try:
@@ -373,78 +310,6 @@ class SipEndpoint:
             return self._tcp.find(destination)
         family = [u for u in self._udp if (":" in u.local.host) == (":" in destination.host)]
         return (family or self._udp)[0] if self._udp else None
-
-    def _with_via(self, request: Request, destination: Peer) -> Request:
-        """§8.1.1.7: our Via on top with a fresh branch; rport asks for the source port back
-        (RFC 3581), which keeps replies working behind NAT."""
-        local = self.local_peer(destination)
-        branch = self._branch_prefix + secrets.token_hex(8)
-        via = Via.parse(f"SIP/2.0/{local.transport.upper()} {local.host_port()};branch={branch}")
-        via = via.with_parameter("rport", None)
-        headers = request.headers.with_added("Via", str(via), first=True)
-        return Request(request.method, request.uri, headers, request.body)
-
-    def _concrete_host(self, bound_host: str, destination_host: str) -> str:
-        """A wildcard bind has no address to put in a Via: ask the routing table which local
-        address reaches `destination_host` (a connected UDP socket sends nothing)."""
-        if bound_host not in ("0.0.0.0", "::"):
-            return bound_host
-        cached = self._local_hosts.get(destination_host)
-        if cached is None:
-            family = socket.AF_INET6 if ":" in destination_host else socket.AF_INET
-            with socket.socket(family, socket.SOCK_DGRAM) as probe:
-                try:
-                    probe.connect((destination_host, 9))
-                    cached = str(probe.getsockname()[0])
-                except OSError:
-                    cached = "127.0.0.1" if family == socket.AF_INET else "::1"
-            self._local_hosts[destination_host] = cached
-        return cached
-
-    def _receive_response(self, response: Response) -> None:
-        transaction = self._table.find_client(response)
-        context = None if transaction is None else self._clients.get(id(transaction))
-        if context is None:
-            # §18.1.2: a response that matches no client transaction is discarded.
-            self._counts["stray_responses"] += 1
-            return
-        try:
-            context.transaction.receive_response(response, self._clock.now())
-        except UnexpectedInputError:
-            self._counts["stray_responses"] += 1
-            return
-        self._service_client(context)
-
-    def _service_client(self, context: _ClientContext) -> None:
-        transaction = context.transaction
-        for message in transaction.messages_to_send():
-            context.channel.send(message.serialize(), context.destination)
-        while (event := transaction.next_event()) is not None:
-            if isinstance(event, ResponseReceived):
-                self._deliver(context, event.response)
-            elif isinstance(event, TransactionTimedOut):
-                self._deliver(context, build_response(transaction.request, 408))
-            elif isinstance(event, TransportFailed):
-                self._deliver(context, build_response(transaction.request, 503))
-            elif isinstance(event, TransactionTerminated):
-                self._forget_client(context)
-                return
-        if transaction.is_terminated:
-            self._forget_client(context)
-            return
-        self._timer.set(context, transaction.next_deadline())
-
-    def _deliver(self, context: _ClientContext, response: Response) -> None:
-        try:
-            context.on_response(response)
-        except Exception:
-            self._counts["handler_errors"] += 1
-            logger.exception("response handler failed on %d", response.status_code)
-
-    def _forget_client(self, context: _ClientContext) -> None:
-        if self._clients.pop(id(context.transaction), None) is context:
-            self._table.remove(context.transaction)
-        self._timer.set(context, None)
 
     # -- server side (§17.2, §18.2) ------------------------------------------------------------
 
@@ -584,10 +449,8 @@ class SipEndpoint:
         if isinstance(key, TcpConnection):
             self._tcp.idle_deadline(key, now)
             return
-        if isinstance(key, _ClientContext):
-            if self._clients.get(id(key.transaction)) is key:
-                key.transaction.handle_timer(now)
-                self._service_client(key)
+        if isinstance(key, ClientContext):
+            self._clients.expire(key, now)
             return
         assert isinstance(key, _ServerContext)
         if self._contexts.get(id(key.transaction)) is key:
@@ -598,7 +461,3 @@ class SipEndpoint:
         if self._contexts.pop(id(context.transaction), None) is context:
             self._table.remove(context.transaction)
         self._timer.set(context, None)
-
-
-def _ignore_response(response: Response) -> None:
-    """A CANCEL's own response tells the TU nothing: the INVITE's 487 (or 2xx) does (§9.1)."""

@@ -115,6 +115,7 @@ def test_no_rtp_hangs_up_with_media_timeout(
         assert answer.status_code == 200
         client.sendto(ack_for(invite, answer).encode(), ("127.0.0.1", server.sip_port))
         bob.wait_for("call_state", state="CONFIRMED")
+        client.settimeout(6)
         bye = parse_message(client.recv(65535))  # after ~2 s of silence from us
         assert isinstance(bye, Request)
         assert bye.method == "BYE"
