@@ -101,11 +101,17 @@ class RtpConfig:
     address: str = "0.0.0.0"
     port_min: int = 16384
     port_max: int = 32767
+    # libopus encoder complexity (0-10) for streams the engine encodes to Opus: 5 costs half
+    # the CPU of 10 at 8 kHz (tools/bench/codecs.py prints both), what WebRTC picks on
+    # constrained devices.
+    opus_complexity: int = 5
 
     def validate(self) -> None:
         _field_check("rtp.address", _check_ip, self.address)
         if not 1024 <= self.port_min < self.port_max <= 65535:
             raise ConfigError("rtp.port_min", "need 1024 <= port_min < port_max <= 65535")
+        if not 0 <= self.opus_complexity <= 10:
+            raise ConfigError("rtp.opus_complexity", "libopus takes 0 to 10")
 
 
 CALL_CODECS = ("PCMU", "PCMA", "opus")

@@ -51,6 +51,7 @@ def test_environment_accepts_toml_array() -> None:
         ("[bogus]\nx = 1\n", "bogus"),
         ("[rtp]\nport_min = 'x'\n", "rtp.port_min"),
         ("[rtp]\nport_min = 40000\nport_max = 30000\n", "rtp.port_min"),
+        ("[rtp]\nopus_complexity = 11\n", "rtp.opus_complexity"),
         ("[account]\nauth_id = 'XY123'\n", "account.auth_id"),
         ("[storage]\nurl = 'postgres://x'\n", "storage.url"),
         ("[log]\nformat = 'xml'\n", "log.format"),

@@ -1,13 +1,17 @@
 """Audio codecs: PCM (int16 numpy arrays) <-> payload bytes. Nothing about RTP or I/O.
 
 `new_encoder(name)` / `new_decoder(name)` build codec objects by name: "PCMU", "PCMA",
-"opus" (case-insensitive).
+"opus" (case-insensitive), at the codec's own rate or at a `sample_rate` the codec can run at
+(Opus: 8 to 48 kHz; G.711: 8 kHz only).
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from audiocodecs.g711_codec import pcma_decoder, pcma_encoder, pcmu_decoder, pcmu_encoder
+from audiocodecs.opus import SAMPLE_RATE as OPUS_RTP_RATE
+from audiocodecs.opus import SAMPLE_RATES as OPUS_RATES
 from audiocodecs.opus import OpusDecoder, OpusEncoder
 from audiocodecs.pcm import Pcm16
 
@@ -33,27 +37,54 @@ class UnknownCodecError(KeyError):
     """No codec of that name."""
 
 
-_ENCODERS: dict[str, Callable[[], Encoder]] = {
-    "pcmu": pcmu_encoder,
-    "pcma": pcma_encoder,
-    "opus": OpusEncoder,
+class UnsupportedRateError(ValueError):
+    """The codec cannot run at the sample rate asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Codec:
+    rates: frozenset[int]
+    default_rate: int
+    encoder: Callable[[int, int | None], Encoder]  # (sample rate, complexity)
+    decoder: Callable[[int], Decoder]
+
+
+def _g711(encoder: Callable[[], Encoder], decoder: Callable[[], Decoder]) -> _Codec:
+    return _Codec(
+        frozenset({8000}), 8000, lambda _rate, _complexity: encoder(), lambda _rate: decoder()
+    )
+
+
+def _opus_encoder(sample_rate: int, complexity: int | None) -> Encoder:
+    return OpusEncoder(sample_rate, complexity=complexity)
+
+
+_CODECS = {
+    "pcmu": _g711(pcmu_encoder, pcmu_decoder),
+    "pcma": _g711(pcma_encoder, pcma_decoder),
+    "opus": _Codec(OPUS_RATES, OPUS_RTP_RATE, _opus_encoder, OpusDecoder),
 }
-_DECODERS: dict[str, Callable[[], Decoder]] = {
-    "pcmu": pcmu_decoder,
-    "pcma": pcma_decoder,
-    "opus": OpusDecoder,
-}
 
 
-def new_encoder(name: str) -> Encoder:
+def new_encoder(
+    name: str, sample_rate: int | None = None, *, complexity: int | None = None
+) -> Encoder:
+    """`complexity` (0-10) trades encoder CPU for quality where the codec has the knob
+    (Opus); G.711 has nothing to trade and ignores it."""
+    codec = _codec(name, sample_rate)
+    return codec.encoder(sample_rate or codec.default_rate, complexity)
+
+
+def new_decoder(name: str, sample_rate: int | None = None) -> Decoder:
+    codec = _codec(name, sample_rate)
+    return codec.decoder(sample_rate or codec.default_rate)
+
+
+def _codec(name: str, sample_rate: int | None) -> _Codec:
     try:
-        return _ENCODERS[name.lower()]()
+        codec = _CODECS[name.lower()]
     except KeyError:
-        raise UnknownCodecError(f"no encoder for codec {name!r}") from None
-
-
-def new_decoder(name: str) -> Decoder:
-    try:
-        return _DECODERS[name.lower()]()
-    except KeyError:
-        raise UnknownCodecError(f"no decoder for codec {name!r}") from None
+        raise UnknownCodecError(f"no codec {name!r}") from None
+    if sample_rate is not None and sample_rate not in codec.rates:
+        raise UnsupportedRateError(f"{name} runs at {sorted(codec.rates)} Hz, not {sample_rate}")
+    return codec

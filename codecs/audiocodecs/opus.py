@@ -5,6 +5,12 @@ in-band FEC decoding (its decoder takes packets only), and each call goes throug
 objects. It is also the faster of the two: one run of `make bench` (tools/bench/codecs.py) on
 a 2-core machine gave, per 20 ms mono frame, 70 µs encode and 27 µs decode here against
 135 µs and 40 µs through PyAV.
+
+The RTP clock of Opus is always 48 kHz (RFC 7587 §4.1), but libopus encodes from and decodes
+to any of 8, 12, 16, 24 or 48 kHz itself. A media engine that mixes at 8 kHz creates its
+codecs at 8 kHz: no resampling of its own, and libopus does far less work (one run, per 20 ms
+frame of a voice-like signal: encode 114 µs at 8 kHz against 169 µs at 48 kHz, decode 11 µs
+against 28 µs; tools/bench/codecs.py prints the current figures).
 """
 
 import ctypes
@@ -15,12 +21,14 @@ import numpy as np
 from audiocodecs.pcm import Pcm16
 
 SAMPLE_RATE = 48000
-FRAME_SAMPLES = 960  # 20 ms
+SAMPLE_RATES = frozenset({8000, 12000, 16000, 24000, 48000})  # what libopus accepts
+FRAME_MS = 20
 MAX_PACKET_BYTES = 1500
 MAX_FRAME_SAMPLES = 5760  # 120 ms, the longest Opus packet
 
 _APPLICATION_VOIP = 2048
 _SET_BITRATE = 4002
+_SET_COMPLEXITY = 4010
 _SET_INBAND_FEC = 4012
 _SET_PACKET_LOSS_PERC = 4014
 
@@ -67,6 +75,12 @@ def _opus() -> ctypes.CDLL:
     return _library
 
 
+def _frame_samples(sample_rate: int) -> int:
+    if sample_rate not in SAMPLE_RATES:
+        raise OpusError(f"libopus runs at {sorted(SAMPLE_RATES)} Hz, not {sample_rate}")
+    return sample_rate * FRAME_MS // 1000
+
+
 def _check(result: int) -> int:
     if result < 0:
         raise OpusError(_opus().opus_strerror(result).decode())
@@ -74,22 +88,35 @@ def _check(result: int) -> int:
 
 
 class OpusEncoder:
-    name = "opus"
-    sample_rate = SAMPLE_RATE
-    frame_samples = FRAME_SAMPLES
+    """Mono, 20 ms frames. `complexity` 0-10 trades encoder CPU for quality (libopus's own
+    default when None)."""
 
-    def __init__(self, bitrate: int = 32000, expected_loss_percent: int = 5) -> None:
+    name = "opus"
+
+    def __init__(
+        self,
+        sample_rate: int = SAMPLE_RATE,
+        *,
+        bitrate: int = 32000,
+        expected_loss_percent: int = 5,
+        complexity: int | None = None,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self.frame_samples = _frame_samples(sample_rate)
         error = ctypes.c_int()
         self._state = _opus().opus_encoder_create(
-            SAMPLE_RATE, 1, _APPLICATION_VOIP, ctypes.byref(error)
+            sample_rate, 1, _APPLICATION_VOIP, ctypes.byref(error)
         )
         _check(error.value)
         # In-band FEC is only produced when the encoder expects loss (RFC 6716 §2.1.7).
-        for request, value in (
+        settings = [
             (_SET_BITRATE, bitrate),
             (_SET_INBAND_FEC, 1),
             (_SET_PACKET_LOSS_PERC, expected_loss_percent),
-        ):
+        ]
+        if complexity is not None:
+            settings.append((_SET_COMPLEXITY, complexity))
+        for request, value in settings:
             _check(_opus().opus_encoder_ctl(ctypes.c_void_p(self._state), request, value))
         self._buffer = ctypes.create_string_buffer(MAX_PACKET_BYTES)
 
@@ -111,11 +138,12 @@ class OpusDecoder:
     """Mono output; stereo packets are downmixed by libopus itself."""
 
     name = "opus"
-    sample_rate = SAMPLE_RATE
 
-    def __init__(self) -> None:
+    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
+        _frame_samples(sample_rate)
+        self.sample_rate = sample_rate
         error = ctypes.c_int()
-        self._state = _opus().opus_decoder_create(SAMPLE_RATE, 1, ctypes.byref(error))
+        self._state = _opus().opus_decoder_create(sample_rate, 1, ctypes.byref(error))
         _check(error.value)
         self._output = np.zeros(MAX_FRAME_SAMPLES, np.int16)
 

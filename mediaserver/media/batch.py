@@ -34,8 +34,9 @@ _ENCODERS: dict[str, Callable[[Pcm16], Codes]] = {"PCMU": ulaw_encode, "PCMA": a
 
 
 class BatchProcessor:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, opus_complexity: int | None = None) -> None:
         self._clock = clock
+        self._opus_complexity = opus_complexity
         self._channels: dict[int, Channel] = {}
         self._detector = DtmfDetector()
         self.conferences: list[Conference] = []
@@ -45,7 +46,9 @@ class BatchProcessor:
         """Put `stream` on the batch path; returns its datagram handler."""
         channel = self._channels.get(stream.stream_id)
         if channel is None:
-            channel = Channel(stream, self._clock, self._telephone_event_received)
+            channel = Channel(
+                stream, self._clock, self._telephone_event_received, self._opus_complexity
+            )
             self._channels[stream.stream_id] = channel
         return channel.receive
 

@@ -3,7 +3,8 @@
 A Channel exists while its stream is on the batch path. Packets are parsed and queued as
 they arrive (datagram_received); the tick pops one frame per channel. G.711 payloads are
 decoded and encoded by the batch tick over all channels at once; only Opus (and G.711 payloads
-of an odd size) go through the per-channel codec objects here.
+of an odd size) go through the per-channel codec objects here. Codecs are created at the
+engine's rate (libopus decodes to and encodes from 8 kHz itself), so nothing is resampled here.
 """
 
 import logging
@@ -15,7 +16,6 @@ from audiocodecs import new_decoder, new_encoder
 from audiocodecs.pcm import Pcm16
 from mediaserver.clock import Clock
 from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE
-from mediaserver.media.resampler import Resampler
 from mediaserver.media.rtp_socket import Address
 from mediaserver.media.stream import MediaStream
 from mediaserver.rtp.jitter_buffer import JitterBuffer
@@ -33,18 +33,22 @@ EventHandler = Callable[[MediaStream, str], None]
 
 
 class Channel:
-    def __init__(self, stream: MediaStream, clock: Clock, on_event: EventHandler) -> None:
+    def __init__(
+        self,
+        stream: MediaStream,
+        clock: Clock,
+        on_event: EventHandler,
+        complexity: int | None = None,
+    ) -> None:
         self.stream = stream
         self._on_event = on_event
         self.codec = stream.format.codec
         self.stacked = self.codec in G711_CODECS
         self._clock = clock
-        self._decoder = new_decoder(self.codec)
-        self._encoder = new_encoder(self.codec)
+        self._decoder = new_decoder(self.codec, SAMPLE_RATE)
+        self._encoder = new_encoder(self.codec, SAMPLE_RATE, complexity=complexity)
         self._jitter_buffer = JitterBuffer(clock_rate=stream.format.clock_rate)
         self._telephone_events = TelephoneEventReceiver()
-        self._downsampler = _resampler(self._decoder.sample_rate, SAMPLE_RATE)
-        self._upsampler = _resampler(SAMPLE_RATE, self._encoder.sample_rate)
         self._lost_in_a_row = MAX_CONCEALED_FRAMES
         self.sending = False
         self.invalid_packets = 0
@@ -72,28 +76,20 @@ class Channel:
 
     def decode_alone(self, payload: bytes) -> Pcm16:
         """One frame at 8 kHz through the codec object (Opus, or G.711 of an odd size)."""
-        return self._to_frame(self._decoder.decode(payload))
+        return _fit(self._decoder.decode(payload))
 
     def conceal(self) -> Pcm16 | None:
         """A stand-in for a lost frame, or None once the peer has gone quiet."""
         if self._lost_in_a_row >= MAX_CONCEALED_FRAMES:
             return None
         self._lost_in_a_row += 1
-        samples = self._decoder.sample_rate * FRAME_SAMPLES // SAMPLE_RATE
-        return self._to_frame(self._decoder.conceal(samples))
+        return _fit(self._decoder.conceal(FRAME_SAMPLES))
 
     def encode_alone(self, pcm: Pcm16) -> bytes:
-        if self._upsampler is not None:
-            pcm = self._upsampler.process(pcm)
         return self._encoder.encode(pcm)
 
     def bytes_buffered(self) -> int:
         return self._jitter_buffer.bytes_buffered
-
-    def _to_frame(self, pcm: Pcm16) -> Pcm16:
-        if self._downsampler is not None:
-            pcm = self._downsampler.process(pcm)
-        return _fit(pcm)
 
     def _receive_event(self, packet: RtpPacket) -> None:
         digit = self._telephone_events.feed(packet)
@@ -101,13 +97,8 @@ class Channel:
             self._on_event(self.stream, digit)
 
 
-def _resampler(from_rate: int, to_rate: int) -> Resampler | None:
-    """Resample only at the edges, and only where the rates differ (Opus: 48 kHz)."""
-    return None if from_rate == to_rate else Resampler(from_rate, to_rate)
-
-
 def _fit(pcm: Pcm16) -> Pcm16:
-    """Exactly one 20 ms frame: resamplers may hand out a few samples more or less."""
+    """Exactly one 20 ms frame: a peer's packet may carry more or less (Opus 10-120 ms)."""
     if len(pcm) == FRAME_SAMPLES:
         return pcm
     frame = np.zeros(FRAME_SAMPLES, np.int16)

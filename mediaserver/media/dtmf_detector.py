@@ -13,6 +13,11 @@ rest of their group by RELATIVE_PEAK_DB, have an acceptable twist, carry most of
 window's energy, lie within MAX_DEVIATION of their nominal frequency (accept 1.5 %, reject
 3.5 %), fill both sub-windows, and show no strong second harmonic of the high tone. A digit is
 reported once, after two consecutive hit windows, and again only after two windows without it.
+
+Nearly every window holds no digit, so a screen runs first on all of them: the power at the
+eight frequencies alone, in float32, with every test above loosened by a margin the full test
+cannot fall inside (floor, dominance, twist, energy fraction at the worst scalloping). Only the
+windows it passes get the full product and tests.
 """
 
 import numpy as np
@@ -51,6 +56,10 @@ FREQUENCIES = np.array(LOW_FREQUENCIES + HIGH_FREQUENCIES)
 # The floor: a -42 dBm0 tone (the weaker tone of a -30 dBm0 pair with -8 dB twist is at -37),
 # G.711's 0 dBm0 being a sine 3.14 dB below full scale.
 _FLOOR_AMPLITUDE = 32767 * 10 ** ((-42 - 3.14) / 20)
+# The screen's looseness: 1 dB on every power comparison (float32 rounding is ~1e-6), and the
+# Hann window's power response at the largest offset the full test accepts (MAX_DEVIATION of
+# 1633 Hz, 0.82 bins: -3.9 dB), by which the full test may raise a tone's energy.
+_SCREEN_MARGIN = 10 ** (1 / 10)
 
 
 def _dft_columns(
@@ -78,6 +87,12 @@ class DtmfDetector:
             axis=1,
         )
         self._window = full
+        full_window = self._basis[:, :8]
+        self._screen_basis = np.concatenate([full_window.real, full_window.imag], axis=1).astype(
+            np.float32
+        )
+        self._screen_window_squared = (full**2).astype(np.float32)
+        self._worst_scalloping = float(_hann_response(MAX_DEVIATION * FREQUENCIES[-1:])[0])
         # Parseval: a Hann-windowed sine of amplitude A has DFT power (A*sum(w)/2)^2 and
         # energy A^2*sum(w^2)/2; this turns the first into the second.
         self._power_to_energy = 2 * np.sum(full**2) / np.sum(full) ** 2
@@ -120,6 +135,35 @@ class DtmfDetector:
 
     def _classify_indices(self, windows: Pcm16) -> npt.NDArray[np.int8]:
         """Per window, the digit's index in DIGITS, or -1."""
+        result = np.full(len(windows), -1, np.int8)
+        candidates = np.flatnonzero(self._screen(windows))
+        if candidates.size:
+            result[candidates] = self._classify_fully(windows[candidates])
+        return result
+
+    def _screen(self, windows: Pcm16) -> Mask:
+        """Windows that may hold a digit: the full tests on the eight powers, each loosened
+        by _SCREEN_MARGIN (and the energy test by the worst scalloping)."""
+        samples = windows.astype(np.float32)
+        projections = samples @ self._screen_basis
+        power = projections[:, :8] ** 2 + projections[:, 8:] ** 2
+        low, high = power[:, :4], power[:, 4:]
+        low_peak, high_peak = low.max(axis=1), high.max(axis=1)
+        floor = self._floor / _SCREEN_MARGIN
+        ok = (low_peak > floor) & (high_peak > floor)
+        relative = 10 ** (RELATIVE_PEAK_DB / 10) / _SCREEN_MARGIN
+        ok &= _dominates(low, low_peak, relative) & _dominates(high, high_peak, relative)
+        twist = high_peak / np.maximum(low_peak, 1e-9)
+        ok &= twist >= 10 ** (MIN_TWIST_DB / 10) / _SCREEN_MARGIN
+        ok &= twist <= 10 ** (MAX_TWIST_DB / 10) * _SCREEN_MARGIN
+        energy = np.square(samples, out=samples) @ self._screen_window_squared
+        tone_energy = (low_peak + high_peak) * self._power_to_energy / self._worst_scalloping
+        ok &= tone_energy * _SCREEN_MARGIN >= TONE_ENERGY_FRACTION * energy
+        result: Mask = ok
+        return result
+
+    def _classify_fully(self, windows: Pcm16) -> npt.NDArray[np.int8]:
+        """The digit's index per window, or -1: every test, in float64."""
         samples = windows.astype(np.float64)
         projections = samples @ self._basis
         power = np.abs(projections[:, :8]) ** 2
@@ -127,7 +171,9 @@ class DtmfDetector:
         low_index, high_index = power[:, :4].argmax(axis=1), power[:, 4:].argmax(axis=1) + 4
         low_peak, high_peak = power[rows, low_index], power[rows, high_index]
         ok = (low_peak > self._floor) & (high_peak > self._floor)
-        ok &= _dominates(power[:, :4], low_peak) & _dominates(power[:, 4:], high_peak)
+        relative = 10 ** (RELATIVE_PEAK_DB / 10)
+        ok &= _dominates(power[:, :4], low_peak, relative)
+        ok &= _dominates(power[:, 4:], high_peak, relative)
         twist_db = 10 * np.log10(np.maximum(high_peak, 1e-9) / np.maximum(low_peak, 1e-9))
         ok &= (twist_db >= MIN_TWIST_DB) & (twist_db <= MAX_TWIST_DB)
         low_offset, low_ok = self._offset_and_steadiness(projections, rows, low_index)
@@ -217,7 +263,10 @@ def _hann_response(offset_hz: Floats) -> Floats:
     return result
 
 
-def _dominates(group: Floats, peak: Floats) -> Mask:
+def _dominates(
+    group: npt.NDArray[np.floating], peak: npt.NDArray[np.floating], ratio: float
+) -> Mask:
+    """The group's strongest power beats the runner-up by `ratio`."""
     others = np.sort(group, axis=1)[:, -2]
-    result: Mask = peak > others * 10 ** (RELATIVE_PEAK_DB / 10)
+    result: Mask = peak > others * ratio
     return result

@@ -79,7 +79,7 @@ class MediaEngine:
     ) -> None:
         self._loop = loop or asyncio.get_running_loop()
         self._allocator = PortAllocator(config.address, config.port_min, config.port_max)
-        self._batch = BatchProcessor(clock)
+        self._batch = BatchProcessor(clock, opus_complexity=config.opus_complexity)
         self._batch.on_stream_changed = self._update
         self._ticker = Ticker(self._loop, clock, self._batch.tick)
         self._streams: dict[int, MediaStream] = {}

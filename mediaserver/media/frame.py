@@ -1,6 +1,7 @@
 """The engine's audio frame: 20 ms of 8 kHz mono int16, the rate every port speaks.
 
-Codecs at other rates (Opus: 48 kHz) are resampled at the stream's edge.
+Codecs run at this rate too: libopus encodes from and decodes to 8 kHz itself, whatever the
+48 kHz RTP clock of Opus says (RFC 7587 §4.1).
 """
 
 SAMPLE_RATE = 8000

@@ -1,19 +1,22 @@
 """RTP packets (RFC 3550 §5.1) and RTP/RTCP demultiplexing (RFC 5761 §4)."""
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 VERSION = 2
 HEADER_SIZE = 12
 _HEADER = struct.Struct("!BBHII")
+_PLAIN_FIRST_OCTET = VERSION << 6  # no padding, no extension, no CSRC: nearly every packet
 
 
 class RtpParseError(ValueError):
     """Not a valid RTP packet."""
 
 
-@dataclass(frozen=True, slots=True)
-class RtpPacket:
+class RtpPacket(NamedTuple):
+    """One packet, immutable. A NamedTuple rather than a frozen dataclass: it is built for
+    every packet on the batch path, and a tuple is built about three times faster."""
+
     payload_type: int
     sequence_number: int
     timestamp: int
@@ -30,6 +33,10 @@ class RtpPacket:
         if len(data) < HEADER_SIZE:
             raise RtpParseError(f"{len(data)} bytes is shorter than an RTP header")
         first, second, sequence_number, timestamp, ssrc = _HEADER.unpack_from(data)
+        if first == _PLAIN_FIRST_OCTET:
+            return cls(
+                second & 0x7F, sequence_number, timestamp, ssrc, data[HEADER_SIZE:], second > 0x7F
+            )
         if first >> 6 != VERSION:
             raise RtpParseError(f"RTP version {first >> 6}, expected 2")
         offset = HEADER_SIZE + 4 * (first & 0x0F)

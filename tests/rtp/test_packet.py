@@ -88,10 +88,19 @@ def test_random_bytes_raise_only_rtp_parse_error(data: bytes) -> None:
         RtpPacket.parse(data)
 
 
+_EXTENSIONS = st.one_of(
+    st.just((None, b"")),
+    st.tuples(st.integers(0, 0xFFFF), st.binary(max_size=12).map(lambda b: b + bytes(-len(b) % 4))),
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.builds(
-        RtpPacket,
+        lambda extension, **fields: RtpPacket(
+            **fields, extension_profile=extension[0], extension=extension[1]
+        ),
+        extension=_EXTENSIONS,
         payload_type=st.integers(0, 127),
         sequence_number=st.integers(0, 0xFFFF),
         timestamp=st.integers(0, 2**32 - 1),

@@ -8,29 +8,38 @@ that drops it, so the figure is the CPU of receive + jitter buffer + decode + DT
 - G.711 with in-band (Goertzel) DTMF detection on every stream, PCMU bridged to PCMA:
   how many streams fit in one tick using under 50 % of a core (floor 1,000).
 - PCMU <-> Opus transcoding: how many transcoded streams one core carries (floor 150).
-Reference in the same run: the codec calls alone (libopus through the same binding, one
-encode and one decode per frame), i.e. the floor any Python pipeline pays.
+Reference in the same run: the codec calls alone (libopus through the same binding, at the
+engine's 8 kHz, one encode and one decode per frame), i.e. the floor any Python pipeline pays.
+Every stream carries a voice-like signal (tools/bench/signals.py), not silence.
 """
 
 import struct
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from audiocodecs import new_decoder, new_encoder
+from audiocodecs.g711 import alaw_encode, ulaw_encode
+from audiocodecs.pcm import Pcm16
 from mediaserver.clock import SystemClock
+from mediaserver.config import RtpConfig
 from mediaserver.media.batch import BatchProcessor
-from mediaserver.media.frame import FRAME_MS, FRAME_SAMPLES
+from mediaserver.media.frame import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import Address, RtpSocket
 from mediaserver.media.stream import DtmfReceived, MediaStream, StreamFormat
+from tools.bench.signals import frames_of, voice_like
 
 TICK_SECONDS = FRAME_MS / 1000
 MEASURED_TICKS = 25
 G711_FLOOR = 1000
 OPUS_FLOOR = 150
 OPUS_PAYLOAD_TYPE = 111
+OPUS_COMPLEXITY = RtpConfig().opus_complexity  # what the server runs with by default
+SIGNAL_FRAMES = 100  # two seconds of voice-like audio, cycled
 
 
 class DroppingTransport:
@@ -55,7 +64,8 @@ def run() -> None:
     streams_per_core = int(TICK_SECONDS / per_pair) * 2
     codec_only = _opus_codec_only_seconds()
     print(f"RESULT PCMU<->Opus: {streams_per_core:,} transcoded streams per core "
-          f"({per_pair * 1e6:.0f} us per bridged pair per tick; floor {OPUS_FLOOR})")  # fmt: skip
+          f"({per_pair * 1e6:.0f} us per bridged pair per tick; floor {OPUS_FLOOR}; "
+          f"Opus complexity {OPUS_COMPLEXITY})")  # fmt: skip
     print(f"reference: libopus encode+decode alone {codec_only * 1e6:.0f} us per frame; "
           f"pipeline/codec ratio {per_pair / codec_only:.2f} (1.0: only libopus)")  # fmt: skip
 
@@ -86,24 +96,27 @@ def _g711_with_dtmf_tick(stream_count: int) -> float:
             stream.digit_handler = _ignore_digit
             stream.inband_detection = True
         streams += [first, second]
-    payload = bytes(np.full(FRAME_SAMPLES, 0xD5, np.uint8))
-    seconds = _measure(batch, streams, lambda stream: payload)
+    ulaw, alaw = _g711_frames(ulaw_encode), _g711_frames(alaw_encode)
+    seconds = _measure(
+        batch, streams, lambda stream, tick: (ulaw if stream.format.codec == "PCMU" else alaw)[tick]
+    )
     print(f"  G.711+DTMF, {len(streams):>5} streams: {seconds * 1e3:6.2f} ms CPU per tick "
           f"({seconds / TICK_SECONDS:5.1%} of a core)")  # fmt: skip
     return seconds
 
 
 def _transcoding_tick(pairs: int) -> float:
-    batch = BatchProcessor(SystemClock())
+    batch = BatchProcessor(SystemClock(), opus_complexity=OPUS_COMPLEXITY)
     streams = []
     for index in range(pairs):
         first = _stream(batch, 2 * index, "PCMU", 0, 8000)
         second = _stream(batch, 2 * index + 1, "opus", OPUS_PAYLOAD_TYPE, 48000)
         first.peer, second.peer = second, first
         streams += [first, second]
-    ulaw = bytes(np.full(FRAME_SAMPLES, 0xD5, np.uint8))
-    opus = _opus_payload()
-    seconds = _measure(batch, streams, lambda s: opus if s.format.codec == "opus" else ulaw)
+    ulaw, opus = _g711_frames(ulaw_encode), _opus_frames()
+    seconds = _measure(
+        batch, streams, lambda s, tick: (opus if s.format.codec == "opus" else ulaw)[tick]
+    )
     print(f"  PCMU<->Opus, {pairs} bridged pairs: {seconds * 1e3:6.2f} ms CPU per tick")
     return seconds
 
@@ -112,7 +125,7 @@ def _measure(batch: BatchProcessor, streams: list[MediaStream], payload: Any) ->
     handlers = [batch.add(stream) for stream in streams]
     total = 0.0
     for tick in range(MEASURED_TICKS + 3):
-        packets = [_packet(s, tick, payload(s)) for s in streams]
+        packets = [_packet(s, tick, payload(s, tick % SIGNAL_FRAMES)) for s in streams]
         started = time.process_time()
         for handler, packet in zip(handlers, packets, strict=True):
             handler(packet, ("127.0.0.1", 9))
@@ -136,22 +149,28 @@ def _packet(stream: MediaStream, tick: int, payload: bytes) -> bytes:
     return header + payload
 
 
-def _opus_payload() -> bytes:
+def _g711_frames(encode: Callable[[Pcm16], npt.NDArray[np.uint8]]) -> list[bytes]:
+    signal = voice_like(SAMPLE_RATE, SIGNAL_FRAMES * TICK_SECONDS)
+    return [encode(frame).tobytes() for frame in frames_of(signal, FRAME_SAMPLES)]
+
+
+def _opus_frames() -> list[bytes]:
+    """What a peer sends: full-band Opus from 48 kHz audio."""
     encoder = new_encoder("opus")
-    t = np.arange(encoder.frame_samples) / encoder.sample_rate
-    return encoder.encode((8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
+    signal = voice_like(encoder.sample_rate, SIGNAL_FRAMES * TICK_SECONDS)
+    return [encoder.encode(frame) for frame in frames_of(signal, encoder.frame_samples)]
 
 
 def _opus_codec_only_seconds() -> float:
-    encoder, decoder = new_encoder("opus"), new_decoder("opus")
-    pcm = np.zeros(encoder.frame_samples, np.int16)
-    payload = _opus_payload()
-    frames = 500
+    encoder = new_encoder("opus", SAMPLE_RATE, complexity=OPUS_COMPLEXITY)
+    decoder = new_decoder("opus", SAMPLE_RATE)
+    pcm_frames = frames_of(voice_like(SAMPLE_RATE, SIGNAL_FRAMES * TICK_SECONDS), FRAME_SAMPLES)
+    payloads = _opus_frames()
     started = time.process_time()
-    for _ in range(frames):
+    for pcm, payload in zip(pcm_frames, payloads, strict=True):
         encoder.encode(pcm)
         decoder.decode(payload)
-    return (time.process_time() - started) / frames
+    return (time.process_time() - started) / SIGNAL_FRAMES
 
 
 def _ignore_digit(event: DtmfReceived) -> None:

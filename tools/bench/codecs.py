@@ -9,6 +9,9 @@ import numpy as np
 
 from audiocodecs.g711 import ulaw_decode, ulaw_encode
 from audiocodecs.opus import OpusDecoder, OpusEncoder
+from mediaserver.config import RtpConfig
+from mediaserver.media.frame import SAMPLE_RATE
+from tools.bench.signals import frames_of, voice_like
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -49,27 +52,35 @@ def _g711() -> None:
     print(f"  ratio C/ours: {reference / ours:.2f}x  (goal: > 1, faster than C per frame)")
 
 
-def _opus() -> None:
-    t = np.arange(48000 * 2) / 48000
-    signal = np.rint(8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
-    frames = [signal[i : i + 960] for i in range(0, len(signal), 960)]
-    encoder, decoder = OpusEncoder(), OpusDecoder()
+def _opus_costs(sample_rate: int, complexity: int | None) -> tuple[float, float, list[bytes]]:
+    frames = frames_of(voice_like(sample_rate), sample_rate // 50)
+    encoder = OpusEncoder(sample_rate, complexity=complexity)
+    decoder = OpusDecoder(sample_rate)
     packets = [encoder.encode(frame) for frame in frames]
     encode = _best(lambda: [encoder.encode(frame) for frame in frames], 5) / len(frames)
     decode = _best(lambda: [decoder.decode(packet) for packet in packets], 5) / len(frames)
-    per_stream = encode + decode  # one direction of one leg each 20 ms
-    streams_per_core = 0.020 / per_stream
-    print(
-        f"Opus 48 kHz mono, 20 ms (libopus via ctypes): encode {encode * 1e6:.0f} µs, "
-        f"decode {decode * 1e6:.0f} µs per frame"
-    )
-    print(
-        f"  PCMU<->Opus streams per core from codec time alone: {streams_per_core:.0f} "
-        f"(floor {TRANSCODE_FLOOR_PER_CORE})"
-    )
+    return encode, decode, packets
+
+
+def _opus() -> None:
+    print("Opus, 20 ms mono frames of a voice-like signal (libopus via ctypes):")
+    engine_rate, default = SAMPLE_RATE, RtpConfig().opus_complexity
+    for sample_rate, complexity in ((48000, None), (engine_rate, None), (engine_rate, 10),
+                                    (engine_rate, default), (engine_rate, 1)):  # fmt: skip
+        encode, decode, packets = _opus_costs(sample_rate, complexity)
+        label = "libopus default" if complexity is None else f"complexity {complexity}"
+        mark = "  <- the engine's setting (rtp.opus_complexity)" if (
+            sample_rate == engine_rate and complexity == default) else ""  # fmt: skip
+        size = sum(map(len, packets)) / len(packets)
+        print(f"  {sample_rate:>5} Hz, {label:<16}: encode {encode * 1e6:4.0f} µs, "
+              f"decode {decode * 1e6:3.0f} µs, {size:.0f} bytes per packet{mark}")  # fmt: skip
+    encode, decode, _ = _opus_costs(engine_rate, default)
+    print(f"  PCMU<->Opus calls per core from codec time alone (one encode, one decode per tick): "
+          f"{0.020 / (encode + decode):.0f} (floor {TRANSCODE_FLOOR_PER_CORE})")  # fmt: skip
+    frames = frames_of(voice_like(48000), 960)
     av_encode, av_decode = _pyav_opus(frames)
     print(
-        f"  PyAV libopus, the same frames: encode {av_encode * 1e6:.0f} µs, "
+        f"  PyAV libopus at 48 kHz, the same frames: encode {av_encode * 1e6:.0f} µs, "
         f"decode {av_decode * 1e6:.0f} µs (no PLC/FEC control, so not chosen)"
     )
 
