@@ -45,18 +45,18 @@ class UnsupportedRateError(ValueError):
 class _Codec:
     rates: frozenset[int]
     default_rate: int
-    encoder: Callable[[int, int | None], Encoder]  # (sample rate, complexity)
+    encoder: Callable[[int, int | None, bool], Encoder]  # (sample rate, complexity, FEC)
     decoder: Callable[[int], Decoder]
 
 
 def _g711(encoder: Callable[[], Encoder], decoder: Callable[[], Decoder]) -> _Codec:
     return _Codec(
-        frozenset({8000}), 8000, lambda _rate, _complexity: encoder(), lambda _rate: decoder()
+        frozenset({8000}), 8000, lambda _rate, _complexity, _fec: encoder(), lambda _rate: decoder()
     )
 
 
-def _opus_encoder(sample_rate: int, complexity: int | None) -> Encoder:
-    return OpusEncoder(sample_rate, complexity=complexity)
+def _opus_encoder(sample_rate: int, complexity: int | None, inband_fec: bool) -> Encoder:
+    return OpusEncoder(sample_rate, complexity=complexity, inband_fec=inband_fec)
 
 
 _CODECS = {
@@ -67,12 +67,16 @@ _CODECS = {
 
 
 def new_encoder(
-    name: str, sample_rate: int | None = None, *, complexity: int | None = None
+    name: str,
+    sample_rate: int | None = None,
+    *,
+    complexity: int | None = None,
+    inband_fec: bool = True,
 ) -> Encoder:
-    """`complexity` (0-10) trades encoder CPU for quality where the codec has the knob
-    (Opus); G.711 has nothing to trade and ignores it."""
+    """`complexity` (0-10) trades encoder CPU for quality, and `inband_fec` adds redundancy
+    for a receiver that uses it, where the codec has these (Opus); G.711 ignores both."""
     codec = _codec(name, sample_rate)
-    return codec.encoder(sample_rate or codec.default_rate, complexity)
+    return codec.encoder(sample_rate or codec.default_rate, complexity, inband_fec)
 
 
 def new_decoder(name: str, sample_rate: int | None = None) -> Decoder:

@@ -106,6 +106,7 @@ class LegMedia:
                 self._capabilities.ptime_ms,
                 chosen.payload_type,
                 chosen.telephone_event_payload_type,
+                peer_fmtp=chosen.fmtp,
             )
 
     async def prepare_offer(self) -> None:
@@ -124,7 +125,7 @@ class LegMedia:
         assert chosen.format is not None
         self._engine.change_format(
             stream, chosen.format.encoding_name, chosen.payload_type,
-            chosen.telephone_event_payload_type,
+            chosen.telephone_event_payload_type, peer_fmtp=chosen.fmtp,
         )  # fmt: skip
         answer = answer_offer(
             offer, self._capabilities, self._address, [stream.ports.rtp_port], self._origin
@@ -163,7 +164,7 @@ class LegMedia:
         assert self.stream is not None
         self._engine.change_format(
             self.stream, chosen.format.encoding_name, chosen.payload_type,
-            chosen.telephone_event_payload_type,
+            chosen.telephone_event_payload_type, peer_fmtp=chosen.fmtp,
         )  # fmt: skip
         self._apply(chosen)
 

@@ -46,7 +46,9 @@ class Channel:
         self.stacked = self.codec in G711_CODECS
         self._clock = clock
         self._decoder = new_decoder(self.codec, SAMPLE_RATE)
-        self._encoder = new_encoder(self.codec, SAMPLE_RATE, complexity=complexity)
+        self._encoder = new_encoder(
+            self.codec, SAMPLE_RATE, complexity=complexity, inband_fec=stream.format.inband_fec
+        )
         self._jitter_buffer = JitterBuffer(clock_rate=stream.format.clock_rate)
         self._telephone_events = TelephoneEventReceiver()
         self._lost_in_a_row = MAX_CONCEALED_FRAMES

@@ -33,7 +33,7 @@ from mediaserver.media.stream import (
     UnsupportedStreamError,
 )
 from mediaserver.media.ticker import Ticker
-from mediaserver.rtp.payload_types import codec_name_for, rtp_clock_rate
+from mediaserver.rtp.payload_types import codec_name_for, rtp_clock_rate, wants_inband_fec
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +94,13 @@ class MediaEngine:
         payload_type: int | None = None,
         telephone_event_pt: int | None = None,
         rtcp_mux: bool = False,
+        peer_fmtp: str | None = None,
     ) -> MediaStream:
-        """Bind an RTP port (and RTCP on +1 unless rtcp_mux) for one negotiated codec."""
-        stream_format = _stream_format(encoding_name, ptime_ms, payload_type, telephone_event_pt)
+        """Bind an RTP port (and RTCP on +1 unless rtcp_mux) for one negotiated codec;
+        `peer_fmtp` is the peer's a=fmtp for it (what its decoder takes)."""
+        stream_format = _stream_format(
+            encoding_name, ptime_ms, payload_type, telephone_event_pt, peer_fmtp
+        )
         ports = self._allocator.allocate(rtcp_mux)
         stream_id = next(self._stream_ids)
         try:
@@ -121,12 +125,13 @@ class MediaEngine:
         encoding_name: str,
         payload_type: int | None = None,
         telephone_event_pt: int | None = None,
+        peer_fmtp: str | None = None,
     ) -> None:
         """Carry another codec on the same ports: an answer settled on something else than
         the stream was opened with, or a re-INVITE changed it (RFC 3264 §8.3.2)."""
         self._check_open(stream)
         new_format = _stream_format(
-            encoding_name, stream.format.ptime_ms, payload_type, telephone_event_pt
+            encoding_name, stream.format.ptime_ms, payload_type, telephone_event_pt, peer_fmtp
         )
         if new_format == stream.format:
             return
@@ -340,7 +345,11 @@ def _mode_for(stream: MediaStream) -> StreamMode:
 
 
 def _stream_format(
-    encoding_name: str, ptime_ms: int, payload_type: int | None, telephone_event_pt: int | None
+    encoding_name: str,
+    ptime_ms: int,
+    payload_type: int | None,
+    telephone_event_pt: int | None,
+    peer_fmtp: str | None,
 ) -> StreamFormat:
     if ptime_ms != SUPPORTED_PTIME_MS:
         raise UnsupportedStreamError(
@@ -358,6 +367,7 @@ def _stream_format(
         clock_rate=rtp_clock_rate(encoding_name),
         ptime_ms=ptime_ms,
         telephone_event_pt=telephone_event_pt,
+        inband_fec=codec == "opus" and wants_inband_fec(peer_fmtp),
     )
 
 

@@ -63,6 +63,8 @@ class StreamFormat:
     clock_rate: int
     ptime_ms: int
     telephone_event_pt: int | None
+    # The peer decodes Opus in-band FEC (RFC 7587 §6.1 useinbandfec=1): worth encoding.
+    inband_fec: bool = False
 
     @property
     def samples_per_packet(self) -> int:

@@ -48,3 +48,20 @@ def codec_name_for(encoding_name: str) -> str:
     return {"pcmu": "PCMU", "pcma": "PCMA", "opus": "opus"}[
         payload_format(encoding_name).encoding_name.lower()
     ]
+
+
+def format_parameters(fmtp: str | None) -> dict[str, str]:
+    """The parameters of an a=fmtp value after its payload type (RFC 4566 §6), in the
+    `name=value;name=value` form that Opus (RFC 7587 §7) and most audio formats use."""
+    parameters: dict[str, str] = {}
+    for item in (fmtp or "").split(";"):
+        name, _, value = item.partition("=")
+        if name.strip():
+            parameters[name.strip().lower()] = value.strip()
+    return parameters
+
+
+def wants_inband_fec(fmtp: str | None) -> bool:
+    """RFC 7587 §6.1: useinbandfec=1 says the receiver decodes Opus in-band FEC; absent, it
+    defaults to 0, and FEC would only cost the sender CPU and the network bits."""
+    return format_parameters(fmtp).get("useinbandfec") == "1"

@@ -70,6 +70,18 @@ async def test_unsupported_streams_are_refused(engine: MediaEngine) -> None:
     assert engine.statistics().bound_ports == 0
 
 
+async def test_opus_fec_is_encoded_only_for_a_peer_that_decodes_it(engine: MediaEngine) -> None:
+    asked = await engine.open_stream("opus", payload_type=111, peer_fmtp="useinbandfec=1")
+    silent = await engine.open_stream("opus", payload_type=111)
+    assert (asked.format.inband_fec, silent.format.inband_fec) == (True, False)
+    engine.change_format(silent, "opus", 111, peer_fmtp="minptime=10;useinbandfec=1")
+    assert silent.format.inband_fec
+    engine.change_format(asked, "PCMU", 0, peer_fmtp="useinbandfec=1")
+    assert not asked.format.inband_fec  # a G.711 stream has no such thing
+    for stream in (asked, silent):
+        engine.close_stream(stream)
+
+
 async def test_same_codec_bridge_relays_with_rewritten_header(engine: MediaEngine) -> None:
     first, second, caller, callee = await bridged(engine)
     assert first.mode is second.mode is StreamMode.RELAY

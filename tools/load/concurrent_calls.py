@@ -21,10 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from audiocodecs import new_encoder
 from tools.bench.registration import DOMAIN, free_port
+from tools.bench.signals import frames_of, voice_like
 from tools.load.call_servers import (
     CALLED,
     HERE,
@@ -102,13 +101,14 @@ def run() -> None:
     with tempfile.TemporaryDirectory(prefix="load-concurrent-") as directory:
         workdir = Path(directory)
         generator = build_generator(workdir)
-        opus_frames = write_opus_frames(workdir / "opus.frames")
+        pcmu_frames = write_frames(workdir / "pcmu.frames", "PCMU")
+        opus_frames = write_frames(workdir / "opus.frames", "opus")
         print(f"RTP {SECONDS} s per step from a dedicated generator process (rtp_calls.c);"
               " SIPp sets up and holds the calls")  # fmt: skip
         print("G.711 (PCMU both legs, relay fast path):")
-        g711 = climb(workdir, generator, G711_STEPS, None)
+        g711 = climb(workdir, generator, G711_STEPS, (pcmu_frames, pcmu_frames))
         print("PCMU <-> Opus (every call transcoded):")
-        opus = climb(workdir, generator, OPUS_STEPS, opus_frames)
+        opus = climb(workdir, generator, OPUS_STEPS, (pcmu_frames, opus_frames))
     summarise(g711, opus)
 
 
@@ -127,13 +127,12 @@ def summarise(g711: Step | None, opus: Step | None) -> None:
 
 
 def climb(
-    workdir: Path, generator: Path, steps: tuple[int, ...], frames: Path | None
+    workdir: Path, generator: Path, steps: tuple[int, ...], frames: tuple[Path, Path]
 ) -> Step | None:
+    """`frames`: what the A legs and the B legs are fed (tools/load/rtp_calls.c's files)."""
     best = None
     for calls in steps:
-        step = run_step(
-            workdir / f"{'opus' if frames else 'g711'}-{calls}", generator, calls, frames
-        )
+        step = run_step(workdir / f"{frames[1].stem}-{calls}", generator, calls, frames)
         print(step, flush=True)
         if not step.clean:
             break
@@ -141,10 +140,10 @@ def climb(
     return best
 
 
-def run_step(workdir: Path, generator: Path, calls: int, frames: Path | None) -> Step:
+def run_step(workdir: Path, generator: Path, calls: int, frames: tuple[Path, Path]) -> Step:
     workdir.mkdir()
     a_port, b_port, trunk_port = free_port(), free_port(), free_port()
-    codec = ("111", "opus/48000/2") if frames else ("0", "PCMU/8000")
+    codec = ("111", "opus/48000/2") if frames[1].stem == "opus" else ("0", "PCMU/8000")
     hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
     keys = ["-key", "b_port", str(b_port), "-key", "pt", codec[0], "-key", "rtpmap", codec[1]]
     uas = sipp(workdir, "uas_media.xml", trunk_port, None, *keys)
@@ -166,8 +165,8 @@ def run_step(workdir: Path, generator: Path, calls: int, frames: Path | None) ->
             (workdir / "b.ports").write_text("\n".join(map(str, b_ports)) + "\n")
             meter = CpuMeter(server.pid)
             result = subprocess.run(
-                [str(generator), str(a_port), str(workdir / "a.ports"), str(b_port),
-                 str(workdir / "b.ports"), str(frames) if frames else "-", str(SECONDS)],
+                [str(generator), str(a_port), str(workdir / "a.ports"), str(frames[0]),
+                 str(b_port), str(workdir / "b.ports"), str(frames[1]), str(SECONDS)],
                 capture_output=True, text=True, timeout=SECONDS + 60, check=False,
             )  # fmt: skip
             cpu = meter.share()
@@ -244,16 +243,16 @@ def build_generator(workdir: Path) -> Path:
     return binary
 
 
-def write_opus_frames(path: Path) -> Path:
-    """One second of a 440 Hz tone as 20 ms Opus frames, length-prefixed, for the B legs."""
-    encoder = new_encoder("opus")
-    rate = encoder.sample_rate
-    t = np.arange(rate) / rate
-    tone = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
-    frame = rate // 50
-    records = []
-    for start in range(0, rate, frame):
-        payload = encoder.encode(tone[start : start + frame])
+def write_frames(path: Path, codec: str) -> Path:
+    """Two seconds of voice-like audio as 20 ms frames of `codec`, in rtp_calls.c's format:
+    payload type, timestamp step, then length-prefixed payloads. Opus is encoded at 48 kHz,
+    full band, as a browser would send it."""
+    encoder = new_encoder(codec)
+    payload_type = {"PCMU": 0, "opus": 111}[codec]
+    step = encoder.frame_samples * 48000 // encoder.sample_rate if codec == "opus" else 160
+    records = [payload_type.to_bytes(2, "big"), step.to_bytes(2, "big")]
+    for frame in frames_of(voice_like(encoder.sample_rate), encoder.frame_samples):
+        payload = encoder.encode(frame)
         records.append(len(payload).to_bytes(2, "big") + payload)
     path.write_bytes(b"".join(records))
     return path

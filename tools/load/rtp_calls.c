@@ -1,13 +1,14 @@
 /* RTP for call load tests: both ends of many bridged calls, paced at 20 ms per stream.
  *
- *   rtp_calls A_PORT A_DESTS B_PORT B_DESTS B_PAYLOADS DURATION_S
+ *   rtp_calls A_PORT A_DESTS A_PAYLOADS B_PORT B_DESTS B_PAYLOADS DURATION_S
  *
  * A_DESTS and B_DESTS hold one server RTP port per line: the A legs' streams (which the
  * generator feeds from its A socket, bound to A_PORT, the port the A side's SDP named) and the
  * B legs' (fed from B_PORT). Every stream gets one packet every 20 ms, with its own SSRC,
- * sequence number and timestamp. A side packets carry 160 bytes of PCMU (timestamp +160);
- * B side packets carry the frames of B_PAYLOADS in turn ("-": PCMU too), a file of
- * <2-byte big-endian length><payload> records (pre-encoded Opus: timestamp +960, PT 111).
+ * sequence number and timestamp. Each side's packets carry the frames of its PAYLOADS file in
+ * turn: a 2-byte payload type and a 2-byte timestamp step (160 for PCMU, 960 for Opus), then
+ * <2-byte length><payload> records, all big-endian (pre-encoded audio, written by the load
+ * test).
  *
  * Whatever comes back on either socket is grouped by source port (one server stream each) and
  * scored as RFC 3550 A.3 loss and A.8 interarrival jitter, with the clock rate of the payload
@@ -59,9 +60,11 @@ typedef struct {
     long sent;
 } Side;
 
-static unsigned char frames[MAX_FRAMES][1500];
-static int frame_lengths[MAX_FRAMES];
-static int frame_count;
+typedef struct {
+    int payload_type, timestamp_step, count;
+    int lengths[MAX_FRAMES];
+    unsigned char data[MAX_FRAMES][1500];
+} Frames;
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -103,20 +106,30 @@ static void read_destinations(const char *path, Side *side, uint32_t ssrc_base) 
     fclose(file);
 }
 
-static void read_frames(const char *path) {
+static int read_u16(FILE *file) {
+    unsigned char octets[2];
+    return fread(octets, 1, 2, file) == 2 ? octets[0] << 8 | octets[1] : -1;
+}
+
+static void read_frames(const char *path, Frames *frames) {
     FILE *file = fopen(path, "rb");
-    unsigned char length[2];
     if (file == NULL) {
         perror(path);
         exit(1);
     }
-    while (frame_count < MAX_FRAMES && fread(length, 1, 2, file) == 2) {
-        int size = length[0] << 8 | length[1];
-        if (size > 1500 || fread(frames[frame_count], 1, size, file) != (size_t)size)
+    frames->payload_type = read_u16(file);
+    frames->timestamp_step = read_u16(file);
+    int size;
+    while (frames->count < MAX_FRAMES && (size = read_u16(file)) >= 0) {
+        if (size > 1500 || fread(frames->data[frames->count], 1, size, file) != (size_t)size)
             break;
-        frame_lengths[frame_count++] = size;
+        frames->lengths[frames->count++] = size;
     }
     fclose(file);
+    if (frames->payload_type < 0 || frames->count == 0) {
+        fprintf(stderr, "%s: no frames\n", path);
+        exit(1);
+    }
 }
 
 static Receiver *receiver_for(Side *side, int port) {
@@ -190,11 +203,11 @@ static void drain(Side *side) {
     }
 }
 
-static void send_round(Side *side, int opus, long round) {
+static void send_round(Side *side, const Frames *frames, long round) {
     static unsigned char packets[BATCH][1600];
     struct mmsghdr messages[BATCH];
     struct iovec vectors[BATCH];
-    int frame = frame_count ? (int)(round % frame_count) : 0;
+    int frame = (int)(round % frames->count);
     for (int first = 0; first < side->count; first += BATCH) {
         int count = side->count - first < BATCH ? side->count - first : BATCH;
         for (int i = 0; i < count; i++) {
@@ -202,18 +215,12 @@ static void send_round(Side *side, int opus, long round) {
             unsigned char *p = packets[i];
             int length;
             p[0] = 0x80;
-            if (opus) {
-                p[1] = 111;
-                memcpy(p + 12, frames[frame], frame_lengths[frame]);
-                length = 12 + frame_lengths[frame];
-            } else {
-                p[1] = 0;
-                memset(p + 12, 0xFF, 160); /* u-law silence */
-                length = 172;
-            }
+            p[1] = (unsigned char)frames->payload_type;
+            memcpy(p + 12, frames->data[frame], frames->lengths[frame]);
+            length = 12 + frames->lengths[frame];
             uint16_t sequence = htons(s->sequence++);
             uint32_t timestamp = htonl(s->timestamp), ssrc = htonl(s->ssrc);
-            s->timestamp += opus ? 960 : 160;
+            s->timestamp += frames->timestamp_step;
             memcpy(p + 2, &sequence, 2);
             memcpy(p + 4, &timestamp, 4);
             memcpy(p + 8, &ssrc, 4);
@@ -258,20 +265,21 @@ static void report(const char *name, Side *side, double late_max) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 7) {
-        fprintf(stderr, "usage: %s A_PORT A_DESTS B_PORT B_DESTS B_PAYLOADS DURATION_S\n", argv[0]);
+    if (argc != 8) {
+        fprintf(stderr, "usage: %s A_PORT A_DESTS A_PAYLOADS B_PORT B_DESTS B_PAYLOADS "
+                        "DURATION_S\n", argv[0]);
         return 2;
     }
     static Side a, b;
+    static Frames a_frames, b_frames;
     srand((unsigned)time(NULL));
     a.fd = open_socket(atoi(argv[1]));
     read_destinations(argv[2], &a, 0x1000000u);
-    b.fd = open_socket(atoi(argv[3]));
-    read_destinations(argv[4], &b, 0x2000000u);
-    int opus = strcmp(argv[5], "-") != 0;
-    if (opus)
-        read_frames(argv[5]);
-    double duration = atof(argv[6]), start = now_seconds(), late_max = 0;
+    read_frames(argv[3], &a_frames);
+    b.fd = open_socket(atoi(argv[4]));
+    read_destinations(argv[5], &b, 0x2000000u);
+    read_frames(argv[6], &b_frames);
+    double duration = atof(argv[7]), start = now_seconds(), late_max = 0;
     long rounds = (long)(duration / PACKET_INTERVAL);
     for (long round = 0; round < rounds; round++) {
         double due = start + round * PACKET_INTERVAL;
@@ -284,8 +292,8 @@ int main(int argc, char **argv) {
         double late = 1000.0 * (now_seconds() - due);
         if (late > late_max)
             late_max = late;
-        send_round(&a, 0, round);
-        send_round(&b, opus, round);
+        send_round(&a, &a_frames, round);
+        send_round(&b, &b_frames, round);
     }
     double settle = now_seconds() + 0.5;
     while (now_seconds() < settle) {
