@@ -5,10 +5,10 @@
  * A_DESTS and B_DESTS hold one server RTP port per line: the A legs' streams (which the
  * generator feeds from its A socket, bound to A_PORT, the port the A side's SDP named) and the
  * B legs' (fed from B_PORT). Every stream gets one packet every 20 ms, with its own SSRC,
- * sequence number and timestamp. Each side's packets carry the frames of its PAYLOADS file in
- * turn: a 2-byte payload type and a 2-byte timestamp step (160 for PCMU, 960 for Opus), then
- * <2-byte length><payload> records, all big-endian (pre-encoded audio, written by the load
- * test).
+ * sequence number and timestamp, at its own phase within the 20 ms (PHASES groups). Each
+ * side's packets carry the frames of its PAYLOADS file in turn: a 2-byte payload type and a
+ * 2-byte timestamp step (160 for PCMU, 960 for Opus), then <2-byte length><payload> records,
+ * all big-endian (pre-encoded audio, written by the load test).
  *
  * Whatever comes back on either socket is grouped by source port (one server stream each) and
  * scored as RFC 3550 A.3 loss and A.8 interarrival jitter, with the clock rate of the payload
@@ -35,6 +35,10 @@
 #define MAX_FRAMES 512
 #define BATCH 64
 #define PACKET_INTERVAL 0.020
+/* Streams are sent in PHASES groups spread over the 20 ms, each stream at a fixed phase, as
+ * independent calls are: a burst of every stream at the same instant would measure how long
+ * the server takes to get through the burst, not the delay a packet sees. */
+#define PHASES 10
 
 typedef struct {
     int port; /* server port the packets come from */
@@ -203,13 +207,14 @@ static void drain(Side *side) {
     }
 }
 
-static void send_round(Side *side, const Frames *frames, long round) {
+static void send_phase(Side *side, const Frames *frames, long round, int phase) {
     static unsigned char packets[BATCH][1600];
     struct mmsghdr messages[BATCH];
     struct iovec vectors[BATCH];
     int frame = (int)(round % frames->count);
-    for (int first = 0; first < side->count; first += BATCH) {
-        int count = side->count - first < BATCH ? side->count - first : BATCH;
+    int begin = side->count * phase / PHASES, end = side->count * (phase + 1) / PHASES;
+    for (int first = begin; first < end; first += BATCH) {
+        int count = end - first < BATCH ? end - first : BATCH;
         for (int i = 0; i < count; i++) {
             Sender *s = &side->senders[first + i];
             unsigned char *p = packets[i];
@@ -280,20 +285,22 @@ int main(int argc, char **argv) {
     read_destinations(argv[5], &b, 0x2000000u);
     read_frames(argv[6], &b_frames);
     double duration = atof(argv[7]), start = now_seconds(), late_max = 0;
-    long rounds = (long)(duration / PACKET_INTERVAL);
-    for (long round = 0; round < rounds; round++) {
-        double due = start + round * PACKET_INTERVAL;
+    long slots = (long)(duration / PACKET_INTERVAL) * PHASES;
+    for (long slot = 0; slot < slots; slot++) {
+        long round = slot / PHASES;
+        int phase = (int)(slot % PHASES);
+        double due = start + slot * PACKET_INTERVAL / PHASES;
         for (double now = now_seconds(); now < due; now = now_seconds()) {
             drain(&a);
             drain(&b);
-            if (due - now > 0.002)
-                usleep(1000);
+            if (due - now > 0.0015)
+                usleep(500);
         }
         double late = 1000.0 * (now_seconds() - due);
         if (late > late_max)
             late_max = late;
-        send_round(&a, &a_frames, round);
-        send_round(&b, &b_frames, round);
+        send_phase(&a, &a_frames, round, phase);
+        send_phase(&b, &b_frames, round, phase);
     }
     double settle = now_seconds() + 0.5;
     while (now_seconds() < settle) {
