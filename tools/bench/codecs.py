@@ -52,9 +52,11 @@ def _g711() -> None:
     print(f"  ratio C/ours: {reference / ours:.2f}x  (goal: > 1, faster than C per frame)")
 
 
-def _opus_costs(sample_rate: int, complexity: int | None) -> tuple[float, float, list[bytes]]:
+def _opus_costs(
+    sample_rate: int, complexity: int | None, inband_fec: bool
+) -> tuple[float, float, list[bytes]]:
     frames = frames_of(voice_like(sample_rate), sample_rate // 50)
-    encoder = OpusEncoder(sample_rate, complexity=complexity)
+    encoder = OpusEncoder(sample_rate, complexity=complexity, inband_fec=inband_fec)
     decoder = OpusDecoder(sample_rate)
     packets = [encoder.encode(frame) for frame in frames]
     encode = _best(lambda: [encoder.encode(frame) for frame in frames], 5) / len(frames)
@@ -65,18 +67,32 @@ def _opus_costs(sample_rate: int, complexity: int | None) -> tuple[float, float,
 def _opus() -> None:
     print("Opus, 20 ms mono frames of a voice-like signal (libopus via ctypes):")
     engine_rate, default = SAMPLE_RATE, RtpConfig().opus_complexity
-    for sample_rate, complexity in ((48000, None), (engine_rate, None), (engine_rate, 10),
-                                    (engine_rate, default), (engine_rate, 1)):  # fmt: skip
-        encode, decode, packets = _opus_costs(sample_rate, complexity)
+    rows = [
+        (48000, None, True),
+        (engine_rate, None, True),
+        (engine_rate, 10, True),
+        (engine_rate, default, True),
+        (engine_rate, default, False),
+        (engine_rate, 1, False),
+    ]
+    for sample_rate, complexity, fec in rows:
+        encode, decode, packets = _opus_costs(sample_rate, complexity, fec)
         label = "libopus default" if complexity is None else f"complexity {complexity}"
-        mark = "  <- the engine's setting (rtp.opus_complexity)" if (
-            sample_rate == engine_rate and complexity == default) else ""  # fmt: skip
+        label += ", FEC" if fec else ""
+        mark = (
+            "  <- rtp.opus_complexity"
+            if sample_rate == engine_rate and complexity == default
+            else ""
+        )
         size = sum(map(len, packets)) / len(packets)
-        print(f"  {sample_rate:>5} Hz, {label:<16}: encode {encode * 1e6:4.0f} µs, "
+        print(f"  {sample_rate:>5} Hz, {label:<21}: encode {encode * 1e6:4.0f} µs, "
               f"decode {decode * 1e6:3.0f} µs, {size:.0f} bytes per packet{mark}")  # fmt: skip
-    encode, decode, _ = _opus_costs(engine_rate, default)
-    print(f"  PCMU<->Opus calls per core from codec time alone (one encode, one decode per tick): "
-          f"{0.020 / (encode + decode):.0f} (floor {TRANSCODE_FLOOR_PER_CORE})")  # fmt: skip
+    print("  (the engine encodes FEC only for a peer whose fmtp says useinbandfec=1)")
+    for fec in (True, False):
+        encode, decode, _ = _opus_costs(engine_rate, default, fec)
+        with_fec = "with" if fec else "without"
+        print(f"  PCMU<->Opus calls per core from codec time alone, {with_fec} FEC: "
+              f"{0.020 / (encode + decode):.0f} (floor {TRANSCODE_FLOOR_PER_CORE})")  # fmt: skip
     frames = frames_of(voice_like(48000), 960)
     av_encode, av_decode = _pyav_opus(frames)
     print(

@@ -35,7 +35,7 @@ from tools.load.call_servers import (
 )
 
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
-G711_STEPS = (250, 500, 750, 1000)
+G711_STEPS = (250, 500, 625, 750, 1000)
 OPUS_STEPS = (100, 150, 175, 200, 225)
 G711_FLOOR, OPUS_FLOOR_PER_CORE = 500, 150
 SETUP_RATE = 100  # calls per second while ramping up
