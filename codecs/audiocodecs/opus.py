@@ -75,10 +75,9 @@ def _opus() -> ctypes.CDLL:
     return _library
 
 
-def _frame_samples(sample_rate: int) -> int:
+def _check_rate(sample_rate: int) -> None:
     if sample_rate not in SAMPLE_RATES:
         raise OpusError(f"libopus runs at {sorted(SAMPLE_RATES)} Hz, not {sample_rate}")
-    return sample_rate * FRAME_MS // 1000
 
 
 def _check(result: int) -> int:
@@ -102,8 +101,9 @@ class OpusEncoder:
         expected_loss_percent: int = 5,
         complexity: int | None = None,
     ) -> None:
+        _check_rate(sample_rate)
         self.sample_rate = sample_rate
-        self.frame_samples = _frame_samples(sample_rate)
+        self.frame_samples = sample_rate * FRAME_MS // 1000
         error = ctypes.c_int()
         self._state = _opus().opus_encoder_create(
             sample_rate, 1, _APPLICATION_VOIP, ctypes.byref(error)
@@ -142,7 +142,7 @@ class OpusDecoder:
     name = "opus"
 
     def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
-        _frame_samples(sample_rate)
+        _check_rate(sample_rate)
         self.sample_rate = sample_rate
         error = ctypes.c_int()
         self._state = _opus().opus_decoder_create(sample_rate, 1, ctypes.byref(error))

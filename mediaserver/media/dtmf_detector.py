@@ -60,6 +60,10 @@ _FLOOR_AMPLITUDE = 32767 * 10 ** ((-42 - 3.14) / 20)
 # Hann window's power response at the largest offset the full test accepts (MAX_DEVIATION of
 # 1633 Hz, 0.82 bins: -3.9 dB), by which the full test may raise a tone's energy.
 _SCREEN_MARGIN = 10 ** (1 / 10)
+# The same limits as power ratios, as the tests compare them.
+_PEAK_RATIO = 10 ** (RELATIVE_PEAK_DB / 10)
+_MIN_TWIST_RATIO = 10 ** (MIN_TWIST_DB / 10)
+_MAX_TWIST_RATIO = 10 ** (MAX_TWIST_DB / 10)
 
 
 def _dft_columns(
@@ -151,11 +155,11 @@ class DtmfDetector:
         low_peak, high_peak = low.max(axis=1), high.max(axis=1)
         floor = self._floor / _SCREEN_MARGIN
         ok = (low_peak > floor) & (high_peak > floor)
-        relative = 10 ** (RELATIVE_PEAK_DB / 10) / _SCREEN_MARGIN
+        relative = _PEAK_RATIO / _SCREEN_MARGIN
         ok &= _dominates(low, low_peak, relative) & _dominates(high, high_peak, relative)
         twist = high_peak / np.maximum(low_peak, 1e-9)
-        ok &= twist >= 10 ** (MIN_TWIST_DB / 10) / _SCREEN_MARGIN
-        ok &= twist <= 10 ** (MAX_TWIST_DB / 10) * _SCREEN_MARGIN
+        ok &= twist >= _MIN_TWIST_RATIO / _SCREEN_MARGIN
+        ok &= twist <= _MAX_TWIST_RATIO * _SCREEN_MARGIN
         energy = np.square(samples, out=samples) @ self._screen_window_squared
         tone_energy = (low_peak + high_peak) * self._power_to_energy / self._worst_scalloping
         ok &= tone_energy * _SCREEN_MARGIN >= TONE_ENERGY_FRACTION * energy
@@ -171,9 +175,8 @@ class DtmfDetector:
         low_index, high_index = power[:, :4].argmax(axis=1), power[:, 4:].argmax(axis=1) + 4
         low_peak, high_peak = power[rows, low_index], power[rows, high_index]
         ok = (low_peak > self._floor) & (high_peak > self._floor)
-        relative = 10 ** (RELATIVE_PEAK_DB / 10)
-        ok &= _dominates(power[:, :4], low_peak, relative)
-        ok &= _dominates(power[:, 4:], high_peak, relative)
+        ok &= _dominates(power[:, :4], low_peak, _PEAK_RATIO)
+        ok &= _dominates(power[:, 4:], high_peak, _PEAK_RATIO)
         twist_db = 10 * np.log10(np.maximum(high_peak, 1e-9) / np.maximum(low_peak, 1e-9))
         ok &= (twist_db >= MIN_TWIST_DB) & (twist_db <= MAX_TWIST_DB)
         low_offset, low_ok = self._offset_and_steadiness(projections, rows, low_index)

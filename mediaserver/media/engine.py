@@ -16,7 +16,6 @@ import itertools
 import logging
 from dataclasses import dataclass
 
-from audiocodecs import new_decoder
 from mediaserver.clock import Clock
 from mediaserver.config import RtpConfig
 from mediaserver.media.batch import BatchProcessor
@@ -355,8 +354,7 @@ def _stream_format(
         raise UnsupportedStreamError(
             f"ptime {ptime_ms} ms: only {SUPPORTED_PTIME_MS} ms is carried"
         )
-    codec = codec_name_for(encoding_name)
-    new_decoder(codec)  # raises UnknownCodecError for a codec we cannot decode
+    codec = codec_name_for(encoding_name)  # KeyError for an encoding we do not carry
     if payload_type is None:
         payload_type = STATIC_PAYLOAD_TYPES.get(codec.upper())
     if payload_type is None or not 0 <= payload_type <= 127:

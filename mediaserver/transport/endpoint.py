@@ -182,7 +182,6 @@ class SipEndpoint:
             max_connections=max_tcp_connections,
             max_message_size=max_message_size,
         )
-        self._bound = self._local.bound
         self._connecting: set[asyncio.Task[None]] = set()
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._clients = ClientTransactions(
@@ -195,15 +194,15 @@ class SipEndpoint:
             if address.transport == "udp":
                 udp = await UdpSocket.bind(self, address.host, address.port)
                 self._udp.append(udp)
-                self._bound.append(udp.local)
+                self._local.bound.append(udp.local)
             else:
-                self._bound.append(await self._tcp.listen(address.host, address.port))
-            bound = self._bound[-1]
+                self._local.bound.append(await self._tcp.listen(address.host, address.port))
+            bound = self._local.bound[-1]
             logger.info("SIP listening on %s %s", bound.transport, bound.host_port())
 
     @property
     def bound(self) -> list[Peer]:
-        return list(self._bound)
+        return list(self._local.bound)
 
     async def close(self) -> None:
         for udp in self._udp:
@@ -216,7 +215,7 @@ class SipEndpoint:
             self._forget(context)
         self._clients.close()
         self._udp.clear()
-        self._bound.clear()
+        self._local.bound.clear()
 
     def statistics(self) -> dict[str, int]:
         return {
