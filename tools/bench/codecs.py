@@ -75,24 +75,23 @@ def _opus() -> None:
         (engine_rate, default, False),
         (engine_rate, 1, False),
     ]
+    engine_costs: dict[bool, float] = {}  # FEC or not -> encode + decode at the engine's setting
     for sample_rate, complexity, fec in rows:
         encode, decode, packets = _opus_costs(sample_rate, complexity, fec)
         label = "libopus default" if complexity is None else f"complexity {complexity}"
         label += ", FEC" if fec else ""
-        mark = (
-            "  <- rtp.opus_complexity"
-            if sample_rate == engine_rate and complexity == default
-            else ""
-        )
+        mark = ""
+        if sample_rate == engine_rate and complexity == default:
+            engine_costs[fec] = encode + decode
+            mark = "  <- rtp.opus_complexity"
         size = sum(map(len, packets)) / len(packets)
         print(f"  {sample_rate:>5} Hz, {label:<21}: encode {encode * 1e6:4.0f} µs, "
               f"decode {decode * 1e6:3.0f} µs, {size:.0f} bytes per packet{mark}")  # fmt: skip
     print("  (the engine encodes FEC only for a peer whose fmtp says useinbandfec=1)")
-    for fec in (True, False):
-        encode, decode, _ = _opus_costs(engine_rate, default, fec)
+    for fec, seconds in engine_costs.items():
         with_fec = "with" if fec else "without"
         print(f"  PCMU<->Opus calls per core from codec time alone, {with_fec} FEC: "
-              f"{0.020 / (encode + decode):.0f} (floor {TRANSCODE_FLOOR_PER_CORE})")  # fmt: skip
+              f"{0.020 / seconds:.0f} (floor {TRANSCODE_FLOOR_PER_CORE})")  # fmt: skip
     frames = frames_of(voice_like(48000), 960)
     av_encode, av_decode = _pyav_opus(frames)
     print(

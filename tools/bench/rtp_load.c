@@ -24,29 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../loopback_udp.h"
+
 #define PACKET_SIZE 172
+#define SOCKET_BUFFER_BYTES (4 * 1024 * 1024)
 #define BATCH 32
 #define MAX_STREAMS 8192
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int open_socket(int port) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int size = 4 * 1024 * 1024;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, "127.0.0.1", &local.sin_addr);
-    if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
-        perror("bind");
-        exit(1);
-    }
-    return fd;
-}
 
 static long drain(int fd) {
     static char buffers[BATCH][2048];
@@ -90,7 +73,8 @@ int main(int argc, char **argv) {
     }
     fclose(ports);
     double rate = atof(argv[2]), duration = atof(argv[3]);
-    int sender = open_socket(atoi(argv[5])), receiver = open_socket(atoi(argv[4]));
+    int sender = open_socket(atoi(argv[5]), SOCKET_BUFFER_BYTES);
+    int receiver = open_socket(atoi(argv[4]), SOCKET_BUFFER_BYTES);
 
     static char packets[BATCH][PACKET_SIZE];
     struct mmsghdr messages[BATCH];

@@ -42,8 +42,7 @@ class OurServer:
         return self.running.pid
 
     def metrics(self) -> dict[str, float]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/metrics", timeout=10) as r:
-            return parse(r.read().decode())
+        return parse(self.metrics_text())
 
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/metrics", timeout=10) as r:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audiocodecs import new_encoder
+from mediaserver.media.frame import FRAME_MS
+from mediaserver.rtp.payload_types import OPUS, PCMU, PayloadFormat
 from tools.bench.registration import DOMAIN, free_port
 from tools.bench.signals import frames_of, voice_like
 from tools.load.call_servers import (
@@ -38,11 +40,21 @@ SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
 G711_STEPS = (250, 500, 625, 750, 1000)
 OPUS_STEPS = (100, 150, 175, 200, 225)
 G711_FLOOR, OPUS_FLOOR_PER_CORE = 500, 150
+OPUS_PAYLOAD_TYPE = 111
 SETUP_RATE = 100  # calls per second while ramping up
 MAX_LOSS_PERCENT = 0.1
 MAX_JITTER_MS = 5.0
 _SAMPLE = re.compile(r"^mediaserver_leg_rtp_packets_received\{(.*)\} ")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True, slots=True)
+class LegAudio:
+    """What one side of every call carries: its SDP codec and the generator's frames file."""
+
+    payload_type: int
+    rtpmap: str
+    frames: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +113,15 @@ def run() -> None:
     with tempfile.TemporaryDirectory(prefix="load-concurrent-") as directory:
         workdir = Path(directory)
         generator = build_generator(workdir)
-        pcmu_frames = write_frames(workdir / "pcmu.frames", "PCMU")
-        opus_frames = write_frames(workdir / "opus.frames", "opus")
+        pcmu = leg_audio(workdir, PCMU, 0)
+        opus = leg_audio(workdir, OPUS, OPUS_PAYLOAD_TYPE)
         print(f"RTP {SECONDS} s per step from a dedicated generator process (rtp_calls.c);"
               " SIPp sets up and holds the calls")  # fmt: skip
         print("G.711 (PCMU both legs, relay fast path):")
-        g711 = climb(workdir, generator, G711_STEPS, (pcmu_frames, pcmu_frames))
+        g711 = climb(workdir, generator, G711_STEPS, pcmu, pcmu)
         print("PCMU <-> Opus (every call transcoded):")
-        opus = climb(workdir, generator, OPUS_STEPS, (pcmu_frames, opus_frames))
-    summarise(g711, opus)
+        transcoded = climb(workdir, generator, OPUS_STEPS, pcmu, opus)
+    summarise(g711, transcoded)
 
 
 def summarise(g711: Step | None, opus: Step | None) -> None:
@@ -127,12 +139,11 @@ def summarise(g711: Step | None, opus: Step | None) -> None:
 
 
 def climb(
-    workdir: Path, generator: Path, steps: tuple[int, ...], frames: tuple[Path, Path]
+    workdir: Path, generator: Path, steps: tuple[int, ...], a: LegAudio, b: LegAudio
 ) -> Step | None:
-    """`frames`: what the A legs and the B legs are fed (tools/load/rtp_calls.c's files)."""
     best = None
     for calls in steps:
-        step = run_step(workdir / f"{frames[1].stem}-{calls}", generator, calls, frames)
+        step = run_step(workdir / f"{b.rtpmap.split('/')[0]}-{calls}", generator, calls, a, b)
         print(step, flush=True)
         if not step.clean:
             break
@@ -140,12 +151,13 @@ def climb(
     return best
 
 
-def run_step(workdir: Path, generator: Path, calls: int, frames: tuple[Path, Path]) -> Step:
+def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudio) -> Step:
+    """The A legs' codec is the endpoint's (uac_media.xml offers PCMU); `b` sets the trunk's."""
     workdir.mkdir()
     a_port, b_port, trunk_port = free_port(), free_port(), free_port()
-    codec = ("111", "opus/48000/2") if frames[1].stem == "opus" else ("0", "PCMU/8000")
     hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
-    keys = ["-key", "b_port", str(b_port), "-key", "pt", codec[0], "-key", "rtpmap", codec[1]]
+    keys = ["-key", "b_port", str(b_port), "-key", "pt", str(b.payload_type),
+            "-key", "rtpmap", b.rtpmap]  # fmt: skip
     uas = sipp(workdir, "uas_media.xml", trunk_port, None, *keys)
     server = start_ours(
         workdir / "server", f"127.0.0.1:{trunk_port}", "[calls]\nmedia_timeout = 600\n"
@@ -165,8 +177,8 @@ def run_step(workdir: Path, generator: Path, calls: int, frames: tuple[Path, Pat
             (workdir / "b.ports").write_text("\n".join(map(str, b_ports)) + "\n")
             meter = CpuMeter(server.pid)
             result = subprocess.run(
-                [str(generator), str(a_port), str(workdir / "a.ports"), str(frames[0]),
-                 str(b_port), str(workdir / "b.ports"), str(frames[1]), str(SECONDS)],
+                [str(generator), str(a_port), str(workdir / "a.ports"), str(a.frames),
+                 str(b_port), str(workdir / "b.ports"), str(b.frames), str(SECONDS)],
                 capture_output=True, text=True, timeout=SECONDS + 60, check=False,
             )  # fmt: skip
             cpu = meter.share()
@@ -243,16 +255,16 @@ def build_generator(workdir: Path) -> Path:
     return binary
 
 
-def write_frames(path: Path, codec: str) -> Path:
-    """Two seconds of voice-like audio as 20 ms frames of `codec`, in rtp_calls.c's format:
-    payload type, timestamp step, then length-prefixed payloads. Opus is encoded at 48 kHz,
-    full band, as a browser would send it."""
-    encoder = new_encoder(codec)
-    payload_type = {"PCMU": 0, "opus": 111}[codec]
-    step = encoder.frame_samples * 48000 // encoder.sample_rate if codec == "opus" else 160
+def leg_audio(workdir: Path, payload_format: PayloadFormat, payload_type: int) -> LegAudio:
+    """Two seconds of voice-like audio as 20 ms frames, in rtp_calls.c's file format: payload
+    type, RTP timestamp step, then length-prefixed payloads. Opus is encoded at 48 kHz, full
+    band, as a browser would send it."""
+    encoder = new_encoder(payload_format.encoding_name)
+    step = payload_format.clock_rate * FRAME_MS // 1000
     records = [payload_type.to_bytes(2, "big"), step.to_bytes(2, "big")]
     for frame in frames_of(voice_like(encoder.sample_rate), encoder.frame_samples):
         payload = encoder.encode(frame)
         records.append(len(payload).to_bytes(2, "big") + payload)
+    path = workdir / f"{payload_format.encoding_name}.frames"
     path.write_bytes(b"".join(records))
-    return path
+    return LegAudio(payload_type, payload_format.rtpmap, path)

@@ -31,8 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../loopback_udp.h"
+
 #define MAX_STREAMS 8192
 #define MAX_FRAMES 512
+#define SOCKET_BUFFER_BYTES (8 * 1024 * 1024)
 #define BATCH 64
 #define PACKET_INTERVAL 0.020
 /* Streams are sent in PHASES groups spread over the 20 ms, each stream at a fixed phase, as
@@ -69,26 +72,6 @@ typedef struct {
     int lengths[MAX_FRAMES];
     unsigned char data[MAX_FRAMES][1500];
 } Frames;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int open_socket(int port) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int size = 8 * 1024 * 1024;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, "127.0.0.1", &local.sin_addr);
-    if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
-        perror("bind");
-        exit(1);
-    }
-    return fd;
-}
 
 static void read_destinations(const char *path, Side *side, uint32_t ssrc_base) {
     FILE *file = fopen(path, "r");
@@ -278,10 +261,10 @@ int main(int argc, char **argv) {
     static Side a, b;
     static Frames a_frames, b_frames;
     srand((unsigned)time(NULL));
-    a.fd = open_socket(atoi(argv[1]));
+    a.fd = open_socket(atoi(argv[1]), SOCKET_BUFFER_BYTES);
     read_destinations(argv[2], &a, 0x1000000u);
     read_frames(argv[3], &a_frames);
-    b.fd = open_socket(atoi(argv[4]));
+    b.fd = open_socket(atoi(argv[4]), SOCKET_BUFFER_BYTES);
     read_destinations(argv[5], &b, 0x2000000u);
     read_frames(argv[6], &b_frames);
     double duration = atof(argv[7]), start = now_seconds(), late_max = 0;
