@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.interop.call_checks import assert_no_leaks, baseline
+from tests.interop.call_checks import assert_no_leaks, baseline, call_records
 from tests.interop.phone import Phone, multimon_digits
 
 pytestmark = [
@@ -59,3 +59,9 @@ def test_dtmf_crosses_between_rfc4733_and_inband(server: ServerProcess, tmp_path
     assert received == ["2", "8", "*"]
     assert multimon_digits(heard_by_bob) == "159#"
     assert_no_leaks(server, before)
+    assert [
+        (r["direction"], r["hangup_cause_code"], r["hangup_source"]) for r in call_records(server)
+    ] == [
+        ("inbound", 4000, "Caller"),
+        ("outbound", 4000, "Caller"),
+    ]

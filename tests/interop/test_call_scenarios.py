@@ -118,6 +118,7 @@ def test_info_dtmf_reaches_the_callee(server: ServerProcess, bob: Phone) -> None
     assert [bob.wait_for("dtmf")["digit"] for _ in range(2)] == ["5", "#"]
     bob.wait_for("call_state", state="DISCONNECTED")
     assert_no_leaks(server, before, transactions=True)
+    assert records(server) == [("inbound", 4000, "Caller"), ("outbound", 4000, "Caller")]
 
 
 class SippClient(SippServer):
