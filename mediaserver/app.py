@@ -119,8 +119,10 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await endpoint.start(config.sip.listen_addresses)
+        # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
+        # on an answered OPTIONS meaning the whole server is up).
         await api.start(config.api.listen)
+        await endpoint.start(config.sip.listen_addresses)
         logger.info("mediaserver started (SIP domain %s)", config.sip.domain)
         if ready is not None:
             ready.set()

@@ -31,9 +31,11 @@ from pathlib import Path
 import pytest
 
 from mediaserver.api.metrics import parse as parse_metrics
+from mediaserver.app import EXIT_CANNOT_LISTEN
 
 SIP_DOMAIN = "phone.local"
 READY_TIMEOUT = 20.0
+PORT_ATTEMPTS = 3
 
 
 def has_ipv6_loopback() -> bool:
@@ -101,6 +103,10 @@ def free_tcp_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class PortTakenError(AssertionError):
+    """Another process bound a port between free_*_port() choosing it and the server."""
+
+
 @dataclass
 class ServerProcess:
     directory: Path
@@ -157,7 +163,10 @@ class ServerProcess:
             )  # fmt: skip
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            code = self.process.poll()
+            if code == EXIT_CANNOT_LISTEN:
+                raise PortTakenError(self.log())
+            if code is not None:
                 raise AssertionError(f"server exited early:\n{self.log()}")
             if udp_exchange(self.sip_port, options_request("ready"), timeout=0.2) is not None:
                 return
@@ -191,11 +200,18 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     def start(extra_toml: str = "", sip_toml: str = "") -> ServerProcess:
         directory = tmp_path / f"server{len(started)}"
         directory.mkdir()
-        running = ServerProcess(directory, free_sip_port(hosts), hosts, extra_toml, sip_toml)
-        running.write_config()
-        started.append(running)
-        running.start()
-        return running
+        for attempt in range(PORT_ATTEMPTS):
+            running = ServerProcess(directory, free_sip_port(hosts), hosts, extra_toml, sip_toml)
+            running.write_config()
+            try:
+                running.start()
+            except PortTakenError:
+                if attempt == PORT_ATTEMPTS - 1:
+                    raise
+                continue
+            started.append(running)
+            return running
+        raise AssertionError("unreachable")
 
     yield start
     for running in started:
