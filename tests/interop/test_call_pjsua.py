@@ -117,3 +117,50 @@ def test_unregistered_callee_is_480_with_cause_2020(server: ServerProcess) -> No
     assert (a_leg["hangup_cause_code"], a_leg["hangup_cause_name"]) == (
         2020, "Endpoint Not Registered",
     )  # fmt: skip
+
+
+def test_every_registered_contact_rings_and_the_first_answer_wins(server: ServerProcess) -> None:
+    """Two phones registered as bob: both ring, one answers, the other is cancelled."""
+    before = baseline(server)
+    with (
+        phone(server, "alice") as alice,
+        phone(server, "bob", auto_answer=180) as ringing_bob,
+        phone(server, "bob", auto_answer=200) as answering_bob,
+    ):
+        alice.call("sip:bob@phone.local")
+        ringing_bob.wait_for("incoming_call")
+        answering_bob.wait_for("incoming_call")
+        alice.wait_for("call_state", state="CONFIRMED")
+        answering_bob.wait_for("call_state", state="CONFIRMED")
+        # pjsua2 reports the CANCEL it answered as 487 on its own INVITE.
+        assert ringing_bob.wait_for("call_state", state="DISCONNECTED")["last_status_code"] == 487
+        alice.hangup()
+        answering_bob.wait_for("call_state", state="DISCONNECTED")
+    assert_no_leaks(server, before, transactions=True)
+    a_leg, *b_legs = call_records(server)
+    assert (a_leg["hangup_cause_code"], a_leg["hangup_source"]) == (4000, "Caller")
+    outcomes = sorted((row["hangup_cause_name"], row["answer_time"] is None) for row in b_legs)
+    assert outcomes == [("Lost Race", True), ("Normal Hangup", False)]
+    assert {row["parent_call_uuid"] for row in b_legs} == {a_leg["call_uuid"]}
+
+
+def test_a_call_ends_at_its_maximum_duration(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    server = server_factory("[calls]\nmax_duration = 2\n", sip_toml=SHORT_TIMERS)
+    for user in ("alice", "bob"):
+        server.cli("endpoint", "add", user, f"{user}-secret", "--exact")
+    before = baseline(server)
+    with phone(server, "alice") as alice, phone(server, "bob", auto_answer=200) as bob:
+        alice.call("sip:bob@phone.local")
+        alice.wait_for("call_state", state="CONFIRMED")
+        answered = time.monotonic()
+        alice.wait_for("call_state", state="DISCONNECTED", timeout=10)
+        bob.wait_for("call_state", state="DISCONNECTED")
+        lasted = time.monotonic() - answered
+    assert 1.5 < lasted < 4, lasted
+    assert_no_leaks(server, before, transactions=True)
+    for row in call_records(server):
+        assert (row["hangup_cause_code"], row["hangup_cause_name"], row["hangup_source"]) == (
+            6000, "Scheduled Hangup", "Plivo",
+        )  # fmt: skip
