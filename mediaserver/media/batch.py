@@ -110,17 +110,16 @@ class BatchProcessor:
         active = np.zeros(len(channels), np.bool_)
         stacked: dict[str, tuple[list[int], list[bytes]]] = {"PCMU": ([], []), "PCMA": ([], [])}
         for row, channel in enumerate(channels):
-            payload = channel.pop_payload(now)
-            if payload is not None and channel.stacked and len(payload) == FRAME_SAMPLES:
+            frame = channel.take(now)
+            if frame is None:
+                continue
+            active[row] = True
+            if isinstance(frame, bytes):
                 rows, payloads = stacked[channel.codec]
                 rows.append(row)
-                payloads.append(payload)
-                active[row] = True
-                continue
-            frame = channel.decode_alone(payload) if payload is not None else channel.conceal()
-            if frame is not None:
+                payloads.append(frame)
+            else:
                 inputs[row] = frame
-                active[row] = True
         for codec, (rows, payloads) in stacked.items():
             if rows:
                 codes = np.frombuffer(b"".join(payloads), np.uint8)

@@ -1,9 +1,11 @@
 """The batch path's per-stream state: jitter buffer in, codec state, RFC 4733 events.
 
 A Channel exists while its stream is on the batch path. Packets are parsed and queued as
-they arrive (datagram_received); the tick pops one frame per channel. G.711 payloads are
-decoded and encoded by the batch tick over all channels at once; only Opus (and G.711 payloads
-of an odd size) go through the per-channel codec objects here. Codecs are created at the
+they arrive (datagram_received); the tick takes one 20 ms frame per channel. G.711 packets of
+20 ms are decoded and encoded by the batch tick over all channels at once; Opus, and packets
+of any other duration, go through the per-channel codec objects here. A sender chooses its
+packet duration (RFC 3264 §5: our a=ptime:20 is a wish, and trunks send 10, 30 or 60 ms), so
+decoded audio is cut or joined here into the tick's 20 ms frames. Codecs are created at the
 engine's rate (libopus decodes to and encodes from 8 kHz itself), so nothing is resampled here.
 """
 
@@ -52,6 +54,8 @@ class Channel:
         self._jitter_buffer = JitterBuffer(clock_rate=stream.format.clock_rate)
         self._telephone_events = TelephoneEventReceiver()
         self._lost_in_a_row = MAX_CONCEALED_FRAMES
+        self._backlog: Pcm16 = np.zeros(0, np.int16)  # decoded, not yet played out
+        self._packet_samples = FRAME_SAMPLES
         self.sending = False
         self.invalid_packets = 0
 
@@ -69,23 +73,57 @@ class Channel:
         else:
             self.invalid_packets += 1
 
-    def pop_payload(self, now: float) -> bytes | None:
+    def take(self, now: float) -> bytes | Pcm16 | None:
+        """This tick's 20 ms: the G.711 codes of a whole 20 ms packet (the tick decodes those
+        of all channels at once), else a decoded frame (Opus; packets of other durations cut
+        or joined; a lost packet concealed), or None once the peer has gone quiet."""
+        if not len(self._backlog):
+            packet = self._pop(now)
+            if packet is None:
+                return self._conceal()
+            if self.stacked and len(packet.payload) == FRAME_SAMPLES:
+                self._learn_packet_samples(FRAME_SAMPLES)
+                return packet.payload
+            self._append(self._decode(packet.payload))
+        # Only packets already here: popping an empty buffer would count a loss and rebuffer.
+        while len(self._backlog) < FRAME_SAMPLES and len(self._jitter_buffer):
+            packet = self._pop(now)
+            if packet is None:
+                break
+            self._append(self._decode(packet.payload))
+        if len(self._backlog) < FRAME_SAMPLES:
+            self._append(self._decoder.conceal(FRAME_SAMPLES - len(self._backlog)))
+        frame, self._backlog = self._backlog[:FRAME_SAMPLES], self._backlog[FRAME_SAMPLES:]
+        return frame
+
+    def _pop(self, now: float) -> RtpPacket | None:
         packet = self._jitter_buffer.pop(now)
-        if packet is None:
-            return None
-        self._lost_in_a_row = 0
-        return packet.payload
+        if packet is not None:
+            self._lost_in_a_row = 0
+        return packet
 
-    def decode_alone(self, payload: bytes) -> Pcm16:
-        """One frame at 8 kHz through the codec object (Opus, or G.711 of an odd size)."""
-        return _fit(self._decoder.decode(payload))
+    def _decode(self, payload: bytes) -> Pcm16:
+        pcm = self._decoder.decode(payload)
+        if len(pcm):
+            self._learn_packet_samples(len(pcm))
+        return pcm
 
-    def conceal(self) -> Pcm16 | None:
+    def _learn_packet_samples(self, samples: int) -> None:
+        """The jitter buffer counts its delay in packets, so it must know how long the
+        sender's are (they may change with a re-INVITE)."""
+        if samples != self._packet_samples:
+            self._packet_samples = samples
+            self._jitter_buffer.set_packet_ms(1000 * samples / SAMPLE_RATE)
+
+    def _append(self, pcm: Pcm16) -> None:
+        self._backlog = np.concatenate((self._backlog, pcm)) if len(self._backlog) else pcm
+
+    def _conceal(self) -> Pcm16 | None:
         """A stand-in for a lost frame, or None once the peer has gone quiet."""
         if self._lost_in_a_row >= MAX_CONCEALED_FRAMES:
             return None
         self._lost_in_a_row += 1
-        return _fit(self._decoder.conceal(FRAME_SAMPLES))
+        return self._decoder.conceal(FRAME_SAMPLES)
 
     def encode_alone(self, pcm: Pcm16) -> bytes:
         return self._encoder.encode(pcm)
@@ -97,12 +135,3 @@ class Channel:
         digit = self._telephone_events.feed(packet)
         if digit is not None:
             self._on_event(self.stream, digit)
-
-
-def _fit(pcm: Pcm16) -> Pcm16:
-    """Exactly one 20 ms frame: a peer's packet may carry more or less (Opus 10-120 ms)."""
-    if len(pcm) == FRAME_SAMPLES:
-        return pcm
-    frame = np.zeros(FRAME_SAMPLES, np.int16)
-    frame[: min(len(pcm), FRAME_SAMPLES)] = pcm[:FRAME_SAMPLES]
-    return frame

@@ -30,6 +30,8 @@ class JitterBuffer:
         self.frame_seconds = frame_ms / 1000
         self.min_delay_frames = min_delay_frames
         self.max_delay_frames = max_delay_frames
+        self._tick_ms = frame_ms
+        self._max_delay_ms = max_delay_frames * frame_ms
         self._packets: dict[int, RtpPacket] = {}
         self._next: int | None = None  # None while (re)buffering
         self._transit: float | None = None
@@ -45,6 +47,17 @@ class JitterBuffer:
         # Rounded first, so float dust on a steady stream does not add a frame.
         wanted = math.ceil(round(2 * self.jitter_seconds / self.frame_seconds, 3)) + 1
         return max(self.min_delay_frames, min(self.max_delay_frames, wanted))
+
+    def set_packet_ms(self, packet_ms: float) -> None:
+        """The sender's packets last `packet_ms`, not one frame (RFC 3551 §4.2 lets it
+        choose): the delay bounds keep their time, and when a frame takes several packets,
+        one more than a frame's worth stays buffered, so a frame never waits for the next."""
+        self.frame_seconds = packet_ms / 1000
+        per_frame = math.ceil(round(self._tick_ms / packet_ms, 3))
+        self.min_delay_frames = per_frame + 1 if packet_ms < self._tick_ms else 1
+        self.max_delay_frames = max(
+            self.min_delay_frames + 1, math.ceil(self._max_delay_ms / packet_ms)
+        )
 
     def __len__(self) -> int:
         return len(self._packets)

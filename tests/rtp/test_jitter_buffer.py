@@ -64,3 +64,15 @@ def test_new_sequence_base_resynchronises() -> None:
     buffer.push(packet(30000), 0.1)
     assert buffer.resyncs == 1
     assert played(buffer, 1) == [30000]
+
+
+def test_delay_bounds_follow_the_senders_packet_duration() -> None:
+    buffer = JitterBuffer(8000)  # 20 ms frames, at most 10 buffered: 200 ms
+    buffer.set_packet_ms(10)
+    # Two packets make a frame, and one more waits, so a frame never waits for its second.
+    assert (buffer.min_delay_frames, buffer.max_delay_frames) == (3, 20)
+    assert buffer.target_delay_frames == 3
+    buffer.set_packet_ms(30)
+    assert (buffer.min_delay_frames, buffer.max_delay_frames) == (1, 7)
+    buffer.set_packet_ms(20)
+    assert (buffer.min_delay_frames, buffer.max_delay_frames) == (1, 10)
