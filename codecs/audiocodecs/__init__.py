@@ -32,6 +32,11 @@ class Decoder(Protocol):
 
     def conceal(self, samples: int) -> Pcm16: ...
 
+    def recover(self, next_payload: bytes, samples: int) -> Pcm16:
+        """A lost frame rebuilt from redundancy in the packet after it, where the codec
+        carries any (Opus in-band FEC); else concealed."""
+        ...
+
 
 class UnknownCodecError(KeyError):
     """No codec of that name."""

@@ -44,6 +44,11 @@ class G711Decoder:
         repeated = np.resize(self._last, samples)
         return (repeated * gain).astype(np.int16)
 
+    def recover(self, next_payload: bytes, samples: int) -> Pcm16:
+        """G.711 carries no redundancy: a lost frame can only be concealed."""
+        del next_payload
+        return self.conceal(samples)
+
 
 def pcmu_encoder() -> G711Encoder:
     return G711Encoder("PCMU", ulaw_encode)

@@ -31,6 +31,11 @@ G711_CODECS = frozenset({"PCMU", "PCMA"})
 # peer has stopped sending on purpose, e.g. hold or DTX, and silence is the honest output).
 MAX_CONCEALED_FRAMES = 5
 
+# An Opus packet carries the frame before it once more (in-band FEC, RFC 6716 §2.1.7; we ask
+# for it with useinbandfec=1): a frame kept in hand lets a lost one be rebuilt from the next
+# packet instead of guessed, for 20 ms more delay.
+RECOVERABLE_DELAY_FRAMES = 2
+
 EventHandler = Callable[[MediaStream, str], None]
 
 
@@ -51,7 +56,10 @@ class Channel:
         self._encoder = new_encoder(
             self.codec, SAMPLE_RATE, complexity=complexity, inband_fec=stream.format.inband_fec
         )
-        self._jitter_buffer = JitterBuffer(clock_rate=stream.format.clock_rate)
+        self._jitter_buffer = JitterBuffer(
+            clock_rate=stream.format.clock_rate,
+            min_delay_frames=RECOVERABLE_DELAY_FRAMES if self.codec == "opus" else 1,
+        )
         self._telephone_events = TelephoneEventReceiver()
         self._lost_in_a_row = MAX_CONCEALED_FRAMES
         self._backlog: Pcm16 = np.zeros(0, np.int16)  # decoded, not yet played out
@@ -119,10 +127,14 @@ class Channel:
         self._backlog = np.concatenate((self._backlog, pcm)) if len(self._backlog) else pcm
 
     def _conceal(self) -> Pcm16 | None:
-        """A stand-in for a lost frame, or None once the peer has gone quiet."""
+        """A stand-in for a lost frame (rebuilt from the next packet's redundancy when that
+        packet is here already), or None once the peer has gone quiet."""
         if self._lost_in_a_row >= MAX_CONCEALED_FRAMES:
             return None
         self._lost_in_a_row += 1
+        following = self._jitter_buffer.peek()
+        if following is not None:
+            return self._decoder.recover(following.payload, FRAME_SAMPLES)
         return self._decoder.conceal(FRAME_SAMPLES)
 
     def encode_alone(self, pcm: Pcm16) -> bytes:

@@ -31,6 +31,7 @@ class JitterBuffer:
         self.min_delay_frames = min_delay_frames
         self.max_delay_frames = max_delay_frames
         self._tick_ms = frame_ms
+        self._min_delay_ticks = min_delay_frames
         self._max_delay_ms = max_delay_frames * frame_ms
         self._packets: dict[int, RtpPacket] = {}
         self._next: int | None = None  # None while (re)buffering
@@ -54,7 +55,9 @@ class JitterBuffer:
         one more than a frame's worth stays buffered, so a frame never waits for the next."""
         self.frame_seconds = packet_ms / 1000
         per_frame = math.ceil(round(self._tick_ms / packet_ms, 3))
-        self.min_delay_frames = per_frame + 1 if packet_ms < self._tick_ms else 1
+        self.min_delay_frames = self._min_delay_ticks * per_frame
+        if packet_ms < self._tick_ms:
+            self.min_delay_frames += 1
         self.max_delay_frames = max(
             self.min_delay_frames + 1, math.ceil(self._max_delay_ms / packet_ms)
         )
@@ -92,6 +95,11 @@ class JitterBuffer:
             if not self._packets:
                 self._next = None  # drained: buffer up again before playing out
         return packet
+
+    def peek(self) -> RtpPacket | None:
+        """The packet the next pop returns, if it is here: after a loss, the one that
+        follows it (an Opus decoder rebuilds the lost frame from it, RFC 6716 §2.1.7)."""
+        return None if self._next is None else self._packets.get(self._next)
 
     def _take(self, sequence_number: int) -> RtpPacket | None:
         self._next = (sequence_number + 1) & 0xFFFF

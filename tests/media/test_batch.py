@@ -7,6 +7,7 @@ from typing import Any, cast
 import numpy as np
 
 from audiocodecs.g711 import alaw_decode, ulaw_decode, ulaw_encode
+from audiocodecs.opus import OpusEncoder
 from mediaserver.clock import ManualClock
 from mediaserver.media.batch import BatchProcessor
 from mediaserver.media.mixer import Conference
@@ -146,3 +147,35 @@ def test_removed_stream_leaves_no_buffered_bytes() -> None:
     batch.remove(stream)
     assert batch.bytes_buffered() == 0
     assert batch.stream_count() == 0
+
+
+def test_a_lost_opus_packet_is_rebuilt_from_the_next_ones_fec() -> None:
+    """The tone changes from 500 to 1500 Hz at the lost frame: concealment would extend the
+    500 Hz, while the next packet's in-band FEC carries the lost frame's 1500 Hz."""
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    caller = MediaStream(
+        0, StreamFormat("opus", 111, 48000, 20, None), cast(BoundPorts, None),
+        make_stream(0, "PCMU").rtp, None,
+    )  # fmt: skip
+    callee = make_stream(1, "PCMU")
+    caller.peer, callee.peer = callee, caller
+    receive = batch.add(caller)
+    batch.add(callee)
+    encoder = OpusEncoder(8000)  # SILK: the mode that carries in-band FEC
+    lost = 20
+
+    def feed(index: int) -> None:
+        if index != lost:
+            payload = encoder.encode(tone(500 if index < lost else 1500, index))
+            receive(struct.pack("!BBHII", 0x80, 111, index, 960 * index, 5) + payload, ("", 9))
+        else:
+            encoder.encode(tone(1500, index))  # encoded, as the sender did, then lost
+
+    run_ticks(batch, clock, feed, 30)
+    frames = [ulaw_decode(np.frombuffer(p[12:], np.uint8)) for p in sent(callee)]
+    # Two frames of jitter-buffer delay: tick 1 plays frame 0, so frame `lost` went out
+    # as packet `lost - 1`.
+    assert abs(peak_frequency(frames[lost - 1]) - 500) < 50
+    assert abs(peak_frequency(frames[lost]) - 1500) < 50
+    assert abs(peak_frequency(frames[lost + 1]) - 1500) < 50

@@ -76,3 +76,15 @@ def test_delay_bounds_follow_the_senders_packet_duration() -> None:
     assert (buffer.min_delay_frames, buffer.max_delay_frames) == (1, 7)
     buffer.set_packet_ms(20)
     assert (buffer.min_delay_frames, buffer.max_delay_frames) == (1, 10)
+
+
+def test_after_a_loss_peek_shows_the_packet_that_follows() -> None:
+    buffer = JitterBuffer(8000, min_delay_frames=2)
+    for sequence_number in (1, 3):
+        buffer.push(packet(sequence_number), 0.0)
+    assert played(buffer, 2) == [1, None]
+    following = buffer.peek()
+    assert following is not None
+    assert following.sequence_number == 3
+    buffer.set_packet_ms(10)  # a delay of two 20 ms frames stays two frames, in packets
+    assert buffer.min_delay_frames == 5
