@@ -1,8 +1,9 @@
 """SIP requests and responses (RFC 3261 §7): parsing, validation, serialisation, responses."""
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from mediaserver.sip import grammar
 from mediaserver.sip.errors import SipParseError
@@ -38,11 +39,24 @@ _REQUIRED_KEYS = ("via", "from", "to", "call-id", "cseq")
 _ADDRESS_LIST_KEYS = ("contact", "route", "record-route")
 
 
+_View = TypeVar("_View")
+
+
 class _MessageViews:
-    """Parsed views shared by requests and responses; each parses on access."""
+    """Parsed views shared by requests and responses. A message is immutable, so the
+    immutable views (Via, CSeq, From, To) are parsed once, on first access: transaction
+    matching, the TU and the response builder each ask for them again."""
 
     __slots__ = ()
     headers: Headers
+    _views: dict[str, object]
+
+    def _view(self, name: str, parse: Callable[[], _View]) -> _View:
+        try:
+            return cast(_View, self._views[name])
+        except KeyError:
+            view = self._views[name] = parse()
+            return view
 
     def _required(self, name: str) -> str:
         value = self.headers.get(name)
@@ -56,7 +70,7 @@ class _MessageViews:
 
     @property
     def top_via(self) -> Via:
-        return Via.parse(split_list(self._required("Via"))[0])
+        return self._view("top_via", lambda: Via.parse(split_list(self._required("Via"))[0]))
 
     @property
     def call_id(self) -> str:
@@ -64,15 +78,15 @@ class _MessageViews:
 
     @property
     def cseq(self) -> CSeq:
-        return CSeq.parse(self._required("CSeq"))
+        return self._view("cseq", lambda: CSeq.parse(self._required("CSeq")))
 
     @property
     def from_address(self) -> NameAddress:
-        return NameAddress.parse(self._required("From"))
+        return self._view("from", lambda: NameAddress.parse(self._required("From")))
 
     @property
     def to_address(self) -> NameAddress:
-        return NameAddress.parse(self._required("To"))
+        return self._view("to", lambda: NameAddress.parse(self._required("To")))
 
     @property
     def is_contact_star(self) -> bool:
@@ -100,6 +114,7 @@ class Request(_MessageViews):
     uri: SipUri
     headers: Headers
     body: bytes = b""
+    _views: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def serialize(self) -> bytes:
         return _serialize(f"{self.method} {self.uri} SIP/2.0", self.headers, self.body)
@@ -111,6 +126,7 @@ class Response(_MessageViews):
     reason: str
     headers: Headers
     body: bytes = b""
+    _views: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def serialize(self) -> bytes:
         return _serialize(f"SIP/2.0 {self.status_code} {self.reason}", self.headers, self.body)
