@@ -45,10 +45,9 @@ STEP_SECONDS = 5
 # Longer than Timer J (64*T1 = 32 s, RFC 3261 §17.2.2), so the held run includes the steady
 # state where completed server transactions expire as fast as new ones arrive.
 SUSTAIN_SECONDS = 40
-# When the best step rate cannot be held, a lower one is tried, this many times in all: the
-# highest step rate at most FALLBACK_SHARE of what the failed run achieved.
-SUSTAIN_ATTEMPTS = 2
-FALLBACK_SHARE = 0.85
+# When the best step rate cannot be held, the next lower step is tried, this many times in
+# all (the highest rate that holds is the figure, so the search walks down, not jumps).
+SUSTAIN_ATTEMPTS = 3
 KAMAILIO_CHILDREN = 2
 FLOOR_PER_SECOND = 1000
 GOAL_RATIO = 0.5
@@ -194,9 +193,7 @@ def measure(server: "RunningServer", injection: Path, workdir: Path) -> float:
             print(sustained, flush=True)
             if sustained.clean:
                 return sustained.achieved_rate
-            # Below what the failed run achieved, so the retry is not another overload.
-            ceiling = min(best - 1, FALLBACK_SHARE * sustained.achieved_rate)
-            best = max((rate for rate in RATES if rate <= ceiling), default=0)
+            best = max((rate for rate in RATES if rate < best), default=0)
     return 0.0
 
 
