@@ -1,5 +1,7 @@
 """Request/Response: building, serialising, parsing and the answers to broken requests."""
 
+import dataclasses
+
 import pytest
 
 from mediaserver.sip.errors import SipParseError
@@ -335,3 +337,14 @@ def test_via_received_ipv6_with_or_without_brackets_rfc5118() -> None:
     assert bare.top_via.received == "2001:db8::9:255"
     bracketed = _request(_ipv6_register(b"sip:[2001:db8::10]", b";received=[2001:db8::9:255]"))
     assert bracketed.top_via.received == "[2001:db8::9:255]"
+
+
+def test_parsed_views_are_kept_per_message_and_not_copied_into_a_changed_one() -> None:
+    request = parse_message(REGISTER)
+    assert isinstance(request, Request)
+    assert request.top_via is request.top_via  # parsed once
+    assert request.cseq == CSeq(1826, "REGISTER")
+    changed = dataclasses.replace(request, headers=request.headers.with_replaced("CSeq", "7 BYE"))
+    assert changed.cseq == CSeq(7, "BYE")
+    assert request.cseq == CSeq(1826, "REGISTER")
+    assert changed == dataclasses.replace(changed)  # the cache takes no part in equality
