@@ -42,6 +42,10 @@ _ADDRESS_LIST_KEYS = ("contact", "route", "record-route")
 _View = TypeVar("_View")
 
 
+def _parse_top_via(value: str) -> Via:
+    return Via.parse(split_list(value)[0])
+
+
 class _MessageViews:
     """Parsed views shared by requests and responses. A message is immutable, so the
     immutable views (Via, CSeq, From, To) are parsed once, on first access: transaction
@@ -51,12 +55,12 @@ class _MessageViews:
     headers: Headers
     _views: dict[str, object]
 
-    def _view(self, name: str, parse: Callable[[], _View]) -> _View:
-        try:
-            return cast(_View, self._views[name])
-        except KeyError:
-            view = self._views[name] = parse()
-            return view
+    def _view(self, name: str, parse: Callable[[str], _View]) -> _View:
+        """The header `name` through `parse`, parsed on the first call only."""
+        view = self._views.get(name)
+        if view is None:
+            view = self._views[name] = parse(self._required(name))
+        return cast(_View, view)
 
     def _required(self, name: str) -> str:
         value = self.headers.get(name)
@@ -70,7 +74,7 @@ class _MessageViews:
 
     @property
     def top_via(self) -> Via:
-        return self._view("top_via", lambda: Via.parse(split_list(self._required("Via"))[0]))
+        return self._view("Via", _parse_top_via)
 
     @property
     def call_id(self) -> str:
@@ -78,15 +82,15 @@ class _MessageViews:
 
     @property
     def cseq(self) -> CSeq:
-        return self._view("cseq", lambda: CSeq.parse(self._required("CSeq")))
+        return self._view("CSeq", CSeq.parse)
 
     @property
     def from_address(self) -> NameAddress:
-        return self._view("from", lambda: NameAddress.parse(self._required("From")))
+        return self._view("From", NameAddress.parse)
 
     @property
     def to_address(self) -> NameAddress:
-        return self._view("to", lambda: NameAddress.parse(self._required("To")))
+        return self._view("To", NameAddress.parse)
 
     @property
     def is_contact_star(self) -> bool:
