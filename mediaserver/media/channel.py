@@ -90,7 +90,8 @@ class Channel:
             if packet is None:
                 return self._conceal()
             if self.stacked and len(packet.payload) == FRAME_SAMPLES:
-                self._learn_packet_samples(FRAME_SAMPLES)
+                if self._packet_samples != FRAME_SAMPLES:
+                    self._set_packet_samples(FRAME_SAMPLES)
                 return packet.payload
             self._append(self._decode(packet.payload))
         # Only packets already here: popping an empty buffer would count a loss and rebuffer.
@@ -112,16 +113,15 @@ class Channel:
 
     def _decode(self, payload: bytes) -> Pcm16:
         pcm = self._decoder.decode(payload)
-        if len(pcm):
-            self._learn_packet_samples(len(pcm))
+        if len(pcm) and len(pcm) != self._packet_samples:
+            self._set_packet_samples(len(pcm))
         return pcm
 
-    def _learn_packet_samples(self, samples: int) -> None:
+    def _set_packet_samples(self, samples: int) -> None:
         """The jitter buffer counts its delay in packets, so it must know how long the
         sender's are (they may change with a re-INVITE)."""
-        if samples != self._packet_samples:
-            self._packet_samples = samples
-            self._jitter_buffer.set_packet_ms(1000 * samples / SAMPLE_RATE)
+        self._packet_samples = samples
+        self._jitter_buffer.set_packet_ms(1000 * samples / SAMPLE_RATE)
 
     def _append(self, pcm: Pcm16) -> None:
         self._backlog = np.concatenate((self._backlog, pcm)) if len(self._backlog) else pcm
