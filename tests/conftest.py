@@ -200,18 +200,19 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     def start(extra_toml: str = "", sip_toml: str = "") -> ServerProcess:
         directory = tmp_path / f"server{len(started)}"
         directory.mkdir()
-        for attempt in range(PORT_ATTEMPTS):
+        attempts = 0
+        while True:
             running = ServerProcess(directory, free_sip_port(hosts), hosts, extra_toml, sip_toml)
             running.write_config()
             try:
                 running.start()
             except PortTakenError:
-                if attempt == PORT_ATTEMPTS - 1:
+                attempts += 1
+                if attempts == PORT_ATTEMPTS:
                     raise
                 continue
             started.append(running)
             return running
-        raise AssertionError("unreachable")
 
     yield start
     for running in started:
