@@ -16,7 +16,7 @@ import pytest
 
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Response, error_response_for, parse_message
-from tests.conftest import ServerProcess, options_request, udp_exchange
+from tests.conftest import ServerProcess, free_sip_port, options_request, udp_exchange
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -280,9 +280,8 @@ def parses(data: bytes) -> bool:
 
 
 def run_sipp(server: ServerProcess, transport: str, calls: int) -> subprocess.CompletedProcess[str]:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        local_port = probe.getsockname()[1]
+    # SIPp binds its -p port for the transport it runs: free for UDP is not free for TCP.
+    local_port = free_sip_port(("127.0.0.1",))
     return subprocess.run(
         [
             "sipp", "-sf", str(FIXTURES / "sipp" / "options.xml"), "-t", transport,
