@@ -187,20 +187,20 @@ def _process_statistics() -> Mapping[str, float]:
 
 def _leg_rows(calls: CallService) -> LabelledRows:
     for leg in calls.live_legs():
-        stream = leg.media.stream
-        if stream is None:
+        figures = leg.media.statistics()
+        if figures is None:
             continue
         labels = {
             "call_uuid": leg.call_uuid,
             "direction": leg.direction,
             "codec": leg.media.codec,
-            "rtp_port": str(stream.ports.rtp_port),
+            "rtp_port": str(figures.rtp_port),
         }
         yield (
             labels,
             {
-                "rtp_packets_received": stream.rtp.packets_received,
-                "rtp_packets_sent": stream.rtp.packets_sent,
-                "rtp_invalid_packets": stream.rtp.invalid_packets,
+                "rtp_packets_received": figures.packets_received,
+                "rtp_packets_sent": figures.packets_sent,
+                "rtp_invalid_packets": figures.invalid_packets,
             },
         )

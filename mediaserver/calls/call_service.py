@@ -1,8 +1,10 @@
-"""The calls' transaction user: new INVITEs become calls, in-dialog requests find their leg.
+"""The calls' transaction user: new INVITEs become legs driven by scripts, in-dialog requests
+find their leg.
 
-It owns the TaskGroup every call runs in, the table of dialogs (§12: Call-ID, local tag,
-remote tag -> leg) and of INVITEs still unanswered (for CANCEL, §9.2), and it decides who
-may call: an incoming carrier by source address, else an endpoint by digest (407, §22.3).
+It owns the TaskGroup every script runs in, the live legs by call_uuid, the table of dialogs
+(§12: Call-ID, local tag, remote tag -> leg) and of INVITEs still unanswered (for CANCEL,
+§9.2), and it decides who may call: an incoming carrier by source address, else an endpoint
+by digest (407, §22.3). It can also originate a leg with no caller (the REST API's calls).
 """
 
 import asyncio
@@ -10,18 +12,21 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from mediaserver.calls.call import Call, Caller
+from mediaserver.calls.deadlines import Deadlines
+from mediaserver.calls.dialer import Caller, Dialer
+from mediaserver.calls.direct_dial import direct_dial
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.inbound_leg import InboundLeg
-from mediaserver.calls.leg import Leg, _warning
+from mediaserver.calls.leg import Leg, LegServices, warning_header
 from mediaserver.calls.leg_events import Answered, Ended, LegEvent, Ringing
-from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, capabilities_for
+from mediaserver.calls.leg_media import MediaRefusedError, RtpLegMedia, capabilities_for
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Refusal, Route, Router, Target
-from mediaserver.calls.session_timer import SessionTimer
+from mediaserver.calls.scripts import Scripts
 from mediaserver.clock import Clock
 from mediaserver.config import CallsConfig
 from mediaserver.media.engine import MediaEngine
+from mediaserver.media.tts import TtsEngine
 from mediaserver.sip.dialog import DialogId, dialog_id_of, new_tag
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, build_response
@@ -51,33 +56,36 @@ class CallService:
         domain: str,
         rtp_address: str = "0.0.0.0",
         timers: Timers | None = None,
+        tts: TtsEngine | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._authenticator = authenticator
         self._router = router
         self._engine = engine
-        self._config = config
         self._capabilities = capabilities_for(config)
-        self._clock = clock
         self._domain = domain
         self._rtp_address = rtp_address
-        self._timers = timers or Timers()
+        self.deadlines = Deadlines(clock)
+        dialer = Dialer(self._outbound_leg, self.deadlines, config.ring_timeout)
+        self._services = LegServices(
+            endpoint, self.deadlines, timers or Timers(), config, dialer, tts
+        )
+        self._legs: dict[str, Leg] = {}
         self._dialogs: dict[DialogId, Leg] = {}
         self._pending: dict[PendingKey, InboundLeg] = {}
-        self._calls: set[Call] = set()
-        self._tasks: asyncio.TaskGroup | None = None
+        self.scripts = Scripts()
         self.on_leg_ended: Callable[[Leg], None] = _no_record
         self._counts = {"calls_started": 0, "calls_refused": 0, "calls_answered": 0}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve calls until `stop`; then hang every call up and wait for them to finish."""
+        """Serve calls until `stop`; then hang every leg up and wait for the scripts."""
         async with asyncio.TaskGroup() as tasks:
-            self._tasks = tasks
+            self.scripts.tasks = tasks
             await stop.wait()
-            self._tasks = None
-            for call in list(self._calls):
-                for leg in call.legs:
-                    leg.hangup(Cause.NORMAL_CLEARING, HangupSource.PLIVO)
+            self.scripts.tasks = None
+            for leg in list(self._legs.values()):
+                leg.hangup(Cause.NORMAL_CLEARING, HangupSource.PLIVO)
+        self.deadlines.close()
 
     # -- the SIP service hands requests here ---------------------------------------------------
 
@@ -110,7 +118,7 @@ class CallService:
             if carrier is not None
             else self._router.route_from_endpoint(request)
         )
-        self._start(a_leg, route, caller_name, carrier is not None)
+        self._start(a_leg, route, self._caller(request, caller_name))
 
     def cancel(self, incoming: ServerRequest) -> bool:
         """§9.2: the 200 for the CANCEL goes first, then the leg answers the INVITE 487."""
@@ -131,15 +139,28 @@ class CallService:
         return True
 
     def live_legs(self) -> list[Leg]:
-        return [leg for call in self._calls for leg in call.legs if not leg.ended]
+        return list(self._legs.values())
+
+    def find(self, call_uuid: str) -> Leg | None:
+        """A live leg by its call_uuid (what REST requests on live calls name)."""
+        return self._legs.get(call_uuid)
+
+    async def originate(self, target: Target, caller: Caller) -> OutboundLeg:
+        """An outbound leg with no caller's leg (the REST API's Call create): the INVITE is
+        sent when this returns; the leg's events say how it fares. No script owns it until
+        one is started with it."""
+        leg = self._outbound_leg(target, None, caller)
+        await leg.start()
+        return leg
 
     def statistics(self) -> dict[str, int]:
         return {
-            "calls": len(self._calls),
-            "legs": len(self.live_legs()),
+            "calls": len(self.scripts),
+            "legs": len(self._legs),
             "dialogs": len(self._dialogs),
             "pending_invites": len(self._pending),
-            "leg_timers": sum(leg.timers_pending() for call in self._calls for leg in call.legs),
+            "leg_timers": sum(leg.timers_pending() for leg in self._legs.values()),
+            "call_timers": len(self.deadlines),
             **self._counts,
         }
 
@@ -147,7 +168,7 @@ class CallService:
 
     def _early_refusal(self, incoming: ServerRequest) -> Response | None:
         request = incoming.request
-        if self._tasks is None:
+        if self.scripts.tasks is None:
             return build_response(request, 503, to_tag=new_tag())
         max_forwards = request.max_forwards
         if max_forwards is not None and max_forwards <= 1:
@@ -159,18 +180,9 @@ class CallService:
         return None
 
     def _inbound_leg(self, incoming: ServerRequest) -> InboundLeg | None:
-        leg = InboundLeg(
-            self._endpoint,
-            self._media_for(incoming.source),
-            self._clock,
-            _no_events,
-            incoming.source,
-            self._timers,
-        )
-        leg.session_timer = SessionTimer(self._config.min_session_expires)
         request = incoming.request
         try:
-            leg.setup(incoming)
+            leg = InboundLeg(self._services, self._media_for(incoming.source), incoming)
         except SipParseError as error:
             incoming.respond(
                 build_response(request, 400, f"Bad Request - {error.reason}", to_tag=new_tag())
@@ -178,70 +190,64 @@ class CallService:
             return None
         except MediaRefusedError as error:
             incoming.respond(
-                build_response(request, 488, to_tag=new_tag(), headers=[_warning(str(error))])
+                build_response(request, 488, to_tag=new_tag(), headers=[warning_header(str(error))])
             )
             return None
-        leg.from_number = request.from_address.uri.user or ""
-        leg.to_number = request.uri.user or ""
         return leg
 
-    def _start(
-        self, a_leg: InboundLeg, route: Route | Refusal, caller_name: str, from_carrier: bool
-    ) -> None:
+    def _start(self, a_leg: InboundLeg, route: Route | Refusal, caller: Caller) -> None:
         request = a_leg.request.request
-        empty = Route((), a_leg.to_number)
-        call = Call(
-            a_leg,
-            route if isinstance(route, Route) else empty,
-            self._caller(request, caller_name, from_carrier),
-            self._outbound_leg,
-            self._engine,
-            self._config,
-            self._clock,
-        )
-        call.on_event = self._observe
-        a_leg.subscribe(call.deliver)
+        self._track(a_leg)
         assert a_leg.dialog is not None
         self._dialogs[a_leg.dialog.dialog_id] = a_leg
         self._pending[(request.call_id, request.top_via.branch or "")] = a_leg
-        self._calls.add(call)
         self._counts["calls_started"] += 1
         if isinstance(route, Refusal):
             self._counts["calls_refused"] += 1
             a_leg.refuse(route.cause, route.reason)
-        assert self._tasks is not None
-        task = self._tasks.create_task(call.run())
-        task.add_done_callback(lambda _: self._calls.discard(call))
+            return
+        self.scripts.start("direct dial", self._answer_call(a_leg, route, caller), [a_leg])
 
-    def _caller(self, request: Request, caller_name: str, from_carrier: bool) -> Caller:
+    async def _answer_call(self, a_leg: InboundLeg, route: Route, caller: Caller) -> None:
+        try:
+            # Before anything rings, so an offer we cannot carry gets its 488 first.
+            await a_leg.prepare_media()
+        except MediaRefusedError as error:
+            a_leg.refuse(Cause.INCOMPATIBLE_MEDIA, str(error))
+            return
+        await direct_dial(a_leg, route, caller)
+
+    def _caller(self, request: Request, caller_name: str) -> Caller:
         user = request.from_address.uri.user or caller_name
         display = request.from_address.display_name
         name = "" if display is None else f'"{display}" '
         max_forwards = (request.max_forwards or 70) - 1
         return Caller(f"{name}<sip:{user}@{self._domain}>", user, max_forwards)
 
-    def _outbound_leg(self, target: Target, call: Call) -> OutboundLeg:
-        leg = OutboundLeg(
-            self._endpoint,
-            self._media_for(target.destination),
-            self._clock,
-            call.deliver,
-            target.destination,
-            self._timers,
-        )
-        leg.parent_call_uuid = call.a_leg.call_uuid
-        leg.from_number = call.a_leg.from_number
-        leg.to_number = target.request_uri.user or ""
+    def _outbound_leg(self, target: Target, parent: Leg | None, caller: Caller) -> OutboundLeg:
+        """A B leg dialled for `parent` (owned by the script that owns the parent), or an
+        originated leg (parent None)."""
+        leg = OutboundLeg(self._services, self._media_for(target.destination), target, caller)
+        if parent is not None:
+            leg.parent_call_uuid = parent.call_uuid
+            owner = self.scripts.owner_of(parent)
+            if owner is not None:
+                owner.take(leg)
+        self._track(leg)
         return leg
 
-    def _media_for(self, peer: Peer) -> LegMedia:
+    def _media_for(self, peer: Peer) -> RtpLegMedia:
         address = self._rtp_address
         if address in ("0.0.0.0", "::"):
             address = self._endpoint.local_peer(peer).host
-        return LegMedia(self._engine, self._capabilities, address, "mediaserver")
+        return RtpLegMedia(self._engine, self._capabilities, address, "mediaserver")
+
+    def _track(self, leg: Leg) -> None:
+        self._legs[leg.call_uuid] = leg
+        leg.subscribe(self._observe)
 
     def _observe(self, event: LegEvent) -> None:
-        """Keep the dialog and pending-INVITE tables in step with the legs; record ends."""
+        """Keep the leg, dialog and pending-INVITE tables in step with the legs; record ends."""
         leg = event.leg
         if isinstance(event, Ringing | Answered) and leg.dialog is not None:
             self._dialogs.setdefault(leg.dialog.dialog_id, leg)
@@ -249,6 +255,7 @@ class CallService:
             self._counts["calls_answered"] += isinstance(leg, InboundLeg)
             self._forget_pending(leg)
         if isinstance(event, Ended):
+            self._legs.pop(leg.call_uuid, None)
             self._forget_pending(leg)
             if leg.dialog is not None and self._dialogs.get(leg.dialog.dialog_id) is leg:
                 del self._dialogs[leg.dialog.dialog_id]
@@ -261,10 +268,6 @@ class CallService:
         if isinstance(leg, InboundLeg):
             request = leg.request.request
             self._pending.pop((request.call_id, request.top_via.branch or ""), None)
-
-
-def _no_events(event: LegEvent) -> None:
-    """Until its call subscribes, a leg has no one to tell."""
 
 
 def _no_record(leg: Leg) -> None:

@@ -8,9 +8,9 @@ caller (487, §9.2) or refused with the final response its cause names.
 import logging
 
 from mediaserver.calls.hangup_cause import Cause, HangupSource
-from mediaserver.calls.leg import SDP, Leg, _warning
+from mediaserver.calls.leg import SDP, Leg, LegServices, warning_header
 from mediaserver.calls.leg_events import Answered, LegState
-from mediaserver.calls.leg_media import MediaRefusedError, parse_sdp
+from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.dialog import DialogInput, new_tag, uas_dialog
 from mediaserver.sip.message import Response, build_response
@@ -22,16 +22,23 @@ logger = logging.getLogger(__name__)
 class InboundLeg(Leg):
     direction = "inbound"
 
-    def setup(self, incoming: ServerRequest) -> None:
-        """Take the INVITE: parse its offer, make the dialog our 1xx and 2xx will confirm."""
+    def __init__(self, services: LegServices, media: LegMedia, incoming: ServerRequest) -> None:
+        """Take the INVITE: parse its offer, make the dialog our 1xx and 2xx will confirm.
+        Raises SipParseError (400) or MediaRefusedError (488, §13.3.1.1: an offer we cannot
+        accept is refused before anything rings)."""
+        super().__init__(services, media, incoming.source)
         self._incoming = incoming
         invite = incoming.request
         self.sip_call_id = invite.call_id
         self.source_ip = incoming.source.host
+        self.from_number = invite.from_address.uri.user or ""
+        self.to_number = invite.uri.user or ""
+        self.custom_headers = {
+            name: value for name, value in invite.headers if name.lower().startswith("x-")
+        }
         self.dialog = uas_dialog(invite, new_tag(), local_cseq=0)
         self._offer: SessionDescription | None = parse_sdp(invite.body) if invite.body else None
         if self._offer is not None:
-            # §13.3.1.1: an offer we cannot accept is refused (488) before anything rings.
             self.media.check_offer(self._offer)
 
     @property
@@ -45,8 +52,16 @@ class InboundLeg(Leg):
         else:
             await self.media.prepare_offer()
 
-    def ring(self, early_media: bool = False) -> None:
-        """180 Ringing, or 183 Session Progress with our answer when media flows early."""
+    def ring(self) -> None:
+        """180 Ringing."""
+        self._provisional(early_media=False)
+
+    def pre_answer(self) -> None:
+        """183 Session Progress with our answer: media flows before the 2xx (RFC 3261
+        §13.3.1.1; without an offer in the INVITE there is nothing to answer early)."""
+        self._provisional(early_media=True)
+
+    def _provisional(self, early_media: bool) -> None:
         if self.state is not LegState.CALLING and self.state is not LegState.RINGING:
             return
         self._move(LegState.RINGING)
@@ -89,7 +104,7 @@ class InboundLeg(Leg):
         if self.state is LegState.ENDED or self.state is LegState.ANSWERED:
             return
         status = cause.cause.sip_status
-        headers = [_warning(reason)] if reason else []
+        headers = [warning_header(reason)] if reason else []
         self._incoming.respond(
             build_response(self._incoming.request, status, to_tag=self._tag(), headers=headers)
         )

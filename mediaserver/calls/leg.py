@@ -1,29 +1,42 @@
 """A call leg: one SIP dialog (RFC 3261 §12-§15) and its media, whichever side created it.
 
 What both sides share lives here: requests within the dialog (re-INVITE and UPDATE offers,
-glare, hold, BYE, INFO DTMF, session refreshes), the ACK/2xx handshake of re-INVITEs, and
-ending with a cause. inbound_leg.py adds the UAS INVITE, outbound_leg.py the UAC one.
+glare, hold, BYE, INFO DTMF, session refreshes), the ACK/2xx handshake of re-INVITEs, the
+leg's own limits (maximum duration, media inactivity) and ending with a cause.
+inbound_leg.py adds the UAS INVITE, outbound_leg.py the UAC one; leg_control.py adds what
+scripts drive (CallControl). Every timer is a named deadline on the injected clock.
 """
 
-import asyncio
 import logging
 import random
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from mediaserver.calls.bridge import Bridge
+from mediaserver.calls.deadlines import Deadlines, NamedTimers
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import (
     LEG_TRANSITIONS,
     DigitReceived,
+    DigitSource,
     Ended,
     EventSink,
+    EventStream,
     HoldChanged,
+    LegEvent,
     LegState,
     LegStateError,
+    Subscription,
 )
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
 from mediaserver.calls.session_timer import SessionTimer
-from mediaserver.clock import Clock
+from mediaserver.config import CallsConfig
+from mediaserver.media.frame import SAMPLE_RATE
+from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.media.tones import SampleSource
+from mediaserver.media.tts import TtsEngine
 from mediaserver.sdp.offer_answer import hold_direction, resume_direction
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.dialog import Dialog, DialogInput
@@ -34,6 +47,10 @@ from mediaserver.sip.transaction.timers import Timers
 from mediaserver.transport.endpoint import ServerRequest, SipEndpoint
 from mediaserver.transport.peer import Peer
 
+if TYPE_CHECKING:
+    from mediaserver.calls.dialer import Dialer, DialOptions, DialOutcome
+    from mediaserver.calls.router import Route
+
 logger = logging.getLogger(__name__)
 
 SDP = "application/sdp"
@@ -42,28 +59,36 @@ SUPPORTED = "timer"
 # §14.1: after a 491 the owner of the Call-ID retries after 2.1-4 s, the other after 0-2 s.
 GLARE_RETRY_OWNER = (2.1, 4.0)
 GLARE_RETRY_OTHER = (0.0, 2.0)
+# How often an answered leg looks at its RTP counter for inactivity (cause 6020).
+MEDIA_CHECK_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class LegServices:
+    """What every leg of a call service shares: the SIP endpoint it sends through, the
+    deadlines its timers run on, the SIP timers (T1, T2) and the calls configuration."""
+
+    sip: SipEndpoint
+    deadlines: Deadlines
+    sip_timers: Timers
+    limits: CallsConfig
+    dialer: "Dialer"
+    tts: TtsEngine | None = None
 
 
 class Leg:
     direction = ""  # "inbound" | "outbound" (Plivo's call_direction)
 
-    def __init__(
-        self,
-        endpoint: SipEndpoint,
-        media: LegMedia,
-        clock: Clock,
-        events: EventSink,
-        destination: Peer,
-        timers: Timers,
-    ) -> None:
+    def __init__(self, services: LegServices, media: LegMedia, destination: Peer) -> None:
         self.call_uuid = str(uuid.uuid4())
         self.parent_call_uuid: str | None = None
-        self._endpoint = endpoint
+        self._services = services
+        self._endpoint = services.sip
         self.media = media
-        self._clock = clock
-        self._events = events
+        self._clock = services.deadlines.clock
+        self._timer = NamedTimers(services.deadlines)
+        self.events = EventStream()
         self.destination = destination  # the flow in-dialog requests go to
-        self._timers = timers
         self.dialog: Dialog | None = None
         self.state = LegState.CALLING
         self.states: list[LegState] = [self.state]
@@ -71,23 +96,104 @@ class Leg:
         self.to_number = ""
         self.source_ip = ""
         self.sip_call_id = ""
-        self.initiation_time = clock.wall()
+        self.initiation_time = self._clock.wall()
         self.answer_time: float | None = None
         self.end_time: float | None = None
         self.cause: Cause | None = None
         self.hangup_source: HangupSource | None = None
         self.sip_status: int | None = None
-        self.session_timer = SessionTimer()
-        self._timer_handles: list[asyncio.TimerHandle] = []
+        self.session_timer = SessionTimer(services.limits.min_session_expires)
+        self.custom_headers: dict[str, str] = {}  # X- headers of the INVITE (Plivo's X-PH-)
         self._remote_hold = False
         self._reinvite_pending: Request | None = None  # our own re-INVITE in progress
         self._wanted_hold: bool | None = None
-        self._ack_received = True
+        self._unacknowledged: _Unacknowledged | None = None  # our 2xx awaiting its ACK
+        self._media_seen = (-1, 0.0)  # (packets received, when that count was last new)
+        self._bridge: Bridge | None = None
 
-    # -- what the call asks of a leg -----------------------------------------------------------
+    # -- what scripts ask of a leg -------------------------------------------------------------
 
-    def subscribe(self, events: EventSink) -> None:
-        self._events = events
+    def subscribe(self, sink: EventSink) -> Subscription:
+        return self.events.subscribe(sink)
+
+    def _events(self, event: LegEvent) -> None:
+        self.events.emit(event)
+
+    def ring(self) -> None:
+        """180 Ringing on an inbound leg; an outbound leg rings at the far end by itself."""
+
+    def pre_answer(self) -> None:
+        """183 with our SDP (early media) on an inbound leg; nothing on an outbound one."""
+
+    def answer(self) -> None:
+        """The 2xx on an inbound leg; an outbound leg is answered by its callee."""
+
+    async def play(self, source: MediaSource) -> bool:
+        """Send `source` to the peer until it runs out (True), or it is stopped or the leg
+        ends (False). While a leg plays, what a bridged peer says is not heard."""
+        if self.ended or not self.media.is_open:
+            return False
+        done = self.media.play(source)
+        try:
+            return await done
+        except BaseException:
+            self.media.stop_playing()
+            raise
+
+    async def speak(self, text: str, voice: str = "WOMAN", language: str = "en-US") -> bool:
+        tts = self._services.tts
+        if tts is None:
+            raise MediaRefusedError("no text-to-speech engine is configured")
+        samples = await tts.synthesize(text, voice, language, SAMPLE_RATE)
+        return await self.play(SampleSource(samples))
+
+    def stop_playing(self) -> None:
+        self.media.stop_playing()
+
+    async def send_digits(self, digits: str) -> bool:
+        """RFC 4733 when the peer negotiated telephone-event, else in-band tones."""
+        if self.ended or not self.media.is_open:
+            return False
+        return await self.media.send_digits(digits)
+
+    def collect_digits(self, enabled: bool = True) -> None:
+        """RFC 4733 and in-band digits become DigitReceived events too (SIP INFO ones always
+        are). Off by default: detection keeps a leg off the engine's relay fast path."""
+        self.media.detect_digits(self._digit_from_media if enabled else None)
+
+    def _digit_from_media(self, digit: str, source: DigitSource) -> None:
+        self._events(DigitReceived(self, digit, source))
+
+    def record(self, sink: MediaSink) -> None:
+        self.media.record(sink)
+
+    def stop_recording(self) -> None:
+        self.media.record(None)
+
+    def bridge(self, other: "Leg") -> None:
+        """Connect the two legs' media and relay hold and INFO digits between them."""
+        if self._bridge is not None and self._bridge.other(self) is other:
+            return
+        self.unbridge()
+        other.unbridge()
+        bridge = Bridge(self, other)
+        self._bridge = other._bridge = bridge
+
+    def unbridge(self) -> None:
+        if self._bridge is not None:
+            self._bridge.close()
+
+    @property
+    def bridged_to(self) -> "Leg | None":
+        return None if self._bridge is None else self._bridge.other(self)
+
+    def forget_bridge(self, bridge: Bridge) -> None:
+        if self._bridge is bridge:
+            self._bridge = None
+
+    async def dial(self, route: "Route", options: "DialOptions") -> "DialOutcome":
+        """Ring the route's targets on this leg's behalf (see dialer.py)."""
+        return await self._services.dialer.dial(self, route, options)
 
     def hangup(self, cause: Cause, source: HangupSource) -> None:
         """End the leg: BYE once answered; subclasses end an unanswered one their own way."""
@@ -171,7 +277,7 @@ class Leg:
             incoming.respond(build_response(request, 400, f"Bad Request - {error}"))
             return
         incoming.respond(build_response(request, 200))
-        self._events(DigitReceived(self, digit))
+        self._events(DigitReceived(self, digit, DigitSource.SIP_INFO))
 
     def _on_reoffer(self, incoming: ServerRequest) -> None:
         """§14.2 re-INVITE, RFC 3311 UPDATE: a new offer, or (re-INVITE) a request for one."""
@@ -193,7 +299,7 @@ class Leg:
             else:
                 description = None  # an UPDATE without SDP only refreshes the session
         except MediaRefusedError as error:
-            incoming.respond(build_response(request, 488, headers=[_warning(str(error))]))
+            incoming.respond(build_response(request, 488, headers=[warning_header(str(error))]))
             return
         assert self.dialog is not None
         self.dialog.update_target(request)
@@ -205,7 +311,8 @@ class Leg:
         self._arm_session_timer()
 
     def _on_ack(self, incoming: ServerRequest) -> None:
-        self._ack_received = True
+        self._unacknowledged = None
+        self._timer.cancel("2xx_retransmit")
         if incoming.request.body and self.media.awaiting_answer:
             try:
                 self.media.accept_answer(parse_sdp(incoming.request.body))
@@ -246,7 +353,7 @@ class Leg:
             return
         self.media.abandon_offer()
         if code == 491:
-            self._later(self._glare_delay(), self._retry_hold)
+            self._timer.after("glare_retry", self._glare_delay(), self._retry_hold)
         elif code in (408, 481):
             # §12.2.1.2: the dialog is gone.
             self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.ERROR)
@@ -303,24 +410,22 @@ class Leg:
     def _retransmit_until_ack(self, incoming: ServerRequest, response: Response) -> None:
         """§13.3.1.4: over UDP the UAS TU re-sends its 2xx, T1 doubling to T2, until the ACK;
         without one after 64*T1 the dialog ends with a BYE."""
-        self._ack_received = False
-        interval = self._timers.t1
-        elapsed = 0.0
+        t1 = self._services.sip_timers.t1
+        self._unacknowledged = _Unacknowledged(incoming, response, t1, self._clock.now())
+        self._timer.after("2xx_retransmit", t1, self._resend_2xx)
 
-        def resend() -> None:
-            nonlocal interval, elapsed
-            if self._ack_received or self.ended:
-                return
-            elapsed += interval
-            if elapsed >= 64 * self._timers.t1:
-                logger.info("call %s: no ACK for the 2xx", self.call_uuid)
-                self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.ERROR)
-                return
-            incoming.respond(response)
-            interval = min(2 * interval, self._timers.t2)
-            self._later(interval, resend)
-
-        self._later(interval, resend)
+    def _resend_2xx(self) -> None:
+        pending = self._unacknowledged
+        if pending is None or self.ended:
+            return
+        timers = self._services.sip_timers
+        if self._clock.now() - pending.first_sent >= 64 * timers.t1:
+            logger.info("call %s: no ACK for the 2xx", self.call_uuid)
+            self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.ERROR)
+            return
+        pending.incoming.respond(pending.response)
+        pending.interval = min(2 * pending.interval, timers.t2)
+        self._timer.after("2xx_retransmit", pending.interval, self._resend_2xx)
 
     def _note_hold(self) -> None:
         on_hold = self.media.remote_on_hold
@@ -330,32 +435,53 @@ class Leg:
 
     def _arm_session_timer(self) -> None:
         """RFC 4028 §10: without a refresh before the interval ends, the session is over;
-        when we are the refresher, a re-INVITE goes at half the interval."""
-        generation = self.session_timer.refreshed()
+        when we are the refresher, a re-INVITE goes at half the interval. Each refresh
+        moves both deadlines."""
         expires = self.session_timer.expiry_interval()
         refresh = self.session_timer.refresh_interval()
-
-        def expire() -> None:
-            if self.session_timer.generation == generation and not self.ended:
-                self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.PLIVO)
-
-        def refresh_session() -> None:
-            if self.session_timer.generation != generation or self.ended:
-                return
-            if self._reinvite_pending is None and self.media.last_sent is not None:
-                sent = self.media.last_sent
-                self._send_reinvite(self.media.reoffer(sent.media[0].direction(sent.direction)))
-            self._arm_session_timer()
-
+        self._timer.cancel("session_expiry")
+        self._timer.cancel("session_refresh")
         if expires is not None:
-            self._later(expires, expire)
+            self._timer.after("session_expiry", expires, self._session_expired)
         if refresh is not None:
-            self._later(refresh, refresh_session)
+            self._timer.after("session_refresh", refresh, self._refresh_session)
 
-    def _later(self, delay: float, callback: Callable[[], None]) -> None:
-        handle = asyncio.get_running_loop().call_later(delay, callback)
-        self._timer_handles = [h for h in self._timer_handles if not h.cancelled()]
-        self._timer_handles.append(handle)
+    def _session_expired(self) -> None:
+        self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.PLIVO)
+
+    def _refresh_session(self) -> None:
+        if self.ended:
+            return
+        if self._reinvite_pending is None and self.media.last_sent is not None:
+            sent = self.media.last_sent
+            self._send_reinvite(self.media.reoffer(sent.media[0].direction(sent.direction)))
+        self._arm_session_timer()
+
+    # -- the leg's own limits ------------------------------------------------------------------
+
+    def _arm_limits(self) -> None:
+        """From the answer: the maximum duration (cause 6000) and RTP inactivity (6020)."""
+        limits = self._services.limits
+        self._timer.after("max_duration", limits.max_duration, self._duration_reached)
+        self._media_seen = (self.media.packets_received(), self._clock.now())
+        self._timer.after("media_check", MEDIA_CHECK_INTERVAL, self._check_media)
+
+    def _duration_reached(self) -> None:
+        self.hangup(Cause.SCHEDULED_HANGUP, HangupSource.PLIVO)
+
+    def _check_media(self) -> None:
+        """No RTP for calls.media_timeout ends the leg; while on hold (either way) silence is
+        expected, so it does not count."""
+        if self.ended:
+            return
+        now, count = self._clock.now(), self.media.packets_received()
+        on_hold = self.media.remote_on_hold or self.media.local_hold
+        if count != self._media_seen[0] or on_hold:
+            self._media_seen = (count, now)
+        elif now - self._media_seen[1] >= self._services.limits.media_timeout:
+            self.hangup(Cause.MEDIA_TIMEOUT, HangupSource.PLIVO)
+            return
+        self._timer.after("media_check", MEDIA_CHECK_INTERVAL, self._check_media)
 
     def _move(self, state: LegState) -> None:
         if state not in LEG_TRANSITIONS[self.state]:
@@ -367,6 +493,7 @@ class Leg:
     def _answered(self) -> None:
         self._move(LegState.ANSWERED)
         self.answer_time = self._clock.wall()
+        self._arm_limits()
 
     def _end(self, cause: Cause, source: HangupSource, sip_status: int | None = None) -> None:
         if self.state is LegState.ENDED:
@@ -376,17 +503,29 @@ class Leg:
         self.cause, self.hangup_source = cause, source
         if sip_status is not None:
             self.sip_status = sip_status
-        for handle in self._timer_handles:
-            handle.cancel()
-        self._timer_handles.clear()
+        self._timer.cancel_all()
         self.media.close()
         self._events(Ended(self))
 
     def timers_pending(self) -> int:
-        return sum(not h.cancelled() for h in self._timer_handles)
+        return len(self._timer)
 
 
-def _warning(text: str) -> tuple[str, str]:
+class _Unacknowledged:
+    """A 2xx we sent over UDP and re-send until its ACK (§13.3.1.4)."""
+
+    __slots__ = ("first_sent", "incoming", "interval", "response")
+
+    def __init__(
+        self, incoming: ServerRequest, response: Response, interval: float, first_sent: float
+    ) -> None:
+        self.incoming = incoming
+        self.response = response
+        self.interval = interval
+        self.first_sent = first_sent
+
+
+def warning_header(text: str) -> tuple[str, str]:
     """RFC 3261 §20.43: 399 is the miscellaneous warning; the text says what was wrong."""
     return ("Warning", f'399 mediaserver "{text.replace(chr(34), chr(39))[:200]}"')
 

@@ -1,12 +1,20 @@
-"""What a leg tells its call, as past-tense facts, and the leg's visible state table."""
+"""What a leg tells whoever listens, as past-tense facts, and the leg's visible state table.
+
+Any number of subscribers (the call service's dialog table and records, the script driving
+the leg, an application's callbacks) each get every event in the order they subscribed; one
+that fails is logged and the others still hear it.
+"""
 
 import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mediaserver.calls.leg import Leg
+
+logger = logging.getLogger(__name__)
 
 
 class LegState(enum.Enum):
@@ -47,10 +55,19 @@ class HoldChanged:
     on_hold: bool  # the peer stopped (True) or resumed (False) receiving our media
 
 
+class DigitSource(enum.Enum):
+    """How a digit arrived; one stream of DigitReceived whatever the mode."""
+
+    RFC4733 = "rfc4733"  # telephone-event packets
+    SIP_INFO = "sip_info"  # RFC 6086 INFO, application/dtmf-relay or application/dtmf
+    INBAND = "inband"  # tones in the audio (Goertzel)
+
+
 @dataclass(frozen=True, slots=True)
 class DigitReceived:
     leg: "Leg"
-    digit: str  # from SIP INFO; RFC 4733 and in-band digits stay in the media engine
+    digit: str
+    source: DigitSource = DigitSource.SIP_INFO
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +77,40 @@ class Ended:
 
 LegEvent = Ringing | Answered | HoldChanged | DigitReceived | Ended
 EventSink = Callable[[LegEvent], None]
+
+
+class Subscription:
+    """Returned by subscribe(); `cancel()` stops the deliveries (idempotent)."""
+
+    __slots__ = ("_sink", "_stream")
+
+    def __init__(self, stream: "EventStream", sink: EventSink) -> None:
+        self._stream = stream
+        self._sink = sink
+
+    def cancel(self) -> None:
+        self._stream.unsubscribe(self._sink)
+
+
+class EventStream:
+    def __init__(self) -> None:
+        self._sinks: list[EventSink] = []
+
+    def subscribe(self, sink: EventSink) -> Subscription:
+        self._sinks.append(sink)
+        return Subscription(self, sink)
+
+    def unsubscribe(self, sink: EventSink) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    def emit(self, event: LegEvent) -> None:
+        # A copy: a subscriber may unsubscribe (or subscribe another) while hearing it.
+        for sink in list(self._sinks):
+            try:
+                sink(event)
+            except Exception:
+                logger.exception("a subscriber failed on %s", type(event).__name__)
+
+    def __len__(self) -> int:
+        return len(self._sinks)

@@ -1,18 +1,26 @@
-"""One leg's media: its SDP offer/answer state (RFC 3264) and its media engine stream.
+"""One leg's media: its SDP offer/answer state (RFC 3264) and what the media engine does
+with it.
 
-A leg sends one session description after another, each a revision of the last (§8); this
-object keeps the last one sent, the stream the engine opened for it, and what the latest
-exchange settled (codec, remote address, hold). The call layer hands it offers and answers
-and it drives the engine's commands; it never touches packets.
+`LegMedia` is the protocol legs and scripts use; `RtpLegMedia` is plain RTP through the
+engine (a WebRTC leg, with ICE and DTLS-SRTP, is another implementation). A leg sends one
+session description after another, each a revision of the last (§8); the media object keeps
+the last one sent, the engine stream opened for it, and what the latest exchange settled
+(codec, remote address, hold). The calls layer hands it offers and answers and asks it for
+playback, digits, recording and bridging; it never touches packets or engine streams.
 """
 
+import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
+from typing import Protocol
 
+from mediaserver.calls.leg_events import DigitSource
 from mediaserver.config import CallsConfig
-from mediaserver.media.engine import MediaEngine
-from mediaserver.media.stream import MediaStream
+from mediaserver.media.engine import DtmfMode, MediaEngine, StreamStateError, StreamStatistics
+from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
 from mediaserver.rtp.payload_types import AUDIO_FORMATS, PayloadFormat
 from mediaserver.sdp.offer_answer import (
     answer_offer,
@@ -32,6 +40,47 @@ class MediaRefusedError(ValueError):
     """Nothing usable in an offer or answer: SIP says 488 (§13.3.1.1) or ends the dialog."""
 
 
+DigitHandler = Callable[[str, DigitSource], None]
+
+
+class LegMedia(Protocol):
+    """A leg's media as the calls layer sees it: offer/answer, then commands."""
+
+    last_sent: SessionDescription | None
+
+    @property
+    def codec(self) -> str: ...
+    @property
+    def remote_on_hold(self) -> bool: ...
+    @property
+    def local_hold(self) -> bool: ...
+    @property
+    def awaiting_answer(self) -> bool: ...
+    @property
+    def is_open(self) -> bool: ...
+
+    def check_offer(self, offer: SessionDescription) -> None: ...
+    async def prepare_answer(self, offer: SessionDescription) -> None: ...
+    async def prepare_offer(self) -> None: ...
+    def answer(self, offer: SessionDescription) -> SessionDescription: ...
+    def offer(self) -> SessionDescription: ...
+    def reoffer(self, direction: str) -> SessionDescription: ...
+    def accept_answer(self, answer: SessionDescription) -> None: ...
+    def abandon_offer(self) -> None: ...
+    def close(self) -> None: ...
+
+    def connect(self, other: "LegMedia") -> None: ...
+    def disconnect(self) -> None: ...
+    def connected_to(self, other: "LegMedia") -> bool: ...
+    def play(self, source: MediaSource) -> "asyncio.Future[bool]": ...
+    def stop_playing(self) -> None: ...
+    def send_digits(self, digits: str) -> "asyncio.Future[bool]": ...
+    def detect_digits(self, handler: DigitHandler | None) -> None: ...
+    def record(self, sink: MediaSink | None) -> None: ...
+    def packets_received(self) -> int: ...
+    def statistics(self) -> StreamStatistics | None: ...
+
+
 def capabilities_for(config: CallsConfig) -> Capabilities:
     by_name = {f.encoding_name.lower(): f for f in AUDIO_FORMATS}
     formats: tuple[PayloadFormat, ...] = tuple(by_name[c.lower()] for c in config.codecs)
@@ -49,7 +98,7 @@ def parse_sdp(body: bytes) -> SessionDescription:
         raise MediaRefusedError(f"malformed SDP: {error}") from None
 
 
-class LegMedia:
+class RtpLegMedia:
     def __init__(
         self, engine: MediaEngine, capabilities: Capabilities, address: str, username: str
     ) -> None:
@@ -178,6 +227,71 @@ class LegMedia:
             self._engine.close_stream(self.stream)
             self.stream = None
 
+    @property
+    def is_open(self) -> bool:
+        return self.stream is not None
+
+    # -- commands (the engine's API, RFC 3264 state aside) -------------------------------------
+
+    def connect(self, other: LegMedia) -> None:
+        """Bridge both ways through the engine (relayed or transcoded, its choice)."""
+        mine, theirs = self._open_stream(), _stream_of(other)
+        if mine.peer is theirs:
+            return
+        try:
+            self._engine.connect(mine, theirs)
+        except StreamStateError as error:
+            raise MediaRefusedError(str(error)) from None
+
+    def disconnect(self) -> None:
+        if self.stream is not None:
+            self._engine.disconnect(self.stream)
+
+    def connected_to(self, other: LegMedia) -> bool:
+        return self.stream is not None and self.stream.peer is _stream_of(other)
+
+    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
+        return self._engine.play(self._open_stream(), source)
+
+    def stop_playing(self) -> None:
+        if self.stream is not None:
+            self._engine.stop_playing(self.stream)
+
+    def send_digits(self, digits: str) -> "asyncio.Future[bool]":
+        """RFC 4733 events when the peer negotiated telephone-event, else in-band tones."""
+        stream = self._open_stream()
+        mode = DtmfMode.RFC4733 if stream.format.telephone_event_pt is not None else DtmfMode.INBAND
+        return self._engine.send_dtmf(stream, digits, mode)
+
+    def detect_digits(self, handler: DigitHandler | None) -> None:
+        """Report RFC 4733 and in-band digits to `handler` (None: stop, and let the engine
+        relay the stream untouched again)."""
+        if self.stream is None:
+            return
+        if handler is None:
+            self._engine.stop_detecting_dtmf(self.stream)
+            return
+
+        def received(digit: DtmfReceived) -> None:
+            handler(digit.digit, _DIGIT_SOURCES[digit.source])
+
+        self._engine.detect_dtmf(self.stream, received)
+
+    def record(self, sink: MediaSink | None) -> None:
+        if self.stream is None:
+            return
+        if sink is None:
+            self._engine.stop_recording(self.stream)
+        else:
+            self._engine.record(self.stream, sink)
+
+    def packets_received(self) -> int:
+        figures = self.statistics()
+        return -1 if figures is None else figures.packets_received
+
+    def statistics(self) -> StreamStatistics | None:
+        return None if self.stream is None else self._engine.stream_statistics(self.stream)
+
     def _check_open(self) -> None:
         if self._closed:
             raise MediaRefusedError("the leg has ended")
@@ -211,6 +325,16 @@ class LegMedia:
             description = revise(self.last_sent, description)
         self.last_sent = description
         return description
+
+
+_DIGIT_SOURCES = {DtmfSource.RFC4733: DigitSource.RFC4733, DtmfSource.INBAND: DigitSource.INBAND}
+
+
+def _stream_of(media: LegMedia) -> MediaStream:
+    """Two legs bridge through the engine only when both are engine streams."""
+    if not isinstance(media, RtpLegMedia) or media.stream is None:
+        raise MediaRefusedError("the other leg's media cannot be bridged")
+    return media.stream
 
 
 def _address_type(address: str) -> str:

@@ -7,15 +7,17 @@ acknowledged and ended with a BYE.
 """
 
 import logging
+import secrets
 
+from mediaserver.calls.dialer import Caller
 from mediaserver.calls.hangup_cause import Cause, HangupSource, cause_for_status
-from mediaserver.calls.leg import ALLOW, SDP, SUPPORTED, Leg
+from mediaserver.calls.leg import ALLOW, SDP, SUPPORTED, Leg, LegServices
 from mediaserver.calls.leg_events import Answered, LegState, Ringing
-from mediaserver.calls.leg_media import MediaRefusedError, parse_sdp
+from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
+from mediaserver.calls.router import Target
 from mediaserver.sip.dialog import DialogInput, new_tag, uac_dialog
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response
-from mediaserver.sip.uri import SipUri
 from mediaserver.transport.endpoint import ClientRequest
 
 logger = logging.getLogger(__name__)
@@ -24,26 +26,31 @@ logger = logging.getLogger(__name__)
 class OutboundLeg(Leg):
     direction = "outbound"
 
-    async def start(
-        self,
-        request_uri: SipUri,
-        from_address: str,
-        to_address: str,
-        call_id: str,
-        max_forwards: int = 70,
+    def __init__(
+        self, services: LegServices, media: LegMedia, target: Target, caller: Caller
     ) -> None:
-        """Send the INVITE with our offer. `from_address` and `to_address` are name-addrs
-        without tags; the From tag is ours."""
+        super().__init__(services, media, target.destination)
+        self.target = target
+        self.caller = caller
+        self.from_number = caller.from_number
+        self.to_number = target.request_uri.user or ""
+        self.sip_call_id = _call_id()
+        self._from_tag = new_tag()
+        self._cancel_wanted = False
+        self._provisional_seen = False
+        self._client: ClientRequest | None = None
+
+    async def start(self) -> None:
+        """Send the INVITE with our offer, From the caller (our tag) To the target."""
         await self.media.prepare_offer()
         offer = self.media.offer()
-        self.sip_call_id = call_id
-        self._from_tag = new_tag()
+        request_uri = self.target.request_uri
         headers = Headers(
             [
-                ("Max-Forwards", str(max_forwards)),
-                ("From", f"{from_address};tag={self._from_tag}"),
-                ("To", to_address),
-                ("Call-ID", call_id),
+                ("Max-Forwards", str(self.caller.max_forwards)),
+                ("From", f"{self.caller.from_address};tag={self._from_tag}"),
+                ("To", f"<{request_uri}>"),
+                ("Call-ID", self.sip_call_id),
                 ("CSeq", "1 INVITE"),
                 ("Contact", self.local_contact),
                 ("Allow", ALLOW),
@@ -52,11 +59,7 @@ class OutboundLeg(Leg):
             ]
         )
         invite = Request("INVITE", request_uri, headers, offer.serialize())
-        self._cancel_wanted = False
-        self._provisional_seen = False
-        self._client: ClientRequest = self._endpoint.send_request(
-            invite, self.destination, self._on_response
-        )
+        self._client = self._endpoint.send_request(invite, self.destination, self._on_response)
 
     def cancel(self, cause: Cause, source: HangupSource) -> None:
         """Give up on an unanswered leg: CANCEL once a provisional has come (§9.1)."""
@@ -64,7 +67,7 @@ class OutboundLeg(Leg):
             self.hangup(cause, source)
             return
         self._cancel_wanted = True
-        if self._provisional_seen:
+        if self._provisional_seen and self._client is not None:
             self._client.cancel()
         self._end(cause, source)
 
@@ -86,6 +89,7 @@ class OutboundLeg(Leg):
             self.sip_status = self.sip_status or code
 
     def _on_provisional(self, response: Response) -> None:
+        assert self._client is not None
         if not self._provisional_seen:
             self._provisional_seen = True
             if self._cancel_wanted:
@@ -94,12 +98,12 @@ class OutboundLeg(Leg):
             return
         early = self._take_answer(response) if response.body else False
         if response.to_address.tag is not None and self.dialog is None:
-            self.dialog = uac_dialog(self._client.request, response)
+            self.dialog = uac_dialog(_invite_of(self._client), response)
         self._move(LegState.RINGING)
         self._events(Ringing(self, early_media=early))
 
     def _on_success(self, response: Response) -> None:
-        invite = self._client.request
+        invite = _invite_of(self._client)
         if self.dialog is None or self.dialog.remote_tag != response.to_address.tag:
             if self.state is LegState.ANSWERED:
                 self._acknowledge_and_end_fork(invite, response)
@@ -138,3 +142,14 @@ class OutboundLeg(Leg):
         self._endpoint.send_ack(ack, self.destination)
         bye = forked.new_request("BYE", self.local_contact)
         self._endpoint.send_request(bye, self.destination, lambda response: None)
+
+
+def _invite_of(client: ClientRequest | None) -> Request:
+    """The INVITE a response answers: sent before any response can arrive."""
+    assert client is not None
+    return client.request
+
+
+def _call_id() -> str:
+    """§8.1.1.4: globally unique; 128 random bits are."""
+    return secrets.token_hex(16)

@@ -29,7 +29,6 @@ class SessionTimer:
         self.interval: int | None = None
         self.refresher = "uac"
         self._peer_supports = False
-        self.generation = 0  # bumped by each refresh, so an older expiry timer stands down
 
     def negotiate(
         self, request: Request, *, incoming_is_initial: bool
@@ -69,7 +68,3 @@ class SessionTimer:
     def refresh_interval(self) -> float | None:
         """When we refresh: half the interval, as §10 recommends."""
         return self.interval / 2 if self.interval and self.refresher == "uas" else None
-
-    def refreshed(self) -> int:
-        self.generation += 1
-        return self.generation

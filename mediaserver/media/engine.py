@@ -72,6 +72,16 @@ class EngineStatistics:
         ))  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class StreamStatistics:
+    """One stream's counters, as the layers above read them (they never read the stream)."""
+
+    rtp_port: int
+    packets_received: int
+    packets_sent: int
+    invalid_packets: int
+
+
 class MediaEngine:
     def __init__(
         self, config: RtpConfig, clock: Clock, loop: asyncio.AbstractEventLoop | None = None
@@ -290,6 +300,15 @@ class MediaEngine:
             dtmf_detectors=sum(s.digit_handler is not None for s in streams),
             timers=int(self._ticker.running),
             bytes_buffered=self._batch.bytes_buffered(),
+        )
+
+    def stream_statistics(self, stream: MediaStream) -> StreamStatistics:
+        rtp = stream.rtp
+        return StreamStatistics(
+            rtp_port=stream.ports.rtp_port,
+            packets_received=rtp.packets_received,
+            packets_sent=rtp.packets_sent,
+            invalid_packets=rtp.invalid_packets,
         )
 
     async def _endpoint(self, sock: object, rtcp_mux: bool) -> RtpSocket:

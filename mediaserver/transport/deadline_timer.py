@@ -66,6 +66,11 @@ class DeadlineTimer:
     def _fire(self) -> None:
         self._handle = None
         self._armed_for = None
+        self.expire_due()
+
+    def expire_due(self) -> None:
+        """Expire every key whose deadline has passed on the clock. The loop timer calls this;
+        a test with a manual clock calls it after moving the clock."""
         now = self._clock.now()
         # Collected first: an expiry may set a new deadline for its key, even an overdue
         # one, and that is the next round's work (a loop timer can also wake a little early,

@@ -59,8 +59,3 @@ def test_too_small_interval_gets_422_with_min_se() -> None:
     assert response.status_code == 422
     assert response.headers.get("Min-SE") == "120"
 
-
-def test_refresh_generations_stand_down_older_timers() -> None:
-    timer = SessionTimer()
-    first = timer.refreshed()
-    assert timer.refreshed() == first + 1
