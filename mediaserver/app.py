@@ -12,11 +12,12 @@ import resource
 import signal
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
 from mediaserver.calls.call_record import CallRecordWriter
-from mediaserver.calls.call_service import CallService
+from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
 from mediaserver.calls.router import Router
 from mediaserver.calls.sip_service import SipService
@@ -24,6 +25,7 @@ from mediaserver.clock import SystemClock
 from mediaserver.config import Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
+from mediaserver.media.tts import EspeakTts
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
@@ -89,74 +91,109 @@ def nonce_secret(config: Config) -> bytes:
     ).digest()
 
 
+@dataclass
+class Server:
+    """Every part, built from the configuration and wired; `serve` runs one until a signal,
+    tests run one in their own loop (and drive its call service directly)."""
+
+    config: Config
+    database: sqlite3.Connection
+    registrar: Registrar
+    endpoint: SipEndpoint
+    engine: MediaEngine
+    calls: CallService
+    api: ApiServer
+
+    @classmethod
+    def build(cls, config: Config, inbound_script: InboundScript | None = None) -> "Server":
+        database = open_database(config.storage.sqlite_path)
+        clock = SystemClock()
+        endpoints = SqliteEndpoints(database)
+        registrar = Registrar(
+            config.registrar,
+            config.sip.domain,
+            endpoints,
+            SqliteBindings(database),
+            clock,
+            nonce_secret(config),
+        )
+        sip_service = SipService(registrar)
+        timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
+        endpoint = SipEndpoint(
+            sip_service, clock, advertised_address=config.sip.advertised_address, timers=timers
+        )
+        engine = MediaEngine(config.rtp, clock)
+        router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
+        calls = CallService(
+            endpoint,
+            registrar,
+            router,
+            engine,
+            config.calls,
+            clock,
+            config.sip.domain,
+            config.rtp.address,
+            timers,
+            EspeakTts(config.storage.sqlite_path.parent / "tts-cache"),
+            inbound_script=inbound_script,
+        )
+        calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
+        sip_service.calls = calls
+        api = ApiServer(
+            [
+                MetricSource("sip", endpoint.statistics),
+                MetricSource("registrar", registrar.statistics),
+                MetricSource("calls", calls.statistics),
+                MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
+                MetricSource("process", _process_statistics),
+            ],
+            [LabelledSource("leg", lambda: _leg_rows(calls))],
+        )
+        return cls(config, database, registrar, endpoint, engine, calls, api)
+
+    async def start(self) -> None:
+        # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
+        # on an answered OPTIONS meaning the whole server is up).
+        await self.api.start(self.config.api.listen)
+        await self.endpoint.start(self.config.sip.listen_addresses)
+        logger.info("mediaserver started (SIP domain %s)", self.config.sip.domain)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set; every call is hung up before this returns."""
+        async with asyncio.TaskGroup() as tasks:
+            sweeper = tasks.create_task(_sweep(self.registrar))
+            tasks.create_task(self.calls.run(stop))
+            await stop.wait()
+            logger.info("stopping")
+            sweeper.cancel()
+
+    async def close(self) -> None:
+        for name, statistics in (
+            ("SIP", self.endpoint.statistics()),
+            ("registrar", self.registrar.statistics()),
+            ("call", self.calls.statistics()),
+        ):
+            logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
+        self.engine.close()
+        await self.api.close()
+        await self.endpoint.close()
+        self.database.close()
+
+
 async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or cancellation), then close everything."""
-    database = open_database(config.storage.sqlite_path)
-    clock = SystemClock()
-    endpoints = SqliteEndpoints(database)
-    registrar = Registrar(
-        config.registrar,
-        config.sip.domain,
-        endpoints,
-        SqliteBindings(database),
-        clock,
-        nonce_secret(config),
-    )
-    sip_service = SipService(registrar)
-    timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
-    endpoint = SipEndpoint(
-        sip_service, clock, advertised_address=config.sip.advertised_address, timers=timers
-    )
-    engine = MediaEngine(config.rtp, clock)
-    router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
-    calls = CallService(
-        endpoint,
-        registrar,
-        router,
-        engine,
-        config.calls,
-        clock,
-        config.sip.domain,
-        config.rtp.address,
-    )
-    calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
-    sip_service.calls = calls
-    api = ApiServer(
-        [
-            MetricSource("sip", endpoint.statistics),
-            MetricSource("registrar", registrar.statistics),
-            MetricSource("calls", calls.statistics),
-            MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
-            MetricSource("process", _process_statistics),
-        ],
-        [LabelledSource("leg", lambda: _leg_rows(calls))],
-    )
+    server = Server.build(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
-        # on an answered OPTIONS meaning the whole server is up).
-        await api.start(config.api.listen)
-        await endpoint.start(config.sip.listen_addresses)
-        logger.info("mediaserver started (SIP domain %s)", config.sip.domain)
+        await server.start()
         if ready is not None:
             ready.set()
-        async with asyncio.TaskGroup() as tasks:
-            sweeper = tasks.create_task(_sweep(registrar))
-            tasks.create_task(calls.run(stop))
-            await stop.wait()
-            logger.info("stopping")
-            sweeper.cancel()
+        await server.run(stop)
     finally:
-        logger.info("SIP statistics: %s", json.dumps(endpoint.statistics(), sort_keys=True))
-        logger.info("registrar statistics: %s", json.dumps(registrar.statistics(), sort_keys=True))
-        logger.info("call statistics: %s", json.dumps(calls.statistics(), sort_keys=True))
-        engine.close()
-        await api.close()
-        await endpoint.close()
-        database.close()
+        await server.close()
         # Removed last: a second Ctrl-C while closing must not interrupt the close.
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):

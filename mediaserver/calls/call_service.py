@@ -9,9 +9,10 @@ by digest (407, §22.3). It can also originate a leg with no caller (the REST AP
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.deadlines import Deadlines
 from mediaserver.calls.dialer import Caller, Dialer
 from mediaserver.calls.direct_dial import direct_dial
@@ -19,10 +20,16 @@ from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.inbound_leg import InboundLeg
 from mediaserver.calls.leg import Leg, LegServices, warning_header
 from mediaserver.calls.leg_events import Answered, Ended, LegEvent, Ringing
-from mediaserver.calls.leg_media import MediaRefusedError, RtpLegMedia, capabilities_for
+from mediaserver.calls.leg_media import (
+    LegMedia,
+    MediaRefusedError,
+    RtpLegMedia,
+    capabilities_for,
+)
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Refusal, Route, Router, Target
 from mediaserver.calls.scripts import Scripts
+from mediaserver.calls.sip_transport import IncomingRequest, SipTransport
 from mediaserver.clock import Clock
 from mediaserver.config import CallsConfig
 from mediaserver.media.engine import MediaEngine
@@ -32,12 +39,16 @@ from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, build_response
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.endpoints import Endpoint
-from mediaserver.transport.endpoint import ServerRequest, SipEndpoint
 from mediaserver.transport.peer import Peer
 
 logger = logging.getLogger(__name__)
 
 PendingKey = tuple[str, str]  # (Call-ID, branch of the INVITE's top Via)
+# The media of a leg whose SIP goes to this peer (RTP through the engine unless told).
+MediaFactory = Callable[[Peer], LegMedia]
+# What drives a call that arrives: the caller's leg, the router's decision, how B legs
+# present the caller. The direct dial unless told (applications will choose per number).
+InboundScript = Callable[[CallControl, Route, Caller], Awaitable[None]]
 
 
 class Authenticator(Protocol):
@@ -47,7 +58,7 @@ class Authenticator(Protocol):
 class CallService:
     def __init__(
         self,
-        endpoint: SipEndpoint,
+        endpoint: SipTransport,
         authenticator: Authenticator,
         router: Router,
         engine: MediaEngine,
@@ -57,6 +68,8 @@ class CallService:
         rtp_address: str = "0.0.0.0",
         timers: Timers | None = None,
         tts: TtsEngine | None = None,
+        new_media: MediaFactory | None = None,
+        inbound_script: "InboundScript | None" = None,
     ) -> None:
         self._endpoint = endpoint
         self._authenticator = authenticator
@@ -65,6 +78,8 @@ class CallService:
         self._capabilities = capabilities_for(config)
         self._domain = domain
         self._rtp_address = rtp_address
+        self._new_media = new_media or self._rtp_media
+        self._inbound_script = inbound_script or direct_dial
         self.deadlines = Deadlines(clock)
         dialer = Dialer(self._outbound_leg, self.deadlines, config.ring_timeout)
         self._services = LegServices(
@@ -89,7 +104,7 @@ class CallService:
 
     # -- the SIP service hands requests here ---------------------------------------------------
 
-    def handle_invite(self, incoming: ServerRequest) -> None:
+    def handle_invite(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         early = self._early_refusal(incoming)
         if early is not None:
@@ -120,7 +135,7 @@ class CallService:
         )
         self._start(a_leg, route, self._caller(request, caller_name))
 
-    def cancel(self, incoming: ServerRequest) -> bool:
+    def cancel(self, incoming: IncomingRequest) -> bool:
         """§9.2: the 200 for the CANCEL goes first, then the leg answers the INVITE 487."""
         request = incoming.request
         a_leg = self._pending.get((request.call_id, request.top_via.branch or ""))
@@ -130,7 +145,7 @@ class CallService:
         a_leg.cancelled()
         return True
 
-    def handle_in_dialog(self, incoming: ServerRequest) -> bool:
+    def handle_in_dialog(self, incoming: IncomingRequest) -> bool:
         dialog_id = dialog_id_of(incoming.request)
         leg = None if dialog_id is None else self._dialogs.get(dialog_id)
         if leg is None:
@@ -166,7 +181,7 @@ class CallService:
 
     # -- building calls ------------------------------------------------------------------------
 
-    def _early_refusal(self, incoming: ServerRequest) -> Response | None:
+    def _early_refusal(self, incoming: IncomingRequest) -> Response | None:
         request = incoming.request
         if self.scripts.tasks is None:
             return build_response(request, 503, to_tag=new_tag())
@@ -179,10 +194,10 @@ class CallService:
             return build_response(request, 482, to_tag=new_tag())
         return None
 
-    def _inbound_leg(self, incoming: ServerRequest) -> InboundLeg | None:
+    def _inbound_leg(self, incoming: IncomingRequest) -> InboundLeg | None:
         request = incoming.request
         try:
-            leg = InboundLeg(self._services, self._media_for(incoming.source), incoming)
+            leg = InboundLeg(self._services, self._new_media(incoming.source), incoming)
         except SipParseError as error:
             incoming.respond(
                 build_response(request, 400, f"Bad Request - {error.reason}", to_tag=new_tag())
@@ -215,7 +230,7 @@ class CallService:
         except MediaRefusedError as error:
             a_leg.refuse(Cause.INCOMPATIBLE_MEDIA, str(error))
             return
-        await direct_dial(a_leg, route, caller)
+        await self._inbound_script(a_leg, route, caller)
 
     def _caller(self, request: Request, caller_name: str) -> Caller:
         user = request.from_address.uri.user or caller_name
@@ -227,7 +242,7 @@ class CallService:
     def _outbound_leg(self, target: Target, parent: Leg | None, caller: Caller) -> OutboundLeg:
         """A B leg dialled for `parent` (owned by the script that owns the parent), or an
         originated leg (parent None)."""
-        leg = OutboundLeg(self._services, self._media_for(target.destination), target, caller)
+        leg = OutboundLeg(self._services, self._new_media(target.destination), target, caller)
         if parent is not None:
             leg.parent_call_uuid = parent.call_uuid
             owner = self.scripts.owner_of(parent)
@@ -236,7 +251,7 @@ class CallService:
         self._track(leg)
         return leg
 
-    def _media_for(self, peer: Peer) -> RtpLegMedia:
+    def _rtp_media(self, peer: Peer) -> LegMedia:
         address = self._rtp_address
         if address in ("0.0.0.0", "::"):
             address = self._endpoint.local_peer(peer).host

@@ -7,16 +7,15 @@ single target sends some; it is answered only when a target answers, and the fir
 legs to end takes the other with it, with its cause.
 """
 
+from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.dialer import Caller, DialOptions
 from mediaserver.calls.hangup_cause import Cause, HangupSource
-from mediaserver.calls.inbound_leg import InboundLeg
-from mediaserver.calls.leg import Leg
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Route
 from mediaserver.calls.scripts import first_to_end
 
 
-async def direct_dial(caller_leg: InboundLeg, route: Route, caller: Caller) -> None:
+async def direct_dial(caller_leg: CallControl, route: Route, caller: Caller) -> None:
     def ringing(target_leg: OutboundLeg, early_media: bool) -> None:
         if early_media:
             caller_leg.pre_answer()
@@ -37,7 +36,7 @@ async def direct_dial(caller_leg: InboundLeg, route: Route, caller: Caller) -> N
     await hang_up_together(caller_leg, target_leg)
 
 
-async def hang_up_together(first: Leg, second: Leg) -> None:
+async def hang_up_together(first: CallControl, second: CallControl) -> None:
     """When either leg ends, end the other with the same cause and source."""
     ended = await first_to_end(first, second)
     other = second if ended is first else first

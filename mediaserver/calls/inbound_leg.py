@@ -11,10 +11,10 @@ from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg import SDP, Leg, LegServices, warning_header
 from mediaserver.calls.leg_events import Answered, LegState
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
+from mediaserver.calls.sip_transport import IncomingRequest
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.dialog import DialogInput, new_tag, uas_dialog
 from mediaserver.sip.message import Response, build_response
-from mediaserver.transport.endpoint import ServerRequest
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 class InboundLeg(Leg):
     direction = "inbound"
 
-    def __init__(self, services: LegServices, media: LegMedia, incoming: ServerRequest) -> None:
+    def __init__(self, services: LegServices, media: LegMedia, incoming: IncomingRequest) -> None:
         """Take the INVITE: parse its offer, make the dialog our 1xx and 2xx will confirm.
         Raises SipParseError (400) or MediaRefusedError (488, §13.3.1.1: an offer we cannot
         accept is refused before anything rings)."""
@@ -42,7 +42,7 @@ class InboundLeg(Leg):
             self.media.check_offer(self._offer)
 
     @property
-    def request(self) -> ServerRequest:
+    def request(self) -> IncomingRequest:
         return self._incoming
 
     async def prepare_media(self) -> None:
@@ -122,7 +122,7 @@ class InboundLeg(Leg):
             return
         super().hangup(cause, source)
 
-    def _on_bye(self, incoming: ServerRequest) -> None:
+    def _on_bye(self, incoming: IncomingRequest) -> None:
         """§15: a caller may BYE an early dialog; the INVITE still gets its final 487."""
         if self.state is LegState.CALLING or self.state is LegState.RINGING:
             self.refuse(Cause.ORIGINATOR_CANCEL, source=HangupSource.CALLER)

@@ -32,6 +32,7 @@ from mediaserver.calls.leg_events import (
 )
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
 from mediaserver.calls.session_timer import SessionTimer
+from mediaserver.calls.sip_transport import IncomingRequest, SipTransport
 from mediaserver.config import CallsConfig
 from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.port import MediaSink, MediaSource
@@ -44,7 +45,6 @@ from mediaserver.sip.dtmf_info import DTMF_CONTENT_TYPES, DtmfInfoError, digit_f
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response, build_response
 from mediaserver.sip.transaction.timers import Timers
-from mediaserver.transport.endpoint import ServerRequest, SipEndpoint
 from mediaserver.transport.peer import Peer
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class LegServices:
     """What every leg of a call service shares: the SIP endpoint it sends through, the
     deadlines its timers run on, the SIP timers (T1, T2) and the calls configuration."""
 
-    sip: SipEndpoint
+    sip: SipTransport
     deadlines: Deadlines
     sip_timers: Timers
     limits: CallsConfig
@@ -226,7 +226,7 @@ class Leg:
 
     # -- requests within the dialog (§12.2.2) --------------------------------------------------
 
-    def handle_in_dialog(self, incoming: ServerRequest) -> None:
+    def handle_in_dialog(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         assert self.dialog is not None
         if not self.dialog.accepts_remote_cseq(request):
@@ -240,7 +240,7 @@ class Leg:
             return
         handler(incoming)
 
-    def _handlers(self) -> dict[str, Callable[[ServerRequest], None]]:
+    def _handlers(self) -> dict[str, Callable[[IncomingRequest], None]]:
         return {
             "ACK": self._on_ack,
             "BYE": self._on_bye,
@@ -250,7 +250,7 @@ class Leg:
             "OPTIONS": self._on_options,
         }
 
-    def _on_bye(self, incoming: ServerRequest) -> None:
+    def _on_bye(self, incoming: IncomingRequest) -> None:
         if self.dialog is not None:
             self.dialog.handle(DialogInput.BYE)
         source = HangupSource.CALLER if self.direction == "inbound" else HangupSource.CALLEE
@@ -258,10 +258,10 @@ class Leg:
         self._end(Cause.NORMAL_CLEARING, source)
         incoming.respond(build_response(incoming.request, 200))
 
-    def _on_options(self, incoming: ServerRequest) -> None:
+    def _on_options(self, incoming: IncomingRequest) -> None:
         incoming.respond(build_response(incoming.request, 200, headers=[("Allow", ALLOW)]))
 
-    def _on_info(self, incoming: ServerRequest) -> None:
+    def _on_info(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if not request.body:
@@ -279,7 +279,7 @@ class Leg:
         incoming.respond(build_response(request, 200))
         self._events(DigitReceived(self, digit, DigitSource.SIP_INFO))
 
-    def _on_reoffer(self, incoming: ServerRequest) -> None:
+    def _on_reoffer(self, incoming: IncomingRequest) -> None:
         """§14.2 re-INVITE, RFC 3311 UPDATE: a new offer, or (re-INVITE) a request for one."""
         request = incoming.request
         if self._reinvite_pending is not None or self.media.awaiting_answer:
@@ -310,9 +310,10 @@ class Leg:
         self._note_hold()
         self._arm_session_timer()
 
-    def _on_ack(self, incoming: ServerRequest) -> None:
+    def _on_ack(self, incoming: IncomingRequest) -> None:
         self._unacknowledged = None
         self._timer.cancel("2xx_retransmit")
+        self._timer.cancel("ack_timeout")
         if incoming.request.body and self.media.awaiting_answer:
             try:
                 self.media.accept_answer(parse_sdp(incoming.request.body))
@@ -407,25 +408,25 @@ class Leg:
             request, 200, to_tag=self.dialog.local_tag, headers=headers, body=body
         )
 
-    def _retransmit_until_ack(self, incoming: ServerRequest, response: Response) -> None:
+    def _retransmit_until_ack(self, incoming: IncomingRequest, response: Response) -> None:
         """§13.3.1.4: over UDP the UAS TU re-sends its 2xx, T1 doubling to T2, until the ACK;
-        without one after 64*T1 the dialog ends with a BYE."""
+        without one 64*T1 after the first, the dialog ends with a BYE."""
         t1 = self._services.sip_timers.t1
-        self._unacknowledged = _Unacknowledged(incoming, response, t1, self._clock.now())
+        self._unacknowledged = _Unacknowledged(incoming, response, t1)
         self._timer.after("2xx_retransmit", t1, self._resend_2xx)
+        self._timer.after("ack_timeout", 64 * t1, self._no_ack)
 
     def _resend_2xx(self) -> None:
         pending = self._unacknowledged
         if pending is None or self.ended:
             return
-        timers = self._services.sip_timers
-        if self._clock.now() - pending.first_sent >= 64 * timers.t1:
-            logger.info("call %s: no ACK for the 2xx", self.call_uuid)
-            self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.ERROR)
-            return
         pending.incoming.respond(pending.response)
-        pending.interval = min(2 * pending.interval, timers.t2)
+        pending.interval = min(2 * pending.interval, self._services.sip_timers.t2)
         self._timer.after("2xx_retransmit", pending.interval, self._resend_2xx)
+
+    def _no_ack(self) -> None:
+        logger.info("call %s: no ACK for the 2xx", self.call_uuid)
+        self.hangup(Cause.REQUEST_TIMEOUT, HangupSource.ERROR)
 
     def _note_hold(self) -> None:
         on_hold = self.media.remote_on_hold
@@ -514,15 +515,12 @@ class Leg:
 class _Unacknowledged:
     """A 2xx we sent over UDP and re-send until its ACK (§13.3.1.4)."""
 
-    __slots__ = ("first_sent", "incoming", "interval", "response")
+    __slots__ = ("incoming", "interval", "response")
 
-    def __init__(
-        self, incoming: ServerRequest, response: Response, interval: float, first_sent: float
-    ) -> None:
+    def __init__(self, incoming: IncomingRequest, response: Response, interval: float) -> None:
         self.incoming = incoming
         self.response = response
         self.interval = interval
-        self.first_sent = first_sent
 
 
 def warning_header(text: str) -> tuple[str, str]:

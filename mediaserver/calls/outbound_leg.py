@@ -15,10 +15,10 @@ from mediaserver.calls.leg import ALLOW, SDP, SUPPORTED, Leg, LegServices
 from mediaserver.calls.leg_events import Answered, LegState, Ringing
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
 from mediaserver.calls.router import Target
+from mediaserver.calls.sip_transport import OutgoingRequest
 from mediaserver.sip.dialog import DialogInput, new_tag, uac_dialog
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response
-from mediaserver.transport.endpoint import ClientRequest
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class OutboundLeg(Leg):
         self._from_tag = new_tag()
         self._cancel_wanted = False
         self._provisional_seen = False
-        self._client: ClientRequest | None = None
+        self._client: OutgoingRequest | None = None
 
     async def start(self) -> None:
         """Send the INVITE with our offer, From the caller (our tag) To the target."""
@@ -144,7 +144,7 @@ class OutboundLeg(Leg):
         self._endpoint.send_request(bye, self.destination, lambda response: None)
 
 
-def _invite_of(client: ClientRequest | None) -> Request:
+def _invite_of(client: OutgoingRequest | None) -> Request:
     """The INVITE a response answers: sent before any response can arrive."""
     assert client is not None
     return client.request

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
+from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg import Leg
 from mediaserver.calls.leg_events import Ended, LegEvent
@@ -76,16 +77,16 @@ class Scripts:
         return len(self._running)
 
 
-async def first_to_end(*legs: Leg) -> Leg:
+async def first_to_end(*legs: CallControl) -> CallControl:
     """Wait until one of `legs` has ended; return it."""
     for leg in legs:
         if leg.ended:
             return leg
-    ended: asyncio.Future[Leg] = asyncio.get_running_loop().create_future()
+    ended: asyncio.Future[CallControl] = asyncio.get_running_loop().create_future()
 
     def hear(event: LegEvent) -> None:
         if isinstance(event, Ended) and not ended.done():
-            ended.set_result(event.leg)
+            ended.set_result(next(leg for leg in legs if leg is event.leg))
 
     subscriptions = [leg.subscribe(hear) for leg in legs]
     try:

@@ -58,4 +58,3 @@ def test_too_small_interval_gets_422_with_min_se() -> None:
     response = refusal.response(invite("Session-Expires: 90"))
     assert response.status_code == 422
     assert response.headers.get("Min-SE") == "120"
-

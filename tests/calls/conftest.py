@@ -1,0 +1,109 @@
+"""The calls unit tests' harness: a call service on an in-memory SIP peer, fake media and a
+manual clock."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+
+from mediaserver.calls.call_service import CallService
+from mediaserver.calls.leg import Leg
+from mediaserver.calls.router import Router
+from mediaserver.clock import ManualClock
+from mediaserver.config import CallsConfig
+from mediaserver.sip.message import Request
+from mediaserver.store.bindings import Binding
+from mediaserver.transport.peer import Peer
+from tests.calls.in_memory import FakeMedia, InMemorySip
+
+
+class Directory:
+    """Endpoints, their registered contacts, one outgoing carrier, our numbers."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[str, list[Binding]] = {}
+        self.carrier: SimpleNamespace | None = None
+
+    def register(self, username: str, port: int) -> None:
+        binding = Binding(
+            username, f"sip:{username}@127.0.0.1:{port}", 1e12, None, "c", 1, "udp",
+            "127.0.0.1", port,
+        )  # fmt: skip
+        self.contacts.setdefault(username, []).append(binding)
+
+    def contacts_for(self, username: str) -> list[Binding]:
+        return self.contacts.get(username, [])
+
+    def get(self, username: str) -> object | None:
+        return username if username in ("alice", "bob", "carol") else None
+
+    def incoming_for_source(self, ip: str) -> None:
+        return None
+
+    def default_outgoing(self) -> SimpleNamespace | None:
+        return self.carrier
+
+
+class Caller:
+    """Every INVITE is authenticated as alice."""
+
+    def authenticate(self, request: Request, source: Peer) -> object:
+        return SimpleNamespace(username="alice")
+
+
+@dataclass
+class Harness:
+    service: CallService
+    sip: InMemorySip
+    clock: ManualClock
+    directory: Directory
+    media: list[FakeMedia]
+    ended: list[Leg]
+
+    async def settle(self) -> None:
+        """Let every ready task run (scripts wake on events and deadlines)."""
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    async def advance(self, seconds: float, step: float = 0.5) -> None:
+        """Move the clock in steps, firing what falls due at each."""
+        target = self.clock.now() + seconds
+        while self.clock.now() < target:
+            self.clock.advance(min(step, target - self.clock.now()))
+            self.service.deadlines.expire_due()
+            await self.settle()
+
+    def causes(self) -> list[tuple[str, int, str]]:
+        return [
+            (leg.direction, leg.cause.cause.code if leg.cause else 0, leg.hangup_source.value
+             if leg.hangup_source else "")
+            for leg in self.ended
+        ]  # fmt: skip
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    clock, sip, directory = ManualClock(), InMemorySip(), Directory()
+    media: list[FakeMedia] = []
+
+    def new_media(peer: Peer) -> FakeMedia:
+        media.append(FakeMedia())
+        return media[-1]
+
+    config = CallsConfig(ring_timeout=30, media_timeout=10, max_duration=100)
+    router = Router(directory, directory, directory, directory)  # type: ignore[arg-type]
+    service = CallService(
+        sip, Caller(), router, None, config, clock, "phone.local",  # type: ignore[arg-type]
+        new_media=new_media,
+    )  # fmt: skip
+    ended: list[Leg] = []
+    service.on_leg_ended = ended.append
+    stop = asyncio.Event()
+    running = asyncio.create_task(service.run(stop))
+    await asyncio.sleep(0)
+    yield Harness(service, sip, clock, directory, media, ended)
+    stop.set()
+    await running
+    assert service.statistics()["legs"] == 0
