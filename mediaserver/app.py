@@ -99,6 +99,7 @@ class Server:
     config: Config
     database: sqlite3.Connection
     registrar: Registrar
+    router: Router
     endpoint: SipEndpoint
     engine: MediaEngine
     calls: CallService
@@ -149,7 +150,7 @@ class Server:
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
         )
-        return cls(config, database, registrar, endpoint, engine, calls, api)
+        return cls(config, database, registrar, router, endpoint, engine, calls, api)
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely

@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,12 +198,17 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
     hosts = ("127.0.0.1", "::1") if has_ipv6_loopback() else ("127.0.0.1",)
 
-    def start(extra_toml: str = "", sip_toml: str = "") -> ServerProcess:
+    def start(
+        extra_toml: str = "", sip_toml: str = "", kind: type[ServerProcess] = ServerProcess,
+        **fields: Any,
+    ) -> ServerProcess:  # fmt: skip
+        """A server of `kind` (a subprocess, unless a test runs one in-process)."""
         directory = tmp_path / f"server{len(started)}"
         directory.mkdir()
         attempts = 0
         while True:
-            running = ServerProcess(directory, free_sip_port(hosts), hosts, extra_toml, sip_toml)
+            port = free_sip_port(hosts)
+            running = kind(directory, port, hosts, extra_toml, sip_toml, **fields)
             running.write_config()
             try:
                 running.start()

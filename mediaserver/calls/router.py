@@ -134,14 +134,14 @@ class Router:
             return Refusal(Cause.UNALLOCATED_NUMBER, "not one of our numbers")
         if not found.alias or not self._endpoints.get(found.alias) is not None:
             return Refusal(Cause.ROUTING_ERROR, f"number {found.number} routes nowhere")
-        return self._endpoint_route(found.alias, found.number)
+        return self.route_to_endpoint(found.alias, found.number)
 
     def route_from_endpoint(self, request: Request) -> Route | Refusal:
         user = unquote(request.uri.user or "")
         if not user:
             return Refusal(Cause.INVALID_DESTINATION, "no user in the Request-URI")
         if self._endpoints.get(user) is not None:
-            return self._endpoint_route(user, user)
+            return self.route_to_endpoint(user, user)
         number = normalise_number(user)
         if number is None:
             return Refusal(Cause.UNALLOCATED_NUMBER, "no such endpoint")
@@ -150,12 +150,13 @@ class Router:
             return Refusal(Cause.ROUTING_ERROR, "no outgoing carrier")
         return Route(carrier_attempts(carrier, number), number)
 
-    def _endpoint_route(self, username: str, to_number: str) -> Route | Refusal:
+    def route_to_endpoint(self, username: str, to_number: str = "") -> Route | Refusal:
+        """Every registered contact of endpoint `username`, rung at once."""
         bindings = self._contacts.contacts_for(username)
         if not bindings:
             return Refusal(Cause.ENDPOINT_NOT_REGISTERED, f"{username} is not registered")
         targets = tuple(_binding_target(binding) for binding in bindings)
-        return Route((Attempt(targets),), to_number)
+        return Route((Attempt(targets),), to_number or username)
 
 
 def carrier_attempts(carrier: OutgoingCarrier, number: str) -> tuple[Attempt, ...]:

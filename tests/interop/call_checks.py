@@ -38,9 +38,10 @@ def assert_no_leaks(
     before: dict[str, float],
     timeout: float = 10.0,
     transactions: bool = False,
+    counters: tuple[str, ...] = LEAK_COUNTERS,
 ) -> None:
     """Poll until every counter is back at `before` (calls take a moment to wind down)."""
-    names = (*LEAK_COUNTERS, TRANSACTIONS) if transactions else LEAK_COUNTERS
+    names = (*counters, TRANSACTIONS) if transactions else counters
     deadline = time.monotonic() + timeout
     while True:
         metrics = server.metrics()
