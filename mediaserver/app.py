@@ -34,6 +34,7 @@ from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.transport.endpoint import SipEndpoint
+from mediaserver.transport.local_address import LocalAddress
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,9 @@ class Server:
         database = open_database(config.storage.sqlite_path)
         clock = SystemClock()
         endpoints = SqliteEndpoints(database)
+        # Who we are (domain, advertised and listening addresses): the endpoint writes it into
+        # messages, the registrar checks digest URIs against it.
+        local = LocalAddress(config.sip.advertised_address, config.sip.domain)
         registrar = Registrar(
             config.registrar,
             config.sip.domain,
@@ -117,12 +121,11 @@ class Server:
             SqliteBindings(database),
             clock,
             nonce_secret(config),
+            local,
         )
         sip_service = SipService(registrar)
         timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
-        endpoint = SipEndpoint(
-            sip_service, clock, advertised_address=config.sip.advertised_address, timers=timers
-        )
+        endpoint = SipEndpoint(sip_service, clock, local=local, timers=timers)
         engine = MediaEngine(config.rtp, clock)
         router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
         calls = CallService(

@@ -19,11 +19,18 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import Protocol
 from urllib.parse import unquote
 
 from mediaserver.clock import Clock
 from mediaserver.config import RegistrarConfig
-from mediaserver.sip.digest import DigestChallenge, DigestCredentials, Nonces, NonceState
+from mediaserver.sip.digest import (
+    DigestChallenge,
+    DigestCredentials,
+    Nonces,
+    NonceState,
+    designates_request_target,
+)
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.headers import NameAddress
 from mediaserver.sip.message import Request, Response, build_response
@@ -43,6 +50,12 @@ MAX_USER_AGENT_LENGTH = 255
 ALGORITHM_PREFERENCE = ("SHA-256", "MD5")
 PROXY_AUTHORIZATION = "Proxy-Authorization"
 OUTCOMES = ("registered", "challenged", "stale", "forbidden", "rate_limited", "rejected")
+
+
+class ServerNames(Protocol):
+    """Which hosts and ports name this server (transport/local_address.py knows)."""
+
+    def names_us(self, host: str, port: int | None) -> bool: ...
 
 
 class _Verdict(enum.Enum):
@@ -95,8 +108,10 @@ class Registrar:
         bindings: Bindings,
         clock: Clock,
         secret: bytes,
+        names: ServerNames,
     ) -> None:
         self._config = config
+        self._names = names
         self._domain = domain.lower()
         self._endpoints = endpoints
         self._bindings = bindings
@@ -225,9 +240,9 @@ class Registrar:
         if credentials.qop is None:
             # We always offer qop="auth"; without it there is no nonce count to stop replays.
             raise SipParseError("qop=auth required")
-        if credentials.uri != str(request.uri) and SipUri.parse(credentials.uri) != request.uri:
-            # RFC 7616 §3.4.6: the digest covers this request's URI only.
-            raise SipParseError("Digest uri does not match the Request-URI")
+        if not designates_request_target(credentials.uri, request.uri, self._names.names_us):
+            # RFC 7616 §3.4.6: a digest for another resource is a 400, before any user lookup.
+            raise SipParseError("Digest uri names neither the Request-URI nor this server")
 
     def _challenge(
         self, request: Request, now: float, *, stale: bool, proxy: bool = False

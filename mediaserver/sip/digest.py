@@ -9,9 +9,11 @@ import hashlib
 import hmac
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mediaserver.sip.errors import SipParseError
+from mediaserver.sip.uri import SipUri
 
 ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 QOP_AUTH = "auth"
@@ -211,6 +213,31 @@ def digest_response(
     if qop != QOP_AUTH:
         raise SipParseError(f"unsupported qop {qop}")
     return hash_hex(algorithm, f"{ha1}:{nonce}:{nonce_count or 0:08x}:{cnonce}:{qop}:{ha2}")
+
+
+def designates_request_target(
+    digest_uri: str, request_uri: SipUri, names_us: Callable[[str, int | None], bool]
+) -> bool:
+    """Whether a digest `uri` may stand for the Request-URI.
+
+    RFC 7616 §3.4.6 (RFC 2617 §3.2.2.5) has both designate the same resource, else 400.
+    RFC 3261 §22.4 item 6 relaxes this for SIP, where proxies rewrite the Request-URI: a server
+    may check that `uri` names someone it accepts requests for, and unequal URIs are not
+    necessarily a failure. So besides the Request-URI, a SIP URI is accepted when its host and
+    port name this server (`names_us`: our domain, or an address and port we are reached at),
+    whatever its user or `transport`, as SIPp sends it (the address it sent the request to);
+    one with a `maddr` (§19.1.1) points elsewhere. The response is computed over `uri` as sent.
+    """
+    if digest_uri == str(request_uri):
+        return True
+    uri = SipUri.parse(digest_uri)
+    if uri == request_uri:
+        return True
+    return (
+        uri.scheme == request_uri.scheme
+        and not uri.has_parameter("maddr")
+        and names_us(uri.host, uri.port)
+    )
 
 
 class NonceState(enum.Enum):

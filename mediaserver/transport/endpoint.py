@@ -158,7 +158,7 @@ class SipEndpoint:
         handler: RequestHandler,
         clock: Clock,
         *,
-        advertised_address: str = "",
+        local: LocalAddress | None = None,
         timers: Timers | None = None,
         tcp_idle_timeout: float = DEFAULT_TCP_IDLE_TIMEOUT,
         max_tcp_connections: int = DEFAULT_MAX_TCP_CONNECTIONS,
@@ -166,7 +166,7 @@ class SipEndpoint:
     ) -> None:
         self._handler = handler
         self._clock = clock
-        self._local = LocalAddress(advertised_address)
+        self._local = LocalAddress() if local is None else local
         self._timers = Timers() if timers is None else timers
         self._max_message_size = max_message_size
         self._table = TransactionTable()

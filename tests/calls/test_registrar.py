@@ -11,10 +11,12 @@ from mediaserver.calls.registrar import Registrar
 from mediaserver.clock import ManualClock
 from mediaserver.config import RegistrarConfig
 from mediaserver.sip.digest import DigestChallenge, DigestCredentials, ha1_for
+from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, parse_message
 from mediaserver.store.bindings import Binding, SqliteBindings
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
+from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.peer import Peer
 
 DOMAIN = "phone.local"
@@ -60,12 +62,15 @@ class Client:
             self.request(*headers, authorization=authorization, to=to), source
         )
 
-    def answer(self, challenge_response: Response, nonce_count: int = 1, username: str = "") -> str:
+    def answer(
+        self, challenge_response: Response, nonce_count: int = 1, username: str = "",
+        uri: str = f"sip:{DOMAIN}",
+    ) -> str:  # fmt: skip
         challenge = DigestChallenge.parse(challenge_response.headers.get_all("WWW-Authenticate")[0])
         username = username or self.username
         ha1 = ha1_for(username, challenge.realm, self.password, challenge.algorithm)
         unsigned = DigestCredentials(
-            username, challenge.realm, challenge.nonce, f"sip:{DOMAIN}", "",
+            username, challenge.realm, challenge.nonce, uri, "",
             challenge.algorithm, "auth", nonce_count, "cnonce1",
         )  # fmt: skip
         return str(replace(unsigned, response=unsigned.expected_response(ha1, "REGISTER")))
@@ -76,13 +81,22 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+def server_names() -> LocalAddress:
+    """This registrar listens on 192.0.2.1:5060 (UDP and TCP) and is 203.0.113.7 behind NAT."""
+    local = LocalAddress("203.0.113.7", DOMAIN)
+    local.bound += [Peer("udp", "192.0.2.1", 5060), Peer("tcp", "192.0.2.1", 5060)]
+    return local
+
+
 def make_registrar(clock: ManualClock, **settings: object) -> Registrar:
     connection = open_database(":memory:")
     endpoints = SqliteEndpoints(connection)
     endpoints.add("alice", "s3cret", DOMAIN, "", None, 0.0)
     endpoints.add("bob", "hunter2", DOMAIN, "", None, 0.0)
     config = RegistrarConfig(**settings)  # type: ignore[arg-type]
-    return Registrar(config, DOMAIN, endpoints, SqliteBindings(connection), clock, b"k" * 32)
+    return Registrar(
+        config, DOMAIN, endpoints, SqliteBindings(connection), clock, b"k" * 32, server_names()
+    )
 
 
 @pytest.fixture
@@ -128,12 +142,19 @@ def test_both_algorithms_are_offered_sha256_first(clock: ManualClock) -> None:
 
 
 def test_algorithm_not_offered_is_challenged_again(registrar: Registrar) -> None:
+    assert register_answering(registrar, algorithm="SHA-256").status_code == 401
+
+
+def register_answering(
+    registrar: Registrar, signed_over: str = f"sip:{DOMAIN}", **changes: str
+) -> Response:
+    """alice's REGISTER answering the 401 with a response computed over the uri `signed_over`,
+    then `changes` made to her credentials."""
     client = Client(registrar)
     challenge = registrar.handle_register(client.request(), SOURCE)
-    md5_answer = DigestCredentials.parse(client.answer(challenge))
-    sha = replace(md5_answer, algorithm="SHA-256")
-    response = registrar.handle_register(client.request(authorization=str(sha)), SOURCE)
-    assert response.status_code == 401
+    answer = client.answer(challenge, uri=signed_over)
+    credentials = replace(DigestCredentials.parse(answer), **changes)
+    return registrar.handle_register(client.request(authorization=str(credentials)), SOURCE)
 
 
 def strip_variable_parts(response: Response) -> bytes:
@@ -203,13 +224,88 @@ def test_replayed_nonce_count_is_refused(registrar: Registrar) -> None:
     )
 
 
-def test_digest_uri_must_match_request_uri(registrar: Registrar) -> None:
-    client = Client(registrar)
-    challenge = registrar.handle_register(client.request(), SOURCE)
-    credentials = DigestCredentials.parse(client.answer(challenge))
-    moved = replace(credentials, uri="sip:elsewhere.example")
-    response = registrar.handle_register(client.request(authorization=str(moved)), SOURCE)
-    assert response.status_code == 400
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sip:192.0.2.1:5060",  # SIPp: "sip:" + the address it sent to
+        "sip:192.0.2.1",
+        "sip:192.0.2.1:5060;transport=tcp",
+        "sip:PHONE.local:5060",
+        "sip:203.0.113.7:5060",  # the advertised address
+        "sip:alice@192.0.2.1:5060",  # RFC 3261 §22.4: the user may differ
+    ],
+)
+def test_digest_uri_naming_this_server_is_accepted(registrar: Registrar, uri: str) -> None:
+    assert register_answering(registrar, uri).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sip:elsewhere.example",
+        "sip:192.0.2.99:5060",
+        "sip:192.0.2.1:5070",  # our address, but no socket of ours on that port
+        "sip:phone.local:5070",
+        "sip:192.0.2.1:5060;maddr=198.51.100.1",
+        "sips:192.0.2.1:5060",
+        "tel:+15550001111",
+    ],
+)
+def test_digest_uri_naming_another_resource_is_bad_request(registrar: Registrar, uri: str) -> None:
+    """RFC 7616 §3.4.6: 400, whether or not the password is right (the user is not looked up)."""
+    response = register_answering(registrar, uri)
+    assert (response.status_code, response.reason) == (
+        400,
+        "Bad Request - Digest uri names neither the Request-URI nor this server",
+    )
+
+
+def test_response_is_verified_over_the_digest_uri_as_sent(registrar: Registrar) -> None:
+    # Computed over the Request-URI, sent with a uri naming us: it does not verify (403).
+    assert register_answering(registrar, uri="sip:192.0.2.1:5060").status_code == 403
+
+
+def test_invite_credentials_may_name_this_server(registrar: Registrar) -> None:
+    """A SIPp call scenario's Proxy-Authorization: its uri is our address, not the callee."""
+    endpoint = registrar.authenticate(signed_invite(registrar, "sip:192.0.2.1:5060"), SOURCE)
+    assert not isinstance(endpoint, Response)
+    assert endpoint.username == "alice"
+
+
+def test_invite_credentials_naming_another_host_are_refused(registrar: Registrar) -> None:
+    invite = signed_invite(registrar, "sip:192.0.2.99:5060")
+    with pytest.raises(SipParseError, match="Digest uri names neither"):
+        registrar.authenticate(invite, SOURCE)  # the SIP service answers it 400
+
+
+def signed_invite(registrar: Registrar, uri: str) -> Request:
+    """alice's INVITE to bob, with her answer to the registrar's 407 computed over `uri`."""
+    challenge = registrar.authenticate(make_invite(), SOURCE)
+    assert isinstance(challenge, Response)
+    assert challenge.status_code == 407
+    offered = DigestChallenge.parse(challenge.headers.get("Proxy-Authenticate") or "")
+    ha1 = ha1_for("alice", DOMAIN, "s3cret", offered.algorithm)
+    unsigned = DigestCredentials(
+        "alice", DOMAIN, offered.nonce, uri, "", offered.algorithm, "auth", 1, "cnonce1"
+    )
+    signed = replace(unsigned, response=unsigned.expected_response(ha1, "INVITE"))
+    return make_invite(str(signed))
+
+
+def make_invite(proxy_authorization: str = "") -> Request:
+    lines = [
+        f"INVITE sip:bob@{DOMAIN} SIP/2.0",
+        "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bKinvite",
+        "Max-Forwards: 70",
+        f"From: <sip:alice@{DOMAIN}>;tag=from1",
+        f"To: <sip:bob@{DOMAIN}>",
+        "Call-ID: invite-1@192.0.2.10",
+        "CSeq: 1 INVITE",
+        *([f"Proxy-Authorization: {proxy_authorization}"] if proxy_authorization else []),
+    ]
+    message = parse_message(("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode())
+    assert isinstance(message, Request)
+    return message
 
 
 def test_malformed_authorization_is_bad_request(registrar: Registrar) -> None:
@@ -357,18 +453,15 @@ def test_store_failure_is_500_with_retry_after(clock: ManualClock) -> None:
     endpoints = SqliteEndpoints(connection)
     endpoints.add("alice", "s3cret", DOMAIN, "", None, 0.0)
     registrar = Registrar(
-        RegistrarConfig(), DOMAIN, endpoints, BrokenBindings(connection), clock, b"k" * 32
-    )
+        RegistrarConfig(), DOMAIN, endpoints, BrokenBindings(connection), clock, b"k" * 32,
+        server_names(),
+    )  # fmt: skip
     response = Client(registrar).send(f"Contact: <{CONTACT}>")
     assert (response.status_code, response.headers.get("Retry-After")) == (500, "5")
 
 
 def test_credentials_for_another_realm_are_ignored(registrar: Registrar) -> None:
-    client = Client(registrar)
-    challenge = registrar.handle_register(client.request(), SOURCE)
-    foreign = replace(DigestCredentials.parse(client.answer(challenge)), realm="elsewhere")
-    response = registrar.handle_register(client.request(authorization=str(foreign)), SOURCE)
-    assert response.status_code == 401
+    assert register_answering(registrar, realm="elsewhere").status_code == 401
 
 
 def test_sha256_only_registrar(clock: ManualClock) -> None:

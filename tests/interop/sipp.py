@@ -2,12 +2,15 @@
 bounded in calls and time, on loopback, with the outcome from its exit code (0: all calls
 succeeded) and its output kept for the assertion message."""
 
+import re
 import shutil
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_sip_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sipp"
 USERS = FIXTURES / "users.csv"
@@ -39,10 +42,22 @@ def sipp_command(
 def run_sipp(
     scenario: str, target: str, *arguments: str, calls: int = 1, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # Its -p port is bound for the transport it runs (-t t1: TCP), so free for both.
+    local_port = free_sip_port(("127.0.0.1",))
     return subprocess.run(
-        sipp_command(scenario, target, free_udp_port(), *arguments, calls=calls),
+        sipp_command(scenario, target, local_port, *arguments, calls=calls),
         cwd=cwd, capture_output=True, text=True, timeout=90, check=False,
     )  # fmt: skip
+
+
+def received_status_lines(message_log: Path) -> list[str]:
+    """The status line of every response SIPp received, from its -trace_msg -message_file."""
+    return _RECEIVED_RESPONSE.findall(message_log.read_text(errors="replace"))
+
+
+_RECEIVED_RESPONSE = re.compile(
+    r"^(?:UDP|TCP) message received \[\d+\] bytes :\n\n(SIP/2\.0 .*)$", re.M
+)
 
 
 class SippServer:

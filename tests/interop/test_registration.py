@@ -6,7 +6,6 @@ pjsua2 runs in a child process (PJSIP keeps one library instance per process).
 
 import json
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -20,17 +19,18 @@ import pytest
 from mediaserver.sip.digest import DigestChallenge, DigestCredentials, ha1_for
 from mediaserver.sip.message import Response, parse_message
 from tests.conftest import ServerProcess
+from tests.interop.sipp import (
+    SIPP_PASSWORD,
+    SIPP_USER,
+    USERS,
+    received_status_lines,
+    requires_sipp,
+    run_sipp,
+)
 
 pytestmark = pytest.mark.interop
 
 DOMAIN = "phone.local"
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sipp"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def bindings(server: ServerProcess, username: str) -> list[dict[str, object]]:
@@ -141,29 +141,58 @@ def test_binding_survives_a_restart(server: ServerProcess) -> None:
     assert 590 <= int(contact.rpartition("=")[2]) <= 600
 
 
-def run_sipp(server: ServerProcess, scenario: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [
-            "sipp", "-sf", str(FIXTURES / scenario), "-inf", str(FIXTURES / "users.csv"),
-            "-m", "1", "-nostdin", "-timeout", "20s", "-i", "127.0.0.1",
-            "-p", str(free_port()), f"127.0.0.1:{server.sip_port}",
-        ],
-        cwd=server.directory, capture_output=True, timeout=60, check=False,
+def run_sipp_registration(
+    server: ServerProcess, scenario: str, *arguments: str, users: Path = USERS
+) -> subprocess.CompletedProcess[str]:
+    return run_sipp(
+        scenario, f"127.0.0.1:{server.sip_port}", "-inf", str(users), *arguments,
+        cwd=server.directory,
     )  # fmt: skip
 
 
-@pytest.mark.skipif(shutil.which("sipp") is None, reason="SIPp (sip-tester) is not installed")
+@requires_sipp
 def test_sipp_register_and_unregister(server: ServerProcess) -> None:
     server.cli("endpoint", "add", "sippuser", "sipp-secret", "--exact")
-    registered = run_sipp(server, "register_auth.xml")
+    registered = run_sipp_registration(server, "register_auth.xml")
     assert registered.returncode == 0, registered.stdout[-2000:]
     [binding] = bindings(server, "sippuser")
     contact = str(binding["contact"])
     assert re.fullmatch(r"sip:sippuser@127\.0\.0\.1:\d+;transport=(?i:udp)", contact)
     assert binding["user_agent"] == "SIPp register_auth"
-    unregistered = run_sipp(server, "unregister.xml")
+    unregistered = run_sipp_registration(server, "unregister.xml")
     assert unregistered.returncode == 0, unregistered.stdout[-2000:]
     assert bindings(server, "sippuser") == []
+
+
+@requires_sipp
+@pytest.mark.parametrize(("transport", "bound_as"), [("u1", "udp"), ("t1", "tcp")])
+def test_stock_sipp_registration_scenario(
+    server: ServerProcess, tmp_path: Path, transport: str, bound_as: str
+) -> None:
+    """SIPp's documented REGISTER with [authentication], whose digest uri is our address
+    (sip:127.0.0.1:PORT) and not the Request-URI (sip:phone.local): a wrong password is
+    refused like any other (403), the right one registers."""
+    server.cli("endpoint", "add", SIPP_USER, SIPP_PASSWORD, "--exact")
+    wrong = tmp_path / "wrong-password.csv"
+    wrong.write_text(USERS.read_text().replace(f"password={SIPP_PASSWORD}", "password=guess"))
+    code, seen = run_stock_register(server, transport, wrong, tmp_path / "wrong.log")
+    assert (code, seen) == (1, ["SIP/2.0 401 Unauthorized", "SIP/2.0 403 Forbidden"])
+    assert bindings(server, SIPP_USER) == []
+    code, seen = run_stock_register(server, transport, USERS, tmp_path / "right.log")
+    assert (code, seen) == (0, ["SIP/2.0 401 Unauthorized", "SIP/2.0 200 OK"])
+    [binding] = bindings(server, SIPP_USER)
+    assert binding["transport"] == bound_as
+
+
+def run_stock_register(
+    server: ServerProcess, transport: str, users: Path, message_log: Path
+) -> tuple[int, list[str]]:
+    """SIPp's exit code and the status line of each response it received."""
+    result = run_sipp_registration(
+        server, "register_stock_auth.xml", "-t", transport,
+        "-trace_msg", "-message_file", str(message_log), users=users,
+    )  # fmt: skip
+    return result.returncode, received_status_lines(message_log)
 
 
 PJSUA_CHILD = r"""

@@ -9,12 +9,14 @@ from mediaserver.sip.digest import (
     DigestCredentials,
     Nonces,
     NonceState,
+    designates_request_target,
     digest_response,
     ha1_for,
     parse_parameters,
     quote,
 )
 from mediaserver.sip.errors import SipParseError
+from mediaserver.sip.uri import SipUri
 
 SECRET = b"0123456789abcdef"
 
@@ -209,3 +211,36 @@ def test_expired_nonces_leave_the_replay_table() -> None:
     later = nonces.issue(now=50.0)
     assert nonces.accept_count(later, 1, now=50.0)
     assert nonces.tracked() == 1
+
+
+def names_only_us(host: str, port: int | None) -> bool:
+    """A server at 192.0.2.1:5060, for the digest-uri rule alone."""
+    return host == "192.0.2.1" and port in (None, 5060)
+
+
+@pytest.mark.parametrize(
+    ("digest_uri", "request_uri", "designates"),
+    [
+        ("sip:phone.local", "sip:phone.local", True),
+        ("sip:bob@PHONE.LOCAL:5060", "sip:bob@phone.local:5060", True),
+        ("sip:192.0.2.1:5060", "sip:phone.local", True),  # SIPp: the address it sent to
+        ("sip:192.0.2.1;transport=tcp", "sip:bob@phone.local", True),
+        ("sip:carol@192.0.2.1", "sip:bob@phone.local", True),  # RFC 3261 §22.4 item 6
+        ("sip:192.0.2.2:5060", "sip:phone.local", False),
+        ("sip:192.0.2.1:5070", "sip:phone.local", False),
+        ("sip:192.0.2.1;maddr=198.51.100.1", "sip:phone.local", False),
+        ("sips:192.0.2.1", "sip:phone.local", False),
+        ("tel:+15550001111", "sip:phone.local", False),
+    ],
+)
+def test_digest_uri_designates_the_request_uri_or_this_server(
+    digest_uri: str, request_uri: str, designates: bool
+) -> None:
+    target = SipUri.parse(request_uri)
+    assert designates_request_target(digest_uri, target, names_only_us) is designates
+
+
+def test_malformed_digest_uri_is_a_parse_error() -> None:
+    # SIPp writes "sip:" + its remote address unbracketed, so an IPv6 target gives this.
+    with pytest.raises(SipParseError):
+        designates_request_target("sip:::1:5060", SipUri.parse("sip:phone.local"), names_only_us)

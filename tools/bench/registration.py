@@ -32,6 +32,7 @@ from mediaserver.sip.message import Request, Response, parse_message
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
+from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.peer import Peer
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -124,7 +125,7 @@ def measure_core(workdir: Path, users: list[tuple[str, str]]) -> float:
         endpoints.add(name, password, DOMAIN, "", None, time.time())
     registrar = Registrar(
         RegistrarConfig(), DOMAIN, endpoints, SqliteBindings(database), SystemClock(),
-        secrets.token_bytes(32),
+        secrets.token_bytes(32), LocalAddress(domain=DOMAIN),
     )  # fmt: skip
     source = Peer("udp", "127.0.0.1", 5070)
     server_seconds = 0.0
