@@ -7,7 +7,6 @@ the outgoing carrier, tried `1 + retries` times at its address and then at its f
 address, each attempt with its own prefix and the carrier's suffix.
 """
 
-import re
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, unquote
@@ -17,10 +16,9 @@ from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request
 from mediaserver.sip.uri import SipUri
 from mediaserver.store.bindings import Binding
+from mediaserver.store.numbers import Numbers, normalise_number
 from mediaserver.transport.peer import Peer
 
-# E.164 (ITU-T E.164 §6): up to 15 digits; a leading + and visual separators are dropped.
-_NUMBER_RE = re.compile(r"\+?[0-9][0-9\-.() ]{1,30}")
 DEFAULT_SIP_PORT = 5060
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
 
@@ -79,13 +77,6 @@ class IncomingCarrier(Protocol):
     def name(self) -> str: ...
 
 
-class Number(Protocol):
-    @property
-    def number(self) -> str: ...
-    @property
-    def alias(self) -> str: ...
-
-
 class Contacts(Protocol):
     def contacts_for(self, username: str) -> list[Binding]: ...
 
@@ -100,17 +91,12 @@ class Carriers(Protocol):
     def default_outgoing(self) -> OutgoingCarrier | None: ...
 
 
-class Numbers(Protocol):
-    def get(self, number: str) -> Number | None: ...
-
-
-def normalise_number(text: str) -> str | None:
-    """Digits of an E.164 number, or None when `text` is not one."""
-    text = unquote(text)
-    if _NUMBER_RE.fullmatch(text) is None:
+def _number_in(user: str) -> str | None:
+    """The E.164 digits a Request-URI user part dials (%-escapes undone, §19.1.2), if any."""
+    try:
+        return normalise_number(unquote(user))
+    except ValueError:
         return None
-    digits = re.sub(r"[^0-9]", "", text)
-    return digits if 1 <= len(digits) <= 15 else None
 
 
 class Router:
@@ -128,7 +114,7 @@ class Router:
     def route_from_carrier(self, request: Request) -> Route | Refusal:
         """An incoming carrier may only call our numbers; a number rings the endpoint its
         alias names (applications take over routing with the Plivo XML layer)."""
-        number = normalise_number(request.uri.user or "")
+        number = _number_in(request.uri.user or "")
         found = self._numbers.get(number) if number else None
         if found is None:
             return Refusal(Cause.UNALLOCATED_NUMBER, "not one of our numbers")
@@ -142,7 +128,7 @@ class Router:
             return Refusal(Cause.INVALID_DESTINATION, "no user in the Request-URI")
         if self._endpoints.get(user) is not None:
             return self.route_to_endpoint(user, user)
-        number = normalise_number(user)
+        number = _number_in(user)
         if number is None:
             return Refusal(Cause.UNALLOCATED_NUMBER, "no such endpoint")
         carrier = self._carriers.default_outgoing()

@@ -10,7 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-_E164_DIGITS = re.compile(r"[0-9]{1,15}", re.ASCII)
+# ITU-T E.164 §6: up to 15 digits. A leading '+' and E.123's visual separators (spaces,
+# hyphens, dots, parentheses) are how people write them; they are not part of the number.
+_WRITTEN_NUMBER = re.compile(r"\+?[0-9][0-9\-.() ]*", re.ASCII)
+_SEPARATORS = re.compile(r"[\-.() ]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +30,11 @@ class NumberExistsError(Exception):
 
 
 def normalise_number(text: str) -> str:
-    """'+1 415-555-0100' -> '14155550100'; ValueError unless 1 to 15 digits remain (E.164)."""
-    digits = text.strip().removeprefix("+").replace(" ", "").replace("-", "")
-    if not _E164_DIGITS.fullmatch(digits):
+    """'+1 (415) 555-0100' -> '14155550100'; ValueError unless 1 to 15 digits remain (E.164).
+    The one normalisation for numbers stored, looked up and routed."""
+    written = text.strip()
+    digits = _SEPARATORS.sub("", written).removeprefix("+")
+    if _WRITTEN_NUMBER.fullmatch(written) is None or not 1 <= len(digits) <= 15:
         raise ValueError(f"{text!r} is not a phone number: expected 1 to 15 digits (E.164)")
     return digits
 

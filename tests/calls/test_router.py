@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from mediaserver.calls.hangup_cause import Cause
-from mediaserver.calls.router import Refusal, Route, Router, normalise_number
+from mediaserver.calls.router import Refusal, Route, Router
 from mediaserver.sip.message import Request, parse_message
 from mediaserver.store.bindings import Binding
 from mediaserver.store.carriers import IncomingCarrier, new_outgoing_carrier
@@ -128,7 +128,11 @@ def test_incoming_carrier_by_source_address() -> None:
     assert router().incoming_carrier(Peer("udp", "192.0.2.1", 5060)) is None
 
 
-def test_number_normalisation() -> None:
-    assert normalise_number("+1 (555) 123-0000") == "15551230000"
-    assert normalise_number("alice") is None
-    assert normalise_number("1" * 16) is None
+def test_numbers_are_dialled_as_people_write_them() -> None:
+    """The router and the store share one normalisation: what a phone dials with separators
+    or %-escapes finds the number the store keeps as digits."""
+    directory = router()
+    for user in ("%2B1%20(555)%20000-1111", "+1-555-000-1111", "1.555.000.1111"):
+        route = directory.route_from_carrier(invite(user))
+        assert isinstance(route, Route), user
+        assert route.to_number == "15550001111"
