@@ -33,8 +33,8 @@ from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
-from mediaserver.transport.endpoint import SipEndpoint
 from mediaserver.transport.local_address import LocalAddress
+from mediaserver.transport.sip_transport import SipTransport
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Server:
     database: sqlite3.Connection
     registrar: Registrar
     router: Router
-    endpoint: SipEndpoint
+    transport: SipTransport
     engine: MediaEngine
     calls: CallService
     api: ApiServer
@@ -111,7 +111,7 @@ class Server:
         database = open_database(config.storage.sqlite_path)
         clock = SystemClock()
         endpoints = SqliteEndpoints(database)
-        # Who we are (domain, advertised and listening addresses): the endpoint writes it into
+        # Who we are (domain, advertised and listening addresses): the transport writes it into
         # messages, the registrar checks digest URIs against it.
         local = LocalAddress(config.sip.advertised_address, config.sip.domain)
         registrar = Registrar(
@@ -125,11 +125,11 @@ class Server:
         )
         sip_service = SipService(registrar)
         timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
-        endpoint = SipEndpoint(sip_service, clock, local=local, timers=timers)
+        transport = SipTransport(sip_service, clock, local=local, timers=timers)
         engine = MediaEngine(config.rtp, clock)
         router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
         calls = CallService(
-            endpoint,
+            transport,
             registrar,
             router,
             engine,
@@ -145,7 +145,7 @@ class Server:
         sip_service.calls = calls
         api = ApiServer(
             [
-                MetricSource("sip", endpoint.statistics),
+                MetricSource("sip", transport.statistics),
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
@@ -153,13 +153,13 @@ class Server:
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
         )
-        return cls(config, database, registrar, router, endpoint, engine, calls, api)
+        return cls(config, database, registrar, router, transport, engine, calls, api)
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
         await self.api.start(self.config.api.listen)
-        await self.endpoint.start(self.config.sip.listen_addresses)
+        await self.transport.start(self.config.sip.listen_addresses)
         logger.info("mediaserver started (SIP domain %s)", self.config.sip.domain)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -173,14 +173,14 @@ class Server:
 
     async def close(self) -> None:
         for name, statistics in (
-            ("SIP", self.endpoint.statistics()),
+            ("SIP", self.transport.statistics()),
             ("registrar", self.registrar.statistics()),
             ("call", self.calls.statistics()),
         ):
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
         self.engine.close()
         await self.api.close()
-        await self.endpoint.close()
+        await self.transport.close()
         self.database.close()
 
 

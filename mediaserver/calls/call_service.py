@@ -15,6 +15,7 @@ from typing import Protocol
 from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.deadlines import Deadlines
 from mediaserver.calls.dialer import Caller, Dialer
+from mediaserver.calls.dialog_transport import DialogTransport, IncomingRequest
 from mediaserver.calls.direct_dial import direct_dial
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.inbound_leg import InboundLeg
@@ -29,7 +30,6 @@ from mediaserver.calls.leg_media import (
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Refusal, Route, Router, Target
 from mediaserver.calls.scripts import Scripts
-from mediaserver.calls.sip_transport import IncomingRequest, SipTransport
 from mediaserver.clock import Clock
 from mediaserver.config import CallsConfig
 from mediaserver.media.engine import MediaEngine
@@ -58,7 +58,7 @@ class Authenticator(Protocol):
 class CallService:
     def __init__(
         self,
-        endpoint: SipTransport,
+        transport: DialogTransport,
         authenticator: Authenticator,
         router: Router,
         engine: MediaEngine,
@@ -71,7 +71,7 @@ class CallService:
         new_media: MediaFactory | None = None,
         inbound_script: "InboundScript | None" = None,
     ) -> None:
-        self._endpoint = endpoint
+        self._transport = transport
         self._authenticator = authenticator
         self._router = router
         self._engine = engine
@@ -83,7 +83,7 @@ class CallService:
         self.deadlines = Deadlines(clock)
         dialer = Dialer(self._outbound_leg, self.deadlines, config.ring_timeout)
         self._services = LegServices(
-            endpoint, self.deadlines, timers or Timers(), config, dialer, tts
+            transport, self.deadlines, timers or Timers(), config, dialer, tts
         )
         self._legs: dict[str, Leg] = {}
         self._dialogs: dict[DialogId, Leg] = {}
@@ -189,7 +189,7 @@ class CallService:
         if max_forwards is not None and max_forwards <= 1:
             # §16.3 step 3: no hop left for the B leg we would send.
             return build_response(request, 483, to_tag=new_tag())
-        if self._endpoint.sent_by_us(request):
+        if self._transport.sent_by_us(request):
             # §16.3 step 4, §8.2.2.2: our own INVITE came back to us.
             return build_response(request, 482, to_tag=new_tag())
         return None
@@ -254,7 +254,7 @@ class CallService:
     def _rtp_media(self, peer: Peer) -> LegMedia:
         address = self._rtp_address
         if address in ("0.0.0.0", "::"):
-            address = self._endpoint.local_peer(peer).host
+            address = self._transport.local_peer(peer).host
         return RtpLegMedia(self._engine, self._capabilities, address, "mediaserver")
 
     def _track(self, leg: Leg) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from mediaserver.calls.bridge import Bridge
 from mediaserver.calls.deadlines import Deadlines, NamedTimers
+from mediaserver.calls.dialog_transport import DialogTransport, IncomingRequest
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import (
     LEG_TRANSITIONS,
@@ -32,7 +33,7 @@ from mediaserver.calls.leg_events import (
 )
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
 from mediaserver.calls.session_timer import SessionTimer
-from mediaserver.calls.sip_transport import IncomingRequest, SipTransport
+from mediaserver.calls.sip_service import ALLOW
 from mediaserver.config import CallsConfig
 from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.port import MediaSink, MediaSource
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SDP = "application/sdp"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 SUPPORTED = "timer"
 # §14.1: after a 491 the owner of the Call-ID retries after 2.1-4 s, the other after 0-2 s.
 GLARE_RETRY_OWNER = (2.1, 4.0)
@@ -65,10 +65,10 @@ MEDIA_CHECK_INTERVAL = 1.0
 
 @dataclass(frozen=True, slots=True)
 class LegServices:
-    """What every leg of a call service shares: the SIP endpoint it sends through, the
+    """What every leg of a call service shares: the SIP transport it sends through, the
     deadlines its timers run on, the SIP timers (T1, T2) and the calls configuration."""
 
-    sip: SipTransport
+    sip: DialogTransport
     deadlines: Deadlines
     sip_timers: Timers
     limits: CallsConfig
@@ -83,7 +83,7 @@ class Leg:
         self.call_uuid = str(uuid.uuid4())
         self.parent_call_uuid: str | None = None
         self._services = services
-        self._endpoint = services.sip
+        self._transport = services.sip
         self.media = media
         self._clock = services.deadlines.clock
         self._timer = NamedTimers(services.deadlines)
@@ -220,7 +220,7 @@ class Leg:
 
     @property
     def local_contact(self) -> str:
-        local = self._endpoint.local_peer(self.destination)
+        local = self._transport.local_peer(self.destination)
         transport = ";transport=tcp" if local.transport == "tcp" else ""
         return f"<sip:mediaserver@{local.host_port()}{transport}>"
 
@@ -333,7 +333,7 @@ class Leg:
             "INVITE", self.local_contact, headers=headers, body=offer.serialize()
         )
         self._reinvite_pending = request
-        self._endpoint.send_request(
+        self._transport.send_request(
             request,
             self.destination,
             lambda response: self._on_reinvite_response(request, response),
@@ -384,14 +384,14 @@ class Leg:
     def _acknowledge(self, invite: Request, response: Response, body: bytes = b"") -> None:
         assert self.dialog is not None
         ack = self.dialog.ack_request(invite.cseq.number, self.local_contact, body)
-        self._endpoint.send_ack(ack, self.destination)
+        self._transport.send_ack(ack, self.destination)
 
     def _send_bye(self) -> None:
         if self.dialog is None:
             return
         bye = self.dialog.new_request("BYE", self.local_contact)
         self.dialog.handle(DialogInput.BYE)
-        self._endpoint.send_request(bye, self.destination, _ignore)
+        self._transport.send_request(bye, self.destination, _ignore)
 
     # -- shared machinery ----------------------------------------------------------------------
 

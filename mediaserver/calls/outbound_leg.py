@@ -10,12 +10,13 @@ import logging
 import secrets
 
 from mediaserver.calls.dialer import Caller
+from mediaserver.calls.dialog_transport import OutgoingRequest
 from mediaserver.calls.hangup_cause import Cause, HangupSource, cause_for_status
-from mediaserver.calls.leg import ALLOW, SDP, SUPPORTED, Leg, LegServices
+from mediaserver.calls.leg import SDP, SUPPORTED, Leg, LegServices
 from mediaserver.calls.leg_events import Answered, LegState, Ringing
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
 from mediaserver.calls.router import Target
-from mediaserver.calls.sip_transport import OutgoingRequest
+from mediaserver.calls.sip_service import ALLOW
 from mediaserver.sip.dialog import DialogInput, new_tag, uac_dialog
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response
@@ -59,7 +60,7 @@ class OutboundLeg(Leg):
             ]
         )
         invite = Request("INVITE", request_uri, headers, offer.serialize())
-        self._client = self._endpoint.send_request(invite, self.destination, self._on_response)
+        self._client = self._transport.send_request(invite, self.destination, self._on_response)
 
     def cancel(self, cause: Cause, source: HangupSource) -> None:
         """Give up on an unanswered leg: CANCEL once a provisional has come (§9.1)."""
@@ -139,9 +140,9 @@ class OutboundLeg(Leg):
         """§13.2.2.4: a 2xx from a second fork of a proxy gets an ACK and a BYE."""
         forked = uac_dialog(invite, response)
         ack = forked.ack_request(invite.cseq.number, self.local_contact)
-        self._endpoint.send_ack(ack, self.destination)
+        self._transport.send_ack(ack, self.destination)
         bye = forked.new_request("BYE", self.local_contact)
-        self._endpoint.send_request(bye, self.destination, lambda response: None)
+        self._transport.send_request(bye, self.destination, lambda response: None)
 
 
 def _invite_of(client: OutgoingRequest | None) -> Request:

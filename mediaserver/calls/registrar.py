@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from mediaserver.clock import Clock
 from mediaserver.config import RegistrarConfig
+from mediaserver.sip.dialog import new_tag
 from mediaserver.sip.digest import (
     DigestChallenge,
     DigestCredentials,
@@ -349,7 +350,7 @@ class Registrar:
         headers: list[tuple[str, str]] | None = None,
     ) -> Response:
         headers = [*(headers or []), ("Date", self._date_value())]
-        to_tag = secrets.token_hex(8)
+        to_tag = new_tag()
         return build_response(request, status_code, reason, to_tag=to_tag, headers=headers)
 
     def _date_value(self) -> str:

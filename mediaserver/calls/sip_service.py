@@ -5,14 +5,14 @@ The checks run in §8.2's order: method (§8.2.1), Request-URI scheme (§8.2.2.1
 """
 
 import logging
-import secrets
 from collections.abc import Iterable
 from typing import Protocol
 
+from mediaserver.sip.dialog import new_tag
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, build_response
-from mediaserver.transport.endpoint import ServerRequest
 from mediaserver.transport.peer import Peer
+from mediaserver.transport.sip_transport import ServerRequest
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class SipService:
                 return None
             if incoming.cancels_a_transaction:
                 # §9.2: the CANCEL's 200 bears the To tag of the INVITE's response, if any.
-                tag = incoming.cancelled_to_tag or secrets.token_hex(8)
+                tag = incoming.cancelled_to_tag or new_tag()
                 return build_response(request, 200, to_tag=tag)
             return _reply(request, 481)
         if request.to_address.tag is not None and method not in _DIALOG_FREE_METHODS:
@@ -138,6 +138,4 @@ def _reply(
     headers: Iterable[tuple[str, str]] = (),
 ) -> Response:
     """§8.2.6.2: a final response tags an untagged To; §12.1.1's 32-bit randomness minimum."""
-    return build_response(
-        request, status_code, reason, to_tag=secrets.token_hex(8), headers=headers
-    )
+    return build_response(request, status_code, reason, to_tag=new_tag(), headers=headers)

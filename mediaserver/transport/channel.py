@@ -1,4 +1,4 @@
-"""The two seams between the socket code (udp.py, tcp.py) and the endpoint that parses."""
+"""The two seams between the socket code (udp.py, tcp.py) and the SIP transport that parses."""
 
 from typing import Protocol
 

@@ -1,9 +1,9 @@
-"""The client side of the SIP endpoint (RFC 3261 §17.1, §18.1): requests the TU sends, their
+"""The client side of the SIP transport (RFC 3261 §17.1, §18.1): requests the TU sends, their
 transactions, and every response routed back to the TU's handler.
 
 A timeout reaches the handler as a 408 and a transport failure as a 503 (§8.1.3.1), made here,
 so the TU has one path for every outcome. Over TCP a request waits for its connection in a
-task of the endpoint's; UDP goes at once.
+task of the transport's; UDP goes at once.
 """
 
 import logging
@@ -38,7 +38,7 @@ Background = Callable[[Coroutine[Any, Any, None]], None]
 @dataclass(slots=True, eq=False)
 class ClientContext:
     """A client transaction, where its request goes, and who wants its responses. Compared by
-    identity: it is the transaction's key in the endpoint's timer."""
+    identity: it is the transaction's key in the transport's timer."""
 
     transaction: ClientTransaction
     destination: Peer

@@ -1,6 +1,6 @@
 """Where requests say they came from and where responses go (RFC 3261 §18.2, RFC 3581).
 
-Pure functions over messages and peers; the endpoint applies them on the way in and out.
+Pure functions over messages and peers; the SIP transport applies them on the way in and out.
 """
 
 import ipaddress

@@ -1,6 +1,6 @@
 """An in-memory SIP peer and media for the calls layer's unit tests: no sockets, no engine.
 
-The call service sends through `InMemorySip` (the SipTransport protocol); a test plays the
+The call service sends through `InMemorySip` (the DialogTransport protocol); a test plays the
 phones by handing the service requests (`Incoming`) and the B legs responses
 (`SentRequest.answer`). `FakeMedia` is a LegMedia whose SDP is fixed and whose commands are
 recorded; a ManualClock and `Deadlines.expire_due()` drive every timer.
@@ -10,9 +10,9 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field
 
+from mediaserver.calls.dialog_transport import ResponseHandler
 from mediaserver.calls.leg_events import DigitSource
 from mediaserver.calls.leg_media import DigitHandler, LegMedia, MediaRefusedError
-from mediaserver.calls.sip_transport import ResponseHandler
 from mediaserver.media.engine import StreamStatistics
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.sdp.session import SessionDescription

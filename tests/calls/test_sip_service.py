@@ -5,8 +5,8 @@ import pytest
 from mediaserver.calls.sip_service import SipService
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, build_response, parse_message
-from mediaserver.transport.endpoint import ServerRequest
 from mediaserver.transport.peer import Peer
+from mediaserver.transport.sip_transport import ServerRequest
 
 SOURCE = Peer("udp", "192.0.2.7", 5060)
 LOCAL = Peer("udp", "127.0.0.1", 5060)
@@ -22,7 +22,7 @@ class FakeRegistrar:
 
 
 class Responses:
-    """Stands in for the endpoint: collects what the service sends."""
+    """Stands in for the SIP transport: collects what the service sends."""
 
     def __init__(self) -> None:
         self.sent: list[Response] = []

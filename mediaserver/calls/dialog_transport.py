@@ -1,4 +1,4 @@
-"""What the calls layer needs of the SIP transport (transport/endpoint.py's SipEndpoint is the
+"""What dialogs need of the SIP transport (transport/sip_transport.py's SipTransport is the
 real one; the calls unit tests use an in-memory peer): send requests in client transactions,
 send the ACK of a 2xx, answer requests, and say which local address faces a peer."""
 
@@ -32,7 +32,7 @@ class IncomingRequest(Protocol):
     def respond(self, response: Response) -> None: ...
 
 
-class SipTransport(Protocol):
+class DialogTransport(Protocol):
     def send_request(
         self, request: Request, destination: Peer, on_response: ResponseHandler
     ) -> OutgoingRequest: ...

@@ -60,7 +60,7 @@ DEFAULT_MAX_MESSAGE_SIZE = 65535
 # CRLF keep-alives over UDP (RFC 5626 §3.5.1 uses STUN there, but many clients send CRLFs).
 _UDP_KEEPALIVES = frozenset((b"\r\n", b"\r\n\r\n", b"\x00"))
 
-# What the endpoint counts besides socket and transaction figures (see statistics()).
+# What the transport counts besides socket and transaction figures (see statistics()).
 _COUNTERS = (
     "parse_errors",
     "bad_requests_answered",
@@ -78,7 +78,7 @@ _COUNTERS = (
 class _ServerContext:
     """A server transaction and where its request came from, so responses go back that way.
 
-    Compared and hashed by identity: it is the transaction's key in the endpoint's maps and
+    Compared and hashed by identity: it is the transaction's key in the transport's maps and
     timer, whatever the transaction class does about equality.
     """
 
@@ -90,16 +90,16 @@ class _ServerContext:
 class ClientRequest:
     """The TU's handle on a request it sent: its transaction can be cancelled (INVITE)."""
 
-    __slots__ = ("_endpoint", "destination", "request")
+    __slots__ = ("_transport", "destination", "request")
 
-    def __init__(self, endpoint: "SipEndpoint", request: Request, destination: Peer) -> None:
-        self._endpoint = endpoint
+    def __init__(self, transport: "SipTransport", request: Request, destination: Peer) -> None:
+        self._transport = transport
         self.request = request  # as sent, with our Via on top
         self.destination = destination
 
     def cancel(self) -> None:
         """§9.1: CANCEL the INVITE (the caller waits for a provisional first)."""
-        self._endpoint.cancel(self)
+        self._transport.cancel(self)
 
 
 class ServerRequest:
@@ -107,7 +107,7 @@ class ServerRequest:
 
     __slots__ = (
         "_context",
-        "_endpoint",
+        "_transport",
         "cancelled_to_tag",
         "cancels_a_transaction",
         "local",
@@ -117,7 +117,7 @@ class ServerRequest:
 
     def __init__(
         self,
-        endpoint: "SipEndpoint",
+        transport: "SipTransport",
         context: _ServerContext | None,
         request: Request,
         source: Peer,
@@ -126,7 +126,7 @@ class ServerRequest:
         cancels_a_transaction: bool = False,
         cancelled_to_tag: str | None = None,
     ) -> None:
-        self._endpoint = endpoint
+        self._transport = transport
         self._context = context
         self.request = request
         self.source = source
@@ -145,14 +145,14 @@ class ServerRequest:
         """Send via the server transaction, which retransmits on UDP as §17.2 says."""
         if self._context is None:
             raise ValueError("an ACK has no server transaction to respond on (RFC 3261 §17)")
-        self._endpoint.respond(self._context, response)
+        self._transport.respond(self._context, response)
 
 
 class RequestHandler(Protocol):
     def __call__(self, incoming: ServerRequest) -> None: ...
 
 
-class SipEndpoint:
+class SipTransport:
     def __init__(
         self,
         handler: RequestHandler,

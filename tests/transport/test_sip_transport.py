@@ -1,4 +1,4 @@
-"""The SIP endpoint on real loopback sockets: UDP and TCP, IPv4 and IPv6, routing and limits."""
+"""The SIP transport on real loopback sockets: UDP and TCP, IPv4 and IPv6, routing and limits."""
 
 import asyncio
 import socket
@@ -10,8 +10,8 @@ from mediaserver.clock import SystemClock
 from mediaserver.config import ListenAddress
 from mediaserver.sip.message import Response, build_response, parse_message
 from mediaserver.sip.transaction.timers import Timers
-from mediaserver.transport.endpoint import ServerRequest, SipEndpoint
 from mediaserver.transport.peer import Peer
+from mediaserver.transport.sip_transport import ServerRequest, SipTransport
 
 # Short T1 so that Timer J (64*T1) runs out within the test.
 FAST_TIMERS = Timers(t1=0.005, t2=0.02, t4=0.025)
@@ -52,29 +52,29 @@ class Recorder:
 
 
 class Harness:
-    def __init__(self, endpoint: SipEndpoint, recorder: Recorder) -> None:
-        self.endpoint = endpoint
+    def __init__(self, sip: SipTransport, recorder: Recorder) -> None:
+        self.sip = sip
         self.recorder = recorder
 
     def port(self, transport: str, host: str = "127.0.0.1") -> int:
         return next(
-            p.port for p in self.endpoint.bound if (p.transport, p.host) == (transport, host)
+            p.port for p in self.sip.bound if (p.transport, p.host) == (transport, host)
         )
 
 
-async def start_endpoint(**options: float) -> Harness:
+async def start_transport(**options: float) -> Harness:
     recorder = Recorder()
-    endpoint = SipEndpoint(recorder, SystemClock(), timers=FAST_TIMERS, **options)  # type: ignore[arg-type]
+    sip = SipTransport(recorder, SystemClock(), timers=FAST_TIMERS, **options)  # type: ignore[arg-type]
     listen = [ListenAddress(t, h, 0) for h in ("127.0.0.1", "::1") for t in ("udp", "tcp")]
-    await endpoint.start(listen)
-    return Harness(endpoint, recorder)
+    await sip.start(listen)
+    return Harness(sip, recorder)
 
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    running = await start_endpoint(tcp_idle_timeout=0.3)
+    running = await start_transport(tcp_idle_timeout=0.3)
     yield running
-    await running.endpoint.close()
+    await running.sip.close()
 
 
 async def udp_receive(sock: socket.socket) -> Response:
@@ -118,7 +118,7 @@ async def test_tcp_two_requests_answered_on_one_connection(harness: Harness, hos
     writer.write(request_bytes("tcp2", via_host=host, transport="TCP"))
     second = await read_message(reader)
     assert (first.call_id, second.call_id) == ("tcp1", "tcp2")
-    statistics = harness.endpoint.statistics()
+    statistics = harness.sip.statistics()
     assert (statistics["tcp_connections"], statistics["stream_messages_in"]) == (1, 2)
     sources = {incoming.source for incoming in harness.recorder.requests}
     assert len(sources) == 1
@@ -150,7 +150,7 @@ async def test_idle_tcp_connection_is_closed(harness: Harness) -> None:
     await read_message(reader)
     # The server closes after 0.3 s of silence: the client reads end-of-stream.
     assert await asyncio.wait_for(reader.read(), RECEIVE_TIMEOUT) == b""
-    statistics = harness.endpoint.statistics()
+    statistics = harness.sip.statistics()
     assert statistics["tcp_idle_closed"] == 1
     assert statistics["tcp_connections"] == 0
     writer.close()
@@ -160,7 +160,7 @@ async def test_tcp_without_content_length_closes_the_connection(harness: Harness
     reader, writer = await asyncio.open_connection("127.0.0.1", harness.port("tcp"))
     writer.write(request_bytes("nolength", transport="TCP").replace(b"Content-Length: 0\r\n", b""))
     assert await asyncio.wait_for(reader.read(), RECEIVE_TIMEOUT) == b""
-    assert harness.endpoint.statistics()["framing_errors"] == 1
+    assert harness.sip.statistics()["framing_errors"] == 1
     writer.close()
 
 
@@ -199,7 +199,7 @@ async def test_retransmission_absorbed_and_answered_again(harness: Harness) -> N
             sock.sendto(request_bytes("again"), ("127.0.0.1", harness.port("udp")))
             assert (await udp_receive(sock)).status_code == 200
     assert len(harness.recorder.requests) == 1
-    assert harness.endpoint.statistics()["retransmissions_absorbed"] == 1
+    assert harness.sip.statistics()["retransmissions_absorbed"] == 1
 
 
 async def test_malformed_datagrams_get_400_or_nothing(harness: Harness) -> None:
@@ -211,7 +211,7 @@ async def test_malformed_datagrams_get_400_or_nothing(harness: Harness) -> None:
         sock.sendto(b"\x00\xffnot sip at all", ("127.0.0.1", port))
         sock.sendto(request_bytes("after"), ("127.0.0.1", port))
         assert (await udp_receive(sock)).call_id == "after"
-    statistics = harness.endpoint.statistics()
+    statistics = harness.sip.statistics()
     assert statistics["parse_errors"] == 2
     assert statistics["bad_requests_answered"] == 1
 
@@ -224,7 +224,7 @@ async def test_handler_failure_becomes_500(harness: Harness) -> None:
     with udp_client() as sock:
         sock.sendto(request_bytes("boom"), ("127.0.0.1", harness.port("udp")))
         assert (await udp_receive(sock)).status_code == 500
-    assert harness.endpoint.statistics()["handler_errors"] == 1
+    assert harness.sip.statistics()["handler_errors"] == 1
 
 
 async def test_late_response_through_the_transaction(harness: Harness) -> None:
@@ -248,16 +248,16 @@ async def test_no_live_transactions_once_timers_ran_out(harness: Harness) -> Non
         for number in range(5):
             sock.sendto(request_bytes(f"live{number}"), ("127.0.0.1", harness.port("udp")))
             await udp_receive(sock)
-    assert harness.endpoint.statistics()["transactions"] == 5
+    assert harness.sip.statistics()["transactions"] == 5
     # Timer J is 64*T1 = 0.32 s here.
     await asyncio.sleep(64 * FAST_TIMERS.t1 + 0.2)
-    assert harness.endpoint.statistics()["transactions"] == 0
+    assert harness.sip.statistics()["transactions"] == 0
 
 
 async def test_close_frees_the_ports() -> None:
-    running = await start_endpoint()
-    bound = running.endpoint.bound
-    await running.endpoint.close()
+    running = await start_transport()
+    bound = running.sip.bound
+    await running.sip.close()
     for peer in bound:
         family = socket.AF_INET6 if ":" in peer.host else socket.AF_INET
         kind = socket.SOCK_DGRAM if peer.transport == "udp" else socket.SOCK_STREAM
@@ -291,10 +291,10 @@ async def test_tcp_response_after_the_connection_closed_opens_one_to_sent_by(
     writer.close()
     await writer.wait_closed()
     for _ in range(200):  # the server notices the close within a loop iteration or two
-        if not harness.endpoint.statistics()["tcp_connections"]:
+        if not harness.sip.statistics()["tcp_connections"]:
             break
         await asyncio.sleep(0.01)
-    assert harness.endpoint.statistics()["tcp_connections"] == 0
+    assert harness.sip.statistics()["tcp_connections"] == 0
     pending[0].respond(build_response(pending[0].request, 200, to_tag="x"))
     answer = parse_message(await asyncio.wait_for(answers.get(), RECEIVE_TIMEOUT))
     assert isinstance(answer, Response)
@@ -320,15 +320,15 @@ async def test_unreachable_tcp_client_ends_the_transaction(harness: Harness) -> 
     writer.close()
     await writer.wait_closed()
     for _ in range(200):
-        if not harness.endpoint.statistics()["tcp_connections"]:
+        if not harness.sip.statistics()["tcp_connections"]:
             break
         await asyncio.sleep(0.01)
     pending[0].respond(build_response(pending[0].request, 200, to_tag="x"))
     for _ in range(200):  # the connection attempt is refused within milliseconds
-        if not harness.endpoint.statistics()["transactions"]:
+        if not harness.sip.statistics()["transactions"]:
             break
         await asyncio.sleep(0.01)
-    statistics = harness.endpoint.statistics()
+    statistics = harness.sip.statistics()
     assert statistics["transactions"] == statistics["server_transactions"] == 0
     assert statistics["send_errors"] == 1
 
