@@ -17,7 +17,7 @@ from mediaserver.calls.leg_events import Answered, LegState, Ringing
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
 from mediaserver.calls.router import Target
 from mediaserver.calls.sip_service import ALLOW
-from mediaserver.sip.dialog import DialogInput, new_tag, uac_dialog
+from mediaserver.sip.dialog import DialogInput, DialogState, new_tag, uac_dialog
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response
 
@@ -111,8 +111,9 @@ class OutboundLeg(Leg):
                 return
             self.dialog = uac_dialog(invite, response)
         self._acknowledge(invite, response)
-        if self.state is LegState.ANSWERED:
-            return  # a retransmitted 2xx: the ACK again is all it needs
+        if self.state is LegState.ANSWERED or self.dialog.state is DialogState.TERMINATED:
+            # A retransmitted 2xx (§13.2.2.4), even after our BYE: the ACK again is all.
+            return
         if self.ended:
             # The 2xx crossed our CANCEL (§9.1 race): the session exists, so end it.
             self.dialog.handle(DialogInput.SUCCESS)

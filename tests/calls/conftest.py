@@ -2,6 +2,7 @@
 manual clock."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -83,8 +84,9 @@ class Harness:
         ]  # fmt: skip
 
 
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def running_harness() -> AsyncIterator[Harness]:
+    """A call service serving until the block ends; every leg is gone afterwards."""
     clock, sip, directory = ManualClock(), InMemorySip(), Directory()
     media: list[FakeMedia] = []
 
@@ -107,3 +109,9 @@ async def harness() -> AsyncIterator[Harness]:
     stop.set()
     await running
     assert service.statistics()["legs"] == 0
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    async with running_harness() as running:
+        yield running
