@@ -23,7 +23,7 @@ from mediaserver.media.port import MediaSource
 from mediaserver.media.rtp_socket import PacketHandler
 from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
 from mediaserver.media.tones import DtmfToneSource
-from mediaserver.rtp.telephone_event import TelephoneEventSender
+from mediaserver.rtp.telephone_event import EventReport, TelephoneEventSender
 
 Codes = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
@@ -77,8 +77,12 @@ class BatchProcessor:
             elapsed = len(packets) * stream.format.samples_per_packet
             timestamp = (timestamp + elapsed) & 0xFFFFFFFF
 
-    def _telephone_event_received(self, stream: MediaStream, digit: str) -> None:
-        """Report the digit, and pass it on as RFC 4733 like the relay path would."""
+    def _telephone_event_received(self, stream: MediaStream, report: EventReport) -> None:
+        """Report the digit once per press, and pass it on as RFC 4733 like the relay path
+        would."""
+        if not report.started:
+            return
+        digit = report.digit
         if stream.digit_handler is not None:
             stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfSource.RFC4733))
         self._pass_digit(stream, digit)
