@@ -213,14 +213,14 @@ class Call:
             if isinstance(event, HoldChanged):
                 other.hold(event.on_hold)
             elif isinstance(event, DigitReceived):
-                self._send_digit(other, event.digit)
+                self._send_digit(other, event)
 
-    def _send_digit(self, leg: Leg, digit: str) -> None:
+    def _send_digit(self, leg: Leg, received: DigitReceived) -> None:
         stream = leg.media.stream
         if stream is None:
             return
         mode = DtmfMode.RFC4733 if stream.format.telephone_event_pt is not None else DtmfMode.INBAND
-        self._engine.send_dtmf(stream, digit, mode)
+        self._engine.send_dtmf(stream, received.digit, mode, received.duration_ms)
 
     async def _next_event(self, deadline: float) -> LegEvent | None:
         timeout = max(0.0, deadline - self._clock.now())

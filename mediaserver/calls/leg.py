@@ -27,7 +27,7 @@ from mediaserver.clock import Clock
 from mediaserver.sdp.offer_answer import hold_direction, resume_direction
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.dialog import Dialog, DialogInput
-from mediaserver.sip.dtmf_info import DTMF_CONTENT_TYPES, DtmfInfoError, digit_from_info
+from mediaserver.sip.dtmf_info import DTMF_CONTENT_TYPES, DtmfInfoError, dtmf_from_info
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response, build_response
 from mediaserver.sip.transaction.timers import Timers
@@ -166,12 +166,12 @@ class Leg:
             incoming.respond(build_response(request, 415, headers=[("Accept", accept)]))
             return
         try:
-            digit = digit_from_info(content_type, request.body)
+            dtmf = dtmf_from_info(content_type, request.body)
         except DtmfInfoError as error:
             incoming.respond(build_response(request, 400, f"Bad Request - {error}"))
             return
         incoming.respond(build_response(request, 200))
-        self._events(DigitReceived(self, digit))
+        self._events(DigitReceived(self, dtmf.digit, dtmf.duration_ms))
 
     def _on_reoffer(self, incoming: ServerRequest) -> None:
         """§14.2 re-INVITE, RFC 3311 UPDATE: a new offer, or (re-INVITE) a request for one."""

@@ -51,6 +51,7 @@ class HoldChanged:
 class DigitReceived:
     leg: "Leg"
     digit: str  # from SIP INFO; RFC 4733 and in-band digits stay in the media engine
+    duration_ms: int | None = None  # the INFO's Duration=, if any
 
 
 @dataclass(frozen=True, slots=True)
