@@ -47,6 +47,6 @@ class Bridge:
             other.hold(event.on_hold)
         elif isinstance(event, DigitReceived) and event.source is DigitSource.SIP_INFO:
             if other.media.is_open:
-                other.media.send_digits(event.digit)
+                other.media.send_digits(event.digit, event.duration_ms)
         elif isinstance(event, Ended):
             self.close()

@@ -42,7 +42,7 @@ from mediaserver.media.tts import TtsEngine
 from mediaserver.sdp.offer_answer import hold_direction, resume_direction
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.dialog import Dialog, DialogInput
-from mediaserver.sip.dtmf_info import DTMF_CONTENT_TYPES, DtmfInfoError, digit_from_info
+from mediaserver.sip.dtmf_info import DTMF_CONTENT_TYPES, DtmfInfoError, dtmf_from_info
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response, build_response
 from mediaserver.sip.transaction.timers import Timers
@@ -272,12 +272,12 @@ class Leg:
             incoming.respond(build_response(request, 415, headers=[("Accept", accept)]))
             return
         try:
-            digit = digit_from_info(content_type, request.body)
+            dtmf = dtmf_from_info(content_type, request.body)
         except DtmfInfoError as error:
             incoming.respond(build_response(request, 400, f"Bad Request - {error}"))
             return
         incoming.respond(build_response(request, 200))
-        self._events(DigitReceived(self, digit, DigitSource.SIP_INFO))
+        self._events(DigitReceived(self, dtmf.digit, DigitSource.SIP_INFO, dtmf.duration_ms))
 
     def _on_reoffer(self, incoming: IncomingRequest) -> None:
         """§14.2 re-INVITE, RFC 3311 UPDATE: a new offer, or (re-INVITE) a request for one."""

@@ -68,6 +68,7 @@ class DigitReceived:
     leg: "Leg"
     digit: str
     source: DigitSource = DigitSource.SIP_INFO
+    duration_ms: int | None = None  # how long it was pressed, when the sender says (INFO)
 
 
 @dataclass(frozen=True, slots=True)

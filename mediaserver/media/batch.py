@@ -19,11 +19,9 @@ from mediaserver.media.channel import Channel
 from mediaserver.media.dtmf_detector import DtmfDetector
 from mediaserver.media.frame import FRAME_SAMPLES
 from mediaserver.media.mixer import Conference, mix_minus_one
-from mediaserver.media.port import MediaSource
 from mediaserver.media.rtp_socket import PacketHandler
 from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
-from mediaserver.media.tones import DtmfToneSource
-from mediaserver.rtp.telephone_event import TelephoneEventSender
+from mediaserver.rtp.telephone_event import EventReport, TelephoneEventSender
 
 Codes = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
@@ -62,9 +60,6 @@ class BatchProcessor:
     def bytes_buffered(self) -> int:
         return sum(channel.bytes_buffered() for channel in self._channels.values())
 
-    def dtmf_tone_source(self, digits: str) -> MediaSource:
-        return DtmfToneSource(digits)
-
     def queue_telephone_events(self, stream: MediaStream, digits: str) -> None:
         """RFC 4733 §2.5: each press as packets on successive ticks, sharing one timestamp."""
         sender = TelephoneEventSender()
@@ -77,22 +72,26 @@ class BatchProcessor:
             elapsed = len(packets) * stream.format.samples_per_packet
             timestamp = (timestamp + elapsed) & 0xFFFFFFFF
 
-    def _telephone_event_received(self, stream: MediaStream, digit: str) -> None:
-        """Report the digit, and pass it on as RFC 4733 like the relay path would."""
-        if stream.digit_handler is not None:
-            stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfSource.RFC4733))
-        self._pass_digit(stream, digit)
+    def _telephone_event_received(self, stream: MediaStream, report: EventReport) -> None:
+        """Report each press once, and pass it on."""
+        if report.started and stream.digit_handler is not None:
+            stream.digit_handler(DtmfReceived(stream.stream_id, report.digit, DtmfSource.RFC4733))
+        self._pass_event(stream, report)
 
-    def _pass_digit(self, stream: MediaStream, digit: str) -> None:
-        """A digit crosses a bridge as RFC 4733 when the peer negotiated events, else as tones
-        in its audio (what a trunk without telephone-event expects)."""
+    def _pass_event(self, stream: MediaStream, report: EventReport) -> None:
+        """A digit crosses a bridge as RFC 4733 when the peer negotiated events (like the relay
+        path would), else as a tone that follows the event in its audio (what a trunk without
+        telephone-event expects; digit_tone_queue.py)."""
         peer = stream.peer
         if peer is None:
             return
         if peer.format.telephone_event_pt is not None:
-            self.queue_telephone_events(peer, digit)
-        elif peer.source is None:
-            peer.source = DtmfToneSource(digit)
+            if report.started:
+                self.queue_telephone_events(peer, report.digit)
+            return
+        was_idle = not peer.digit_tones
+        peer.digit_tones.follow(report, stream.format.clock_rate)
+        if was_idle:
             self.on_stream_changed(peer)
 
     def tick(self, index: int) -> None:
@@ -159,9 +158,20 @@ class BatchProcessor:
                 outputs[rows] = mix_minus_one(inputs[rows] * active[rows, np.newaxis])
                 sending[rows] = True
         for row, channel in enumerate(channels):
-            if channel.stream.source is not None:
+            if channel.stream.digit_tones:
+                sending[row] = self._play_digit_tones(channel.stream, outputs, row)
+            elif channel.stream.source is not None:
                 sending[row] = self._play(channel.stream, outputs, row)
         return outputs, sending
+
+    def _play_digit_tones(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
+        """Tones replace what the stream would send; a file or TTS waits, unread."""
+        frame = stream.digit_tones.read_frame()
+        assert frame is not None  # the queue was not empty
+        outputs[row] = frame
+        if not stream.digit_tones:
+            self._dtmf_sent(stream)
+        return True
 
     def _play(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
         assert stream.source is not None
@@ -226,8 +236,13 @@ class BatchProcessor:
         stream.rtp.send(stream.sender.header(event_type, marker) + payload)
         stream.sender.timestamp = audio_timestamp
         if not stream.dtmf_outbox:
+            self._dtmf_sent(stream)
+
+    def _dtmf_sent(self, stream: MediaStream) -> None:
+        """The outbox or the tones have drained: send_dtmf is done once both have."""
+        if not stream.dtmf_outbox and not stream.digit_tones:
             stream.finish_dtmf(sent=True)
-            self.on_stream_changed(stream)
+        self.on_stream_changed(stream)
 
 
 def _peer_rows(channels: Sequence[Channel], row_of: dict[int, int]) -> tuple[list[int], list[int]]:

@@ -22,7 +22,7 @@ from mediaserver.media.rtp_socket import Address
 from mediaserver.media.stream import MediaStream
 from mediaserver.rtp.jitter_buffer import JitterBuffer
 from mediaserver.rtp.packet import RtpPacket, RtpParseError
-from mediaserver.rtp.telephone_event import TelephoneEventReceiver
+from mediaserver.rtp.telephone_event import EventReport, TelephoneEventReceiver
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ MAX_CONCEALED_FRAMES = 5
 # packet instead of guessed, for 20 ms more delay.
 RECOVERABLE_DELAY_FRAMES = 2
 
-EventHandler = Callable[[MediaStream, str], None]
+EventHandler = Callable[[MediaStream, EventReport], None]
 
 
 class Channel:
@@ -144,6 +144,6 @@ class Channel:
         return self._jitter_buffer.bytes_buffered
 
     def _receive_event(self, packet: RtpPacket) -> None:
-        digit = self._telephone_events.feed(packet)
-        if digit is not None:
-            self._on_event(self.stream, digit)
+        report = self._telephone_events.feed(packet)
+        if report is not None:
+            self._on_event(self.stream, report)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from mediaserver.clock import Clock
 from mediaserver.config import RtpConfig
 from mediaserver.media.batch import BatchProcessor
+from mediaserver.media.digit_tone_queue import DEFAULT_DURATION_MS
 from mediaserver.media.mixer import Conference
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import PortAllocator
@@ -212,17 +213,26 @@ class MediaEngine:
         self._update(stream)
 
     def send_dtmf(
-        self, stream: MediaStream, digits: str, mode: DtmfMode = DtmfMode.RFC4733
+        self,
+        stream: MediaStream,
+        digits: str,
+        mode: DtmfMode = DtmfMode.RFC4733,
+        duration_ms: int | None = None,
     ) -> "asyncio.Future[bool]":
-        """Queue digits as RFC 4733 events or as in-band tones (played like any source)."""
+        """Queue digits as RFC 4733 events or as in-band tones of `duration_ms` each (queued
+        behind tones already playing, and played over a file or TTS, which then resumes:
+        digit_tone_queue.py). The future says True once all have gone."""
         self._check_open(stream)
+        tone_ms = DEFAULT_DURATION_MS if duration_ms is None else duration_ms
         if mode is DtmfMode.INBAND:
-            return self.play(stream, self._batch.dtmf_tone_source(digits))
-        if stream.format.telephone_event_pt is None:
+            for digit in digits:
+                stream.digit_tones.add(digit, tone_ms)
+        elif stream.format.telephone_event_pt is None:
             raise UnsupportedStreamError(f"{stream!r} negotiated no telephone-event")
+        else:
+            self._batch.queue_telephone_events(stream, digits)
         done: asyncio.Future[bool] = self._loop.create_future()
         stream.dtmf_waiters.append(done)
-        self._batch.queue_telephone_events(stream, digits)
         self._update(stream)
         return done
 
@@ -261,6 +271,7 @@ class MediaEngine:
         for conference in self._conferences:
             conference.remove(stream)
         self.stop_playing(stream)
+        stream.digit_tones.clear()
         stream.sink = stream.digit_handler = None
         stream.finish_dtmf(sent=False)
         stream.closed = True
@@ -295,7 +306,7 @@ class MediaEngine:
                 for s in streams
             ),
             conferences=len(self._conferences),
-            players=sum(s.source is not None for s in streams),
+            players=sum(s.source is not None or bool(s.digit_tones) for s in streams),
             recorders=sum(s.sink is not None for s in streams),
             dtmf_detectors=sum(s.digit_handler is not None for s in streams),
             timers=int(self._ticker.running),

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mediaserver.media.digit_tone_queue import DigitToneQueue
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import Address, RtpSocket
@@ -140,6 +141,8 @@ class MediaStream:
         # RFC 4733 packets waiting for their tick: (payload, marker, timestamp).
         self.dtmf_outbox: deque[tuple[bytes, bool, int]] = deque()
         self.dtmf_waiters: list[asyncio.Future[bool]] = []
+        # In-band DTMF to send: a peer's RFC 4733 events, SIP INFO digits, send_dtmf.
+        self.digit_tones = DigitToneQueue(f"stream {stream_id}")
         # RFC 3550 §6.4: the peer's latest report on what this stream sends.
         self.peer_report: ReportBlock | None = None
         self.rtcp_reports = 0
@@ -161,7 +164,7 @@ class MediaStream:
                         self.rtcp_reports += 1
 
     def finish_dtmf(self, sent: bool) -> None:
-        """Resolve the send_dtmf futures: True once the outbox has drained."""
+        """Resolve the send_dtmf futures: True once the outbox and the tones have drained."""
         self.dtmf_outbox.clear()
         for waiter in self.dtmf_waiters:
             if not waiter.done():
@@ -194,6 +197,7 @@ class MediaStream:
             or self.sink is not None
             or self.digit_handler is not None
             or bool(self.dtmf_outbox)
+            or bool(self.digit_tones)
         )
 
     def __repr__(self) -> str:

@@ -1,12 +1,15 @@
 """RFC 4733 telephone-events: DTMF digits as RTP payloads."""
 
 import struct
+from collections import deque
 from dataclasses import dataclass
 
 from mediaserver.rtp.packet import RtpPacket
 
 DIGITS = "0123456789*#ABCD"  # RFC 4733 §3.2 Table 7: events 0-15
 END_RETRANSMISSIONS = 3  # §2.5.1.4: the final packet is sent three times
+MAX_DURATION = 0xFFFF  # §2.3.5: the duration field's 16 bits
+EARLIER_PRESSES = 4  # timestamps of presses already followed, to ignore their late packets
 
 
 class TelephoneEventError(ValueError):
@@ -46,26 +49,72 @@ class TelephoneEvent:
         return struct.pack("!BBH", self.event, self.end << 7 | self.volume, self.duration)
 
 
+@dataclass(frozen=True, slots=True)
+class EventReport:
+    """What one packet adds to a press: its first packet seen (`started`), a longer
+    `duration` (timestamp units since the press began), or its end, each reported once."""
+
+    digit: str
+    duration: int
+    started: bool = False
+    ended: bool = False
+
+
 class TelephoneEventReceiver:
-    """Reports each press once.
+    """Follows one press at a time, reporting its start, its growth and its end once each.
 
     §2.5.2: the packets of one event share its RTP timestamp; it, not the marker bit, tells
     a new event from an update, because real devices omit the marker or lose that packet.
+    §2.5.1.4: the end packet is sent three times; the copies after the first say nothing new.
     """
 
     def __init__(self) -> None:
-        self._last_timestamp: int | None = None
+        self._segment_timestamp: int | None = None  # of the press's latest segment (§2.5.1.3)
+        self._digit = ""
+        self._offset = 0  # where the latest segment starts in the press, timestamp units
+        self._ended = False
+        # Earlier presses: a late or reordered packet of one is not a new press.
+        self._earlier: deque[int] = deque(maxlen=EARLIER_PRESSES)
 
-    def feed(self, packet: RtpPacket) -> str | None:
+    def feed(self, packet: RtpPacket) -> EventReport | None:
         try:
             event = TelephoneEvent.parse(packet.payload)
             digit = event_to_digit(event.event)
         except TelephoneEventError:
             return None
-        if packet.timestamp == self._last_timestamp:
+        if packet.timestamp == self._segment_timestamp:
+            return self._update(event)
+        if packet.timestamp in self._earlier:
             return None
-        self._last_timestamp = packet.timestamp
-        return digit
+        if self._next_segment(packet.timestamp, digit):
+            self._leave_segment(packet.timestamp)
+            self._offset += MAX_DURATION
+            return self._update(event)
+        return self._start(packet.timestamp, digit, event)
+
+    def _leave_segment(self, timestamp: int) -> None:
+        if self._segment_timestamp is not None:
+            self._earlier.append(self._segment_timestamp)
+        self._segment_timestamp = timestamp
+
+    def _start(self, timestamp: int, digit: str, event: TelephoneEvent) -> EventReport:
+        self._leave_segment(timestamp)
+        self._digit, self._offset, self._ended = digit, 0, event.end
+        return EventReport(digit, event.duration, started=True, ended=event.end)
+
+    def _update(self, event: TelephoneEvent) -> EventReport | None:
+        if self._ended:
+            return None
+        self._ended = event.end
+        return EventReport(self._digit, self._offset + event.duration, ended=event.end)
+
+    def _next_segment(self, timestamp: int, digit: str) -> bool:
+        """§2.5.1.3: a press longer than the duration field holds goes on in segments of
+        MAX_DURATION, each stamped where the last one ended, with no end bit until the last
+        (§2.5.2.3: the receiver joins them into one event)."""
+        if self._segment_timestamp is None or self._ended or digit != self._digit:
+            return False
+        return timestamp == (self._segment_timestamp + MAX_DURATION) & 0xFFFFFFFF
 
 
 class TelephoneEventSender:

@@ -226,7 +226,7 @@ class FakeMedia:
         assert self.playing is not None
         self.playing.set_result(True)
 
-    def send_digits(self, digits: str) -> "asyncio.Future[bool]":
+    def send_digits(self, digits: str, duration_ms: int | None = None) -> "asyncio.Future[bool]":
         self.digits_sent.append(digits)
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         done.set_result(True)

@@ -161,6 +161,18 @@ def dominant_frequency(path: Path, skip_seconds: float = 0.3) -> float:
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
 
+def tone_bursts(path: Path, window_ms: int = 5, threshold: float = 300.0) -> list[tuple[int, int]]:
+    """(start, length) in ms of each stretch of a recording louder than `threshold` RMS,
+    measured in `window_ms` windows: where the tones are, and how long each lasts."""
+    samples, rate = read_wav(path)
+    window = rate * window_ms // 1000
+    frames = samples[: len(samples) // window * window].reshape(-1, window)
+    loud = np.sqrt(np.mean(frames**2, axis=1)) > threshold
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], loud.astype(np.int8), [0]))))
+    runs = edges.reshape(-1, 2)
+    return [(int(start) * window_ms, int(end - start) * window_ms) for start, end in runs]
+
+
 def multimon_digits(path: Path) -> str:
     """The DTMF digits multimon-ng hears in a recording (sox resamples it to the 22,050 Hz
     multimon-ng reads)."""

@@ -3,18 +3,25 @@
 Alice negotiates RFC 4733 telephone-event; bob's SDP carries none. Alice's RFC 4733 digits and
 her SIP INFO digit reach bob as Q.23 tones in his audio, which multimon-ng decodes from his
 recording; bob's in-band tones reach alice as RFC 4733 events, which pjsua2 reports.
+
+Digits sent back to back must reach bob as one tone per digit, each as long as its event or
+INFO says, with at least 40 ms of silence between them. pjsua2's dialDtmf sends RFC 4733 events
+of 200 ms (1600 samples), each starting with the packet after the previous one's last end
+packet; its sendDtmf over SIP INFO sends one INFO per digit at once, each with Duration=160.
 """
 
+import contextlib
+import itertools
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ServerProcess
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
-from tests.interop.phone import Phone, multimon_digits
+from tests.interop.phone import Phone, multimon_digits, tone_bursts
 
 pytestmark = [
     pytest.mark.interop,
@@ -31,9 +38,10 @@ def server(server_factory: Callable[[str], ServerProcess]) -> ServerProcess:
     return started
 
 
-def test_dtmf_crosses_between_rfc4733_and_inband(server: ServerProcess, tmp_path: Path) -> None:
-    before = baseline(server)
-    heard_by_bob = tmp_path / "bob.wav"
+@contextlib.contextmanager
+def alice_calls_bob(server: ServerProcess, heard_by_bob: Path) -> Iterator[tuple[Phone, Phone]]:
+    """Alice (RFC 4733) calls bob (no telephone-event, recording what he hears); both are
+    in the call, its media flowing, when the body runs."""
     with (
         Phone("alice", server.sip_port, password="alice-secret") as alice,
         Phone(
@@ -47,6 +55,13 @@ def test_dtmf_crosses_between_rfc4733_and_inband(server: ServerProcess, tmp_path
         alice.wait_for("call_state", state="CONFIRMED")
         bob.wait_for("call_state", state="CONFIRMED")
         time.sleep(0.5)
+        yield alice, bob
+
+
+def test_dtmf_crosses_between_rfc4733_and_inband(server: ServerProcess, tmp_path: Path) -> None:
+    before = baseline(server)
+    heard_by_bob = tmp_path / "bob.wav"
+    with alice_calls_bob(server, heard_by_bob) as (alice, bob):
         alice.send("dial_dtmf", digits="159")
         time.sleep(1.5)
         alice.send("info_dtmf", digits="#")
@@ -65,3 +80,24 @@ def test_dtmf_crosses_between_rfc4733_and_inband(server: ServerProcess, tmp_path
         ("inbound", 4000, "Caller"),
         ("outbound", 4000, "Caller"),
     ]
+
+
+@pytest.mark.parametrize("digits", ["123#", "1199"])
+@pytest.mark.parametrize(("command", "tone_ms"), [("dial_dtmf", 200), ("info_dtmf", 160)])
+def test_back_to_back_digits_reach_an_inband_leg_one_tone_each(
+    server: ServerProcess, tmp_path: Path, command: str, tone_ms: int, digits: str
+) -> None:
+    heard_by_bob = tmp_path / "bob.wav"
+    with alice_calls_bob(server, heard_by_bob) as (alice, bob):
+        alice.send(command, digits=digits)
+        time.sleep(2.0)
+        bob.send("stop_recording")
+        alice.hangup()
+        bob.wait_for("call_state", state="DISCONNECTED")
+    heard, bursts = multimon_digits(heard_by_bob), tone_bursts(heard_by_bob)
+    print(f"{command} {digits}: multimon-ng heard {heard!r}; tones (start, length ms) {bursts}")
+    assert heard == digits
+    assert len(bursts) == len(digits)
+    assert all(abs(length - tone_ms) <= 20 for _, length in bursts), bursts
+    gaps = [later - (start + length) for (start, length), (later, _) in itertools.pairwise(bursts)]
+    assert all(gap >= 35 for gap in gaps), bursts  # 40 ms, measured in 5 ms windows

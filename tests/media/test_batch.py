@@ -15,6 +15,8 @@ from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import RtpSocket
 from mediaserver.media.stream import MediaStream, StreamFormat
 
+from .dtmf_signals import event_ticks, tones
+
 FORMATS = {
     "PCMU": StreamFormat("PCMU", 0, 8000, 20, 101),
     "PCMA": StreamFormat("PCMA", 8, 8000, 20, 101),
@@ -179,3 +181,34 @@ def test_a_lost_opus_packet_is_rebuilt_from_the_next_ones_fec() -> None:
     assert abs(peak_frequency(frames[lost - 1]) - 500) < 50
     assert abs(peak_frequency(frames[lost]) - 1500) < 50
     assert abs(peak_frequency(frames[lost + 1]) - 1500) < 50
+
+
+def test_back_to_back_rfc4733_digits_become_one_tone_each_on_a_peer_without_events() -> None:
+    """A phone's digits of 160 ms, each starting as the last one's third end packet went
+    (RFC 4733 §2.5.1.4), cross to a leg without telephone-event as tones: one a digit, as
+    long as its event, 40 ms of silence between them even where the events left none."""
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    phone = make_stream(1, "PCMU")
+    trunk = MediaStream(
+        2, StreamFormat("PCMU", 0, 8000, 20, None), cast(BoundPorts, None),
+        make_stream(2, "PCMU").rtp, None,
+    )  # fmt: skip
+    phone.peer, trunk.peer = trunk, phone
+    handler = batch.add(phone)
+    batch.add(trunk)
+    ticks = event_ticks("1199", 160)
+
+    def feed(index: int) -> None:
+        handler(pcmu_packet(index, np.zeros(160, np.int16)), ("", 0))
+        for packet in ticks[index]:
+            handler(packet.serialize(), ("", 0))
+
+    run_ticks(batch, clock, feed, len(ticks))
+    heard = ulaw_decode(np.frombuffer(b"".join(p[12:] for p in sent(trunk)), np.uint8))
+    found = tones(heard)
+    assert [(digit, length) for digit, _, length in found] == [
+        ("1", 160), ("1", 160), ("9", 160), ("9", 160)
+    ]  # fmt: skip
+    starts = [start for _, start, _ in found]
+    assert [later - start for start, later in itertools.pairwise(starts)] == [200, 200, 200]

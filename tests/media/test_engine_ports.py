@@ -10,6 +10,7 @@ from mediaserver.media.dtmf_detector import DtmfDetector
 from mediaserver.media.engine import DtmfMode, MediaEngine
 from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream, StreamMode
 
+from .dtmf_signals import tones
 from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
 
 EVENT_PT = 101
@@ -143,6 +144,23 @@ async def test_send_dtmf_inband_plays_tones(engine: MediaEngine) -> None:
     # RFC 4733 §3.2 / ITU-T Q.23: "1" is 697 Hz + 1209 Hz.
     assert abs(strongest[0] - 697) < 25
     assert abs(strongest[1] - 1209) < 25
+
+
+async def test_inband_digits_pause_a_playing_file_which_then_resumes(engine: MediaEngine) -> None:
+    """Tones replace the file while they sound (clean tones for the far receiver); the file
+    waits and then plays to its end, nothing of it lost."""
+    stream, peer = await attached(engine)
+    played = engine.play(stream, ToneSource(440, 25))
+    await asyncio.sleep(0.1)
+    sent = engine.send_dtmf(stream, "12", DtmfMode.INBAND, duration_ms=100)
+    assert await asyncio.wait_for(sent, 2) is True
+    assert await asyncio.wait_for(played, 2) is True
+    audio = peer.audio()
+    assert len(audio) == (25 + 14) * 160  # the file, then 2 x (100 ms tone + 40 ms pause)
+    file_frames = [abs(peak_frequency(frame) - 440) < 30 for frame in audio.reshape(-1, 160)]
+    first = file_frames.index(False)
+    assert file_frames == [True] * first + [False] * 14 + [True] * (25 - first)
+    assert tones(audio[first * 160 : (first + 14) * 160]) == [("1", 0, 100), ("2", 140, 100)]
 
 
 async def test_rfc4733_digit_is_passed_on_when_the_bridge_is_tapped(engine: MediaEngine) -> None:

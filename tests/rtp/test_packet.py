@@ -45,7 +45,9 @@ def test_captured_rfc4733_events_give_their_digit_once(digit: str) -> None:
     receiver = TelephoneEventReceiver()
     packets = [RtpPacket.parse(d) for d in udp_payloads(PCAPS / f"dtmf_2833_{digit}.pcap")]
     events = [p for p in packets if p.payload_type not in (0, 8)]
-    assert [receiver.feed(p) for p in events if receiver is not None].count(digit) == 1
+    reports = [receiver.feed(p) for p in events]
+    assert [r.digit for r in reports if r is not None and r.started] == [digit]
+    assert [r.digit for r in reports if r is not None and r.ended] == [digit]
     assert TelephoneEvent.parse(events[-1].payload).end
 
 

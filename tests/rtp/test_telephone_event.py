@@ -2,6 +2,7 @@ import pytest
 
 from mediaserver.rtp.packet import RtpPacket
 from mediaserver.rtp.telephone_event import (
+    EventReport,
     TelephoneEvent,
     TelephoneEventError,
     TelephoneEventReceiver,
@@ -27,9 +28,54 @@ def test_receiver_dedupes_by_timestamp_without_marker() -> None:
     unmarked = [
         RtpPacket(p.payload_type, i, p.timestamp, 1, p.payload) for i, p in enumerate(press)
     ]
-    assert [receiver.feed(p) for p in unmarked] == ["5"] + [None] * 6
+    assert [receiver.feed(p) for p in unmarked] == [
+        EventReport("5", 160, started=True),
+        EventReport("5", 320),
+        EventReport("5", 480),
+        EventReport("5", 640),
+        EventReport("5", 800, ended=True),
+        None,  # §2.5.1.4: the end packet's two copies
+        None,
+    ]
     again = TelephoneEventSender().start("5", 1800)
-    assert receiver.feed(again[0]) == "5"  # a second press of the same key
+    assert receiver.feed(again[0]) == EventReport("5", 160, started=True)  # a second press
+
+
+def test_late_packets_of_an_earlier_press_are_not_a_new_press() -> None:
+    receiver = TelephoneEventReceiver()
+    first = TelephoneEventSender().start("1", 1000)
+    second = TelephoneEventSender().start("1", 1960)
+    reports = [receiver.feed(p) for p in [*first[:-1], *second[:2], first[-1], second[2]]]
+    assert [(r.digit, r.duration) for r in reports if r is not None and r.started] == [
+        ("1", 160),
+        ("1", 160),
+    ]
+    assert reports[-2] is None  # the first press's last end packet, overtaken by the second
+
+
+def test_an_end_seen_first_starts_and_ends_the_press_at_once() -> None:
+    receiver = TelephoneEventReceiver()
+    end = TelephoneEventSender().start("9", 4000)[-1]
+    assert receiver.feed(end) == EventReport("9", 800, started=True, ended=True)
+    assert receiver.feed(end) is None
+
+
+def test_segments_of_a_long_press_are_one_press() -> None:
+    """§2.5.1.3: segments of 0xFFFF, the next stamped where the last ended, no end bit until
+    the last; §2.5.2.3: joined by the receiver."""
+    receiver = TelephoneEventReceiver()
+
+    def packet(timestamp: int, duration: int, end: bool = False) -> RtpPacket:
+        return RtpPacket(101, 0, timestamp, 1, TelephoneEvent(3, end, 10, duration).serialize())
+
+    segment = 2**32 - 100  # the second segment's timestamp wraps around
+    assert receiver.feed(packet(segment, 160)) == EventReport("3", 160, started=True)
+    assert receiver.feed(packet(segment, 0xFFFF)) == EventReport("3", 0xFFFF)
+    assert receiver.feed(packet(0xFFFF - 100, 160)) == EventReport("3", 0xFFFF + 160)
+    assert receiver.feed(packet(0xFFFF - 100, 320, end=True)) == EventReport(
+        "3", 0xFFFF + 320, ended=True
+    )
+    assert receiver.feed(packet(segment, 0xFFFF)) is None  # a late packet of the first
 
 
 def test_digit_table() -> None:
