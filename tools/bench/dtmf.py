@@ -9,6 +9,8 @@ A burst may carry its tone twice with a silence between: ITU-T Q.24 asks that a 
 to 10 ms inside a tone is bridged (one digit) and that a pause of 40 ms separates two presses
 of the same key (two digits).
 multimon-ng reads raw signed 16-bit mono at 22,050 Hz: sox resamples the 8 kHz bursts.
+Then, through the batch path across a bridge: the delay from an in-band tone's start to the
+first RFC 4733 packet of its digit on the other leg, and that event's duration (dtmf_delay.py).
 """
 
 import difflib
@@ -26,6 +28,7 @@ import numpy.typing as npt
 from mediaserver.media.dtmf_detector import DtmfDetector
 from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE
 from mediaserver.media.tones import dtmf_frequencies
+from tools.bench import dtmf_delay
 
 DIGITS = "123A456B789C*0#D"
 BURST_SAMPLES = SAMPLE_RATE * 2 // 5
@@ -235,3 +238,5 @@ def run() -> None:
                 f"{audio_seconds / theirs_seconds:,.0f}; ratio "
                 f"{theirs_seconds / ours_seconds:.2f}"
             )
+    items = dtmf_delay.tones(np.random.default_rng(4733))
+    dtmf_delay.report(items, dtmf_delay.run_bridges(items))
