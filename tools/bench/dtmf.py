@@ -239,4 +239,4 @@ def run() -> None:
                 f"{theirs_seconds / ours_seconds:.2f}"
             )
     items = dtmf_delay.tones(np.random.default_rng(4733))
-    dtmf_delay.report(items, dtmf_delay.run_bridges(items))
+    dtmf_delay.report(items, dtmf_delay.measure(items))

@@ -34,14 +34,17 @@ from mediaserver.rtp.telephone_event import TelephoneEvent, event_to_digit
 DIGITS = "123A456B789C*0#D"
 TONE_MS = (40, 60, 100, 200, 500)
 REPEATS = 4
-BREAK_MS = 10  # Q.24: a break this long in the middle of a 100 ms tone must not split it
+BROKEN_TONE_MS = 100
+BREAK_MS = 10  # Q.24: a break this long in the middle of a tone must not split it
 EVENT_PT = 101
 LEG = StreamFormat("PCMU", 0, SAMPLE_RATE, FRAME_MS, None)
 FAR_LEG = StreamFormat("PCMU", 0, SAMPLE_RATE, FRAME_MS, EVENT_PT)
 AMPLITUDE = 32767 * 10 ** ((-10 - 3.14) / 20)  # -10 dBm0 per tone (Q.23 sends -7 and -9)
 LEAD_SAMPLES = (480, 640)  # the tone starts 60-80 ms in
-TAIL_MS = 300  # after the tone: release (40 ms), three end packets, and margin
+SAMPLES = SAMPLE_RATE  # 1 s: the longest tone ends by 580 ms, its event about 100 ms later
 EXPECTED_DELAY_MS = 40  # two 20 ms windows of tone confirm a digit
+
+Sent = list[tuple[float, RtpPacket]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +58,16 @@ class Tone:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One RFC 4733 event as the far receiver saw it (§2.5.2: one timestamp per event)."""
+    """One RFC 4733 event as the far receiver saw it."""
 
     digit: str
     first_sent: float
-    duration_ms: float | None  # of the final packet (E bit); None if it never ended
+    end_sent: float | None  # the first final packet (E bit); None if it never ended
+    duration: int | None  # of the final packet, in timestamp units
+
+    @property
+    def duration_ms(self) -> float | None:
+        return None if self.duration is None else self.duration * 1000 / SAMPLE_RATE
 
 
 class CapturingTransport:
@@ -83,14 +91,14 @@ def tones(rng: np.random.Generator) -> list[Tone]:
     """Every digit at every length in TONE_MS, then every digit broken for BREAK_MS; each
     REPEATS times, at other phases."""
     plan = [(d, ms, 0) for d, ms, _ in itertools.product(DIGITS, TONE_MS, range(REPEATS))]
-    plan += [(d, 100, BREAK_MS) for d, _ in itertools.product(DIGITS, range(REPEATS))]
+    plan += [(d, BROKEN_TONE_MS, BREAK_MS) for d, _ in itertools.product(DIGITS, range(REPEATS))]
     return [
         Tone(digit, ms, gap, int(rng.integers(*LEAD_SAMPLES)), float(rng.uniform(0, 0.02)))
         for digit, ms, gap in plan
     ]
 
 
-def render(item: Tone, samples: int) -> Pcm16:
+def render(item: Tone, samples: int = SAMPLES) -> Pcm16:
     length = item.tone_ms * SAMPLE_RATE // 1000
     signal = np.zeros(samples, np.int16)
     signal[item.start : item.start + length] = tone(dtmf_frequencies(item.digit), length, AMPLITUDE)
@@ -100,22 +108,22 @@ def render(item: Tone, samples: int) -> Pcm16:
     return signal
 
 
-def run_bridges(items: list[Tone]) -> list[list[Event]]:
-    """Every tone into its own bridge, all ticked together; the events each far leg sent."""
+def run_bridges(signals: Pcm16, network_delays: list[float]) -> list[Sent]:
+    """Each row of `signals` (whole frames) into its own bridge, all ticked together, a row's
+    packets arriving with its network delay; what each far leg sent, with the time."""
     clock = ManualClock()
     batch = BatchProcessor(clock)
-    captures = [CapturingTransport(clock) for _ in items]
+    captures = [CapturingTransport(clock) for _ in network_delays]
     handlers = [_bridge(batch, clock, index, capture) for index, capture in enumerate(captures)]
-    frames = -(-(LEAD_SAMPLES[1] + (max(TONE_MS) + TAIL_MS) * SAMPLE_RATE // 1000) // FRAME_SAMPLES)
-    signals = np.stack([render(item, frames * FRAME_SAMPLES) for item in items])
-    codes = ulaw_encode(signals).reshape(len(items), frames, FRAME_SAMPLES)
+    frames = signals.shape[1] // FRAME_SAMPLES
+    codes = ulaw_encode(signals).reshape(len(signals), frames, FRAME_SAMPLES)
     arrivals = sorted(
-        ((k + 1) * FRAME_MS / 1000 + item.network_delay, index, k)
-        for (index, item), k in itertools.product(enumerate(items), range(frames))
+        ((k + 1) * FRAME_MS / 1000 + delay, index, k)
+        for (index, delay), k in itertools.product(enumerate(network_delays), range(frames))
     )
     pending = iter(arrivals)
     upcoming = next(pending, None)
-    for tick in range(1, frames + 3):
+    for tick in range(1, frames + 2):
         now = tick * FRAME_MS / 1000
         while upcoming is not None and upcoming[0] <= now:
             arrival, index, k = upcoming
@@ -124,7 +132,24 @@ def run_bridges(items: list[Tone]) -> list[list[Event]]:
             upcoming = next(pending, None)
         clock.advance(now - clock.now())
         batch.tick(tick)
-    return [_events(capture.sent) for capture in captures]
+    return [[(when, RtpPacket.parse(data)) for when, data in c.sent] for c in captures]
+
+
+def events(sent: Sent) -> list[Event]:
+    """The RFC 4733 events among what a far leg sent (§2.5.2: one timestamp per event)."""
+    first: dict[int, tuple[float, str]] = {}
+    final: dict[int, tuple[float, int]] = {}
+    for when, packet in sent:
+        if packet.payload_type != EVENT_PT:
+            continue
+        event = TelephoneEvent.parse(packet.payload)
+        first.setdefault(packet.timestamp, (when, event_to_digit(event.event)))
+        if event.end:
+            final.setdefault(packet.timestamp, (when, event.duration))
+    return [
+        Event(digit, when, *final.get(timestamp, (None, None)))
+        for timestamp, (when, digit) in first.items()
+    ]
 
 
 def _bridge(
@@ -148,55 +173,57 @@ def _packet(index: int, payload: bytes) -> bytes:
     return struct.pack("!BBHII", 0x80, 0, index, FRAME_SAMPLES * index, 1234) + payload
 
 
-def _events(sent: list[tuple[float, bytes]]) -> list[Event]:
-    first: dict[int, tuple[float, str]] = {}
-    final: dict[int, int] = {}
-    for when, data in sent:
-        packet = RtpPacket.parse(data)
-        if packet.payload_type != EVENT_PT:
-            continue  # the leg sends nothing back: only the far leg's events get here
-        event = TelephoneEvent.parse(packet.payload)
-        first.setdefault(packet.timestamp, (when, event_to_digit(event.event)))
-        if event.end:
-            final[packet.timestamp] = event.duration
-    return [
-        Event(digit, when, final[ts] * 1000 / SAMPLE_RATE if ts in final else None)
-        for ts, (when, digit) in first.items()
-    ]
-
-
 def _ignore(data: bytes, addr: Address) -> None:
     del data, addr
 
 
-def report(items: list[Tone], events: list[list[Event]]) -> None:
-    whole = [(t, e) for t, e in zip(items, events, strict=True) if not t.break_ms]
-    delays = [
-        1000 * (e[0].first_sent - (t.start / SAMPLE_RATE + t.network_delay))
-        for t, e in whole
-        if e and e[0].digit == t.digit
-    ]
+def measure(items: list[Tone]) -> list[list[Event]]:
+    signals = np.stack([render(item) for item in items])
+    sent = run_bridges(signals, [item.network_delay for item in items])
+    return [events(far_leg) for far_leg in sent]
+
+
+def report(items: list[Tone], found: list[list[Event]]) -> None:
+    pairs = list(zip(items, found, strict=True))
+    whole = [(t, e) for t, e in pairs if not t.break_ms]
+    firsts = [(t, e[0]) for t, e in whole if e and e[0].digit == t.digit]
+    delays = [1000 * (e.first_sent - _start(t)) for t, e in firsts]
+    lags = [1000 * (e.end_sent - _start(t)) - t.tone_ms for t, e in firsts if e.end_sent]
     print(
-        f"in-band DTMF -> RFC 4733 across a bridge (batch path, manual clock): {len(whole)} "
-        f"tones, every digit at {', '.join(map(str, TONE_MS))} ms, -10 dBm0"
+        f"in-band DTMF -> RFC 4733 across a bridge (batch path, manual clock): every digit at "
+        f"{', '.join(map(str, TONE_MS))} ms, -10 dBm0, {REPEATS} times each"
     )
     print(
-        f"RESULT delay from tone start to its first RFC 4733 packet: median "
-        f"{np.median(delays):.0f} ms, p99 {np.percentile(delays, 99):.0f} ms "
-        f"({len(delays)}/{len(whole)} tones; expected about {EXPECTED_DELAY_MS} ms of tone "
-        f"to confirm, plus packetisation and the wait for the tick)"
+        f"RESULT delay from tone start to its first RFC 4733 packet: {_spread(delays)}, "
+        f"{len(delays)} of {len(whole)} tones (expected: about {EXPECTED_DELAY_MS} ms of tone "
+        f"to confirm, plus packetisation and the wait for a tick)"
     )
-    print("  tone    events  far-side event duration: median [min, max]")
+    print(f"  event end (first final packet) after the tone's end: {_spread(lags)}")
+    print("  tone                  far-side events, duration: median [min, max]")
     for tone_ms in TONE_MS:
         _print_durations(f"{tone_ms} ms", [e for t, e in whole if t.tone_ms == tone_ms])
-    broken = [e for t, e in zip(items, events, strict=True) if t.break_ms]
-    _print_durations(f"100 ms, {BREAK_MS} ms break", broken)
+    broken = [e for t, e in pairs if t.break_ms]
+    _print_durations(f"{BROKEN_TONE_MS} ms, {BREAK_MS} ms break", broken)
 
 
-def _print_durations(label: str, events: list[list[Event]]) -> None:
-    count = sum(len(e) for e in events)
-    ended = [x.duration_ms for e in events for x in e if x.duration_ms is not None]
+def _spread(milliseconds: list[float]) -> str:
+    if not milliseconds:
+        return "-"
+    return (
+        f"median {np.median(milliseconds):.0f} ms, p99 {np.percentile(milliseconds, 99):.0f} ms "
+        f"[{min(milliseconds):.0f}, {max(milliseconds):.0f}]"
+    )
+
+
+def _start(item: Tone) -> float:
+    """When the tone's first sample would have arrived on the leg (seconds)."""
+    return item.start / SAMPLE_RATE + item.network_delay
+
+
+def _print_durations(label: str, found: list[list[Event]]) -> None:
+    count = sum(len(e) for e in found)
+    ended = [x.duration_ms for e in found for x in e if x.duration_ms is not None]
     spread = f"{np.median(ended):.0f} [{min(ended):.0f}, {max(ended):.0f}] ms" if ended else "-"
     unended = count - len(ended)
-    print(f"  {label:<22}{len(events):>3} tones -> {count:>3} events, {spread}"
+    print(f"  {label:<22}{len(found):>3} tones -> {count:>3} events, {spread}"
           + (f", {unended} never ended" if unended else ""))  # fmt: skip
