@@ -119,10 +119,12 @@ class DtmfDetector:
         self._hits = np.zeros(0, np.int16)
         self._misses = np.zeros(0, np.int16)
         self._reported = np.zeros(0, np.int8)
+        self._last_detected: tuple[list[int], Indices] = ([], np.zeros(0, np.intp))
 
     def detect(self, stream_ids: list[int], frames: Pcm16) -> list[str | None]:
         """One 20 ms frame per stream (rows of `frames`); the digits newly confirmed."""
         rows = self._rows_for(stream_ids)
+        self._last_detected = (stream_ids, rows)
         overlapped = np.concatenate([self._tails[rows], frames[:, :HOP]], axis=1)
         self._tails[rows] = frames[:, HOP:]
         hits = self._classify_indices(np.concatenate([overlapped, frames]))
@@ -133,6 +135,13 @@ class DtmfDetector:
         for row in np.flatnonzero(found >= 0):
             digits[row] = DIGITS[found[row]]
         return digits
+
+    def held(self) -> dict[int, str]:
+        """Of the streams the last detect() ran on, those whose key is down now (its digit
+        reported, not yet let go), with its digit."""
+        stream_ids, rows = self._last_detected
+        reported = self._reported[rows]
+        return {stream_ids[i]: DIGITS[reported[i]] for i in np.flatnonzero(reported >= 0)}
 
     def forget(self, stream_id: int) -> None:
         row = self._rows.pop(stream_id, None)

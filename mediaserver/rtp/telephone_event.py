@@ -7,6 +7,7 @@ from mediaserver.rtp.packet import RtpPacket
 
 DIGITS = "0123456789*#ABCD"  # RFC 4733 §3.2 Table 7: events 0-15
 END_RETRANSMISSIONS = 3  # §2.5.1.4: the final packet is sent three times
+MAX_DURATION = 0xFFFF  # §2.3.5: the duration field's 16 bits
 
 
 class TelephoneEventError(ValueError):
@@ -66,6 +67,47 @@ class TelephoneEventReceiver:
             return None
         self._last_timestamp = packet.timestamp
         return digit
+
+
+class TelephoneEventInProgress:
+    """One event sent while it lasts (§2.5.1.2): a packet each packet time, the first with the
+    marker bit (§2.2.2), all with the timestamp of the event's start (§2.2.1) and its duration
+    so far (§2.3.5), then the final packet three times (§2.5.1.4)."""
+
+    def __init__(
+        self, digit: str, timestamp: int, samples_per_packet: int = 160, payload_type: int = 101
+    ) -> None:
+        self.digit = digit
+        self._event = digit_to_event(digit)
+        self._timestamp = timestamp
+        self._samples_per_packet = samples_per_packet
+        self._payload_type = payload_type
+        self._duration = 0
+        self._first = True
+
+    def update(self) -> RtpPacket:
+        """The packet of one more packet time of the event."""
+        self._advance()
+        packet = self._packet(end=False)
+        self._first = False
+        return packet
+
+    def end(self) -> list[RtpPacket]:
+        """The final packet, with the duration the updates reached, three times: the event
+        ended during the last packet time (a detector knows only later that it has)."""
+        return [self._packet(end=True)] * END_RETRANSMISSIONS
+
+    def _advance(self) -> None:
+        # §2.5.1.3: past the 16-bit duration field (8.2 s at 8 kHz, 1.4 s at 48 kHz) the
+        # event goes on in a new segment, timestamped where the last one's duration ended.
+        if self._duration + self._samples_per_packet > MAX_DURATION:
+            self._timestamp = (self._timestamp + self._duration) & 0xFFFFFFFF
+            self._duration = 0
+        self._duration += self._samples_per_packet
+
+    def _packet(self, end: bool) -> RtpPacket:
+        payload = TelephoneEvent(self._event, end, duration=self._duration).serialize()
+        return RtpPacket(self._payload_type, 0, self._timestamp, 0, payload, marker=self._first)
 
 
 class TelephoneEventSender:
