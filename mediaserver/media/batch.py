@@ -18,6 +18,7 @@ from mediaserver.clock import Clock
 from mediaserver.media.channel import Channel
 from mediaserver.media.dtmf_detector import DtmfDetector
 from mediaserver.media.frame import FRAME_SAMPLES
+from mediaserver.media.inband_events import HeldDigits, InbandEvents
 from mediaserver.media.mixer import Conference, mix_minus_one
 from mediaserver.media.rtp_socket import PacketHandler
 from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
@@ -37,6 +38,7 @@ class BatchProcessor:
         self._opus_complexity = opus_complexity
         self._channels: dict[int, Channel] = {}
         self._detector = DtmfDetector()
+        self._inband_events = InbandEvents()
         self.conferences: list[Conference] = []
         self.on_stream_changed: StreamChanged = _ignore_change
 
@@ -53,6 +55,7 @@ class BatchProcessor:
     def remove(self, stream: MediaStream) -> None:
         self._channels.pop(stream.stream_id, None)
         self._detector.forget(stream.stream_id)
+        self._inband_events.forget(stream.stream_id)
 
     def stream_count(self) -> int:
         return len(self._channels)
@@ -128,6 +131,7 @@ class BatchProcessor:
     def _detect(self, channels: Sequence[Channel], inputs: Pcm16, active: Mask) -> None:
         rows = [row for row, channel in enumerate(channels) if channel.stream.detects_inband()]
         if not rows:
+            self._inband_events.follow({})  # an event whose stream stopped detecting ends
             return
         digits = self._detector.detect(
             [channels[row].stream.stream_id for row in rows], inputs[rows]
@@ -138,9 +142,16 @@ class BatchProcessor:
             stream = channels[row].stream
             if stream.digit_handler is not None:
                 stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfSource.INBAND))
-            peer = stream.peer
+        self._inband_events.follow(self._held_for_events())
+
+    def _held_for_events(self) -> HeldDigits:
+        """The digits held now on streams whose peer takes them as RFC 4733 events."""
+        held: HeldDigits = {}
+        for stream_id, digit in self._detector.held().items():
+            peer = self._channels[stream_id].stream.peer
             if peer is not None and peer.format.telephone_event_pt is not None:
-                self.queue_telephone_events(peer, digit)
+                held[stream_id] = (peer, digit)
+        return held
 
     def _route(
         self, channels: Sequence[Channel], inputs: Pcm16, active: Mask

@@ -12,7 +12,8 @@ A window is a hit when the strongest low- and high-group tones are above the flo
 rest of their group by RELATIVE_PEAK_DB, have an acceptable twist, carry most of the
 window's energy, lie within MAX_DEVIATION of their nominal frequency (accept 1.5 %, reject
 3.5 %), fill both sub-windows, and show no strong second harmonic of the high tone. A digit is
-reported once, after two consecutive hit windows, and again only after two windows without it.
+reported once, after two consecutive hit windows, and again only after four windows without it:
+ITU-T Q.24 bridges a break of up to 10 ms inside a tone and separates presses by 40 ms of pause.
 
 Nearly every window holds no digit, so a screen runs first on all of them: the power at the
 eight frequencies alone, in float32, with every test above loosened by a margin the full test
@@ -45,9 +46,15 @@ TONE_ENERGY_FRACTION = 0.85
 MAX_DEVIATION = 0.025  # between Q.24's 1.5 % (must accept) and 3.5 % (must reject)
 MAX_SUBWINDOW_IMBALANCE_DB = 2.0
 CONFIRM_WINDOWS = 2
-# A press ends after two windows without it (a 40 ms gap always holds two), so one window lost
-# to noise inside a tone does not report the digit twice.
-RELEASE_WINDOWS = 2
+# Hysteresis: a press ends after more windows without it than it took to start. ITU-T Q.24: a
+# break of up to 10 ms inside a tone is not the end of the digit, a pause of 40 ms is. A window
+# fails when 10 ms of it or more is silent (its sub-windows then differ by far more than
+# MAX_SUBWINDOW_IMBALANCE_DB), so a 10 ms break spoils at most the three windows that start
+# in the 30 ms from 20 ms before it to 10 ms after its start, and a 40 ms pause at least four
+# (those starting in the 40 ms from 10 ms before it). Measured over every digit, level, twist
+# and alignment, with noise at SNR 15 dB or without: breaks of 10 ms, at most 3 windows in a
+# row without the digit; pauses of 40 ms, at least 4.
+RELEASE_WINDOWS = 4
 SECOND_HARMONIC_DB = 20.0
 HOP = FRAME_SAMPLES // 2
 SUBWINDOW = 3 * FRAME_SAMPLES // 4  # 15 ms
@@ -112,10 +119,12 @@ class DtmfDetector:
         self._hits = np.zeros(0, np.int16)
         self._misses = np.zeros(0, np.int16)
         self._reported = np.zeros(0, np.int8)
+        self._last_detected: tuple[list[int], Indices] = ([], np.zeros(0, np.intp))
 
     def detect(self, stream_ids: list[int], frames: Pcm16) -> list[str | None]:
         """One 20 ms frame per stream (rows of `frames`); the digits newly confirmed."""
         rows = self._rows_for(stream_ids)
+        self._last_detected = (stream_ids, rows)
         overlapped = np.concatenate([self._tails[rows], frames[:, :HOP]], axis=1)
         self._tails[rows] = frames[:, HOP:]
         hits = self._classify_indices(np.concatenate([overlapped, frames]))
@@ -126,6 +135,13 @@ class DtmfDetector:
         for row in np.flatnonzero(found >= 0):
             digits[row] = DIGITS[found[row]]
         return digits
+
+    def held(self) -> dict[int, str]:
+        """Of the streams the last detect() ran on, those whose key is down now (its digit
+        reported, not yet let go), with its digit."""
+        stream_ids, rows = self._last_detected
+        reported = self._reported[rows]
+        return {stream_ids[i]: DIGITS[reported[i]] for i in np.flatnonzero(reported >= 0)}
 
     def forget(self, stream_id: int) -> None:
         row = self._rows.pop(stream_id, None)

@@ -117,6 +117,47 @@ class TelephoneEventReceiver:
         return timestamp == (self._segment_timestamp + MAX_DURATION) & 0xFFFFFFFF
 
 
+class TelephoneEventInProgress:
+    """One event sent while it lasts (§2.5.1.2): a packet each packet time, the first with the
+    marker bit (§2.2.2), all with the timestamp of the event's start (§2.2.1) and its duration
+    so far (§2.3.5), then the final packet three times (§2.5.1.4)."""
+
+    def __init__(
+        self, digit: str, timestamp: int, samples_per_packet: int = 160, payload_type: int = 101
+    ) -> None:
+        self.digit = digit
+        self._event = digit_to_event(digit)
+        self._timestamp = timestamp
+        self._samples_per_packet = samples_per_packet
+        self._payload_type = payload_type
+        self._duration = 0
+        self._first = True
+
+    def update(self) -> RtpPacket:
+        """The packet of one more packet time of the event."""
+        self._advance()
+        packet = self._packet(end=False)
+        self._first = False
+        return packet
+
+    def end(self) -> list[RtpPacket]:
+        """The final packet, with the duration the updates reached, three times: the event
+        ended during the last packet time (a detector knows only later that it has)."""
+        return [self._packet(end=True)] * END_RETRANSMISSIONS
+
+    def _advance(self) -> None:
+        # §2.5.1.3: past the 16-bit duration field (8.2 s at 8 kHz, 1.4 s at 48 kHz) the
+        # event goes on in a new segment, timestamped where the last one's duration ended.
+        if self._duration + self._samples_per_packet > MAX_DURATION:
+            self._timestamp = (self._timestamp + self._duration) & 0xFFFFFFFF
+            self._duration = 0
+        self._duration += self._samples_per_packet
+
+    def _packet(self, end: bool) -> RtpPacket:
+        payload = TelephoneEvent(self._event, end, duration=self._duration).serialize()
+        return RtpPacket(self._payload_type, 0, self._timestamp, 0, payload, marker=self._first)
+
+
 class TelephoneEventSender:
     """The packets of one press: updates every packet time, then the end packet three times."""
 

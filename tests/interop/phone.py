@@ -7,7 +7,8 @@
 
 Events are dicts with an "event" key: reg_state {code, active}, incoming_call {remote_uri},
 call_state {state, last_status_code, last_reason}, media_state {status, codec}, dtmf {digit},
-done/error {command}. `wait_for` returns the first matching event not yet consumed.
+dtmf_end {digit, duration_ms} (an RFC 4733 event's end), done/error {command}. `wait_for`
+returns the first matching event not yet consumed.
 """
 
 import json

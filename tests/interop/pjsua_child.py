@@ -23,6 +23,8 @@ MEDIA_STATUS = {
     pj.PJSUA_CALL_MEDIA_REMOTE_HOLD: "REMOTE_HOLD",
     pj.PJSUA_CALL_MEDIA_ERROR: "ERROR",
 }
+# pjmedia_stream_dtmf_event_flags (pjsua2 exports no name for it): the RFC 4733 event ended.
+DTMF_IS_END = 2
 CALL_STATE = {
     pj.PJSIP_INV_STATE_NULL: "NULL",
     pj.PJSIP_INV_STATE_CALLING: "CALLING",
@@ -87,6 +89,10 @@ class Call(pj.Call):
 
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
         emit("dtmf", digit=prm.digit, method=int(prm.method))
+
+    def onDtmfEvent(self, prm: Any) -> None:  # noqa: N802
+        if prm.flags & DTMF_IS_END:
+            emit("dtmf_end", digit=prm.digit, duration_ms=int(prm.duration))
 
 
 class Account(pj.Account):
@@ -233,12 +239,12 @@ class Phone:
         parameters.digits = digits
         self.calls[-1].sendDtmf(parameters)
 
-    def do_inband_dtmf(self, digits: str) -> None:
+    def do_inband_dtmf(self, digits: str, on_msec: int = 100) -> None:
         """Q.23 tones in the audio (for a call that negotiated no telephone-event)."""
         tones = pj.ToneDigitVector()
         for character in digits:
             digit = pj.ToneDigit()
-            digit.digit, digit.on_msec, digit.off_msec, digit.volume = character, 100, 100, 0
+            digit.digit, digit.on_msec, digit.off_msec, digit.volume = character, on_msec, 100, 0
             tones.append(digit)
         self.digits.playDigits(tones, False)
 

@@ -2,7 +2,8 @@
 
 Alice negotiates RFC 4733 telephone-event; bob's SDP carries none. Alice's RFC 4733 digits and
 her SIP INFO digit reach bob as Q.23 tones in his audio, which multimon-ng decodes from his
-recording; bob's in-band tones reach alice as RFC 4733 events, which pjsua2 reports.
+recording; bob's in-band tones reach alice as RFC 4733 events, which pjsua2 reports, each
+lasting as long as its tone.
 
 Digits sent back to back must reach bob as one tone per digit, each as long as its event or
 INFO says, with at least 40 ms of silence between them. pjsua2's dialDtmf sends RFC 4733 events
@@ -66,12 +67,17 @@ def test_dtmf_crosses_between_rfc4733_and_inband(server: ServerProcess, tmp_path
         time.sleep(1.5)
         alice.send("info_dtmf", digits="#")
         time.sleep(1.0)
-        bob.send("inband_dtmf", digits="28*")
+        bob.send("inband_dtmf", digits="28*", on_msec=300)
         received = [alice.wait_for("dtmf", timeout=5)["digit"] for _ in range(3)]
+        ended = [alice.wait_for("dtmf_end", timeout=5) for _ in range(3)]
         bob.send("stop_recording")
         alice.hangup()
         bob.wait_for("call_state", state="DISCONNECTED")
     assert received == ["2", "8", "*"]
+    # The events follow the tones (RFC 4733 §2.5.1.2), not a fixed length: 300 ms, and at
+    # most a tick more than the detector's start and end lags differ by.
+    assert [e["digit"] for e in ended] == received
+    assert all(300 <= e["duration_ms"] <= 340 for e in ended), ended
     assert multimon_digits(heard_by_bob) == "159#"
     assert_no_leaks(server, before)
     assert [

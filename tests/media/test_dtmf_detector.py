@@ -78,3 +78,14 @@ def test_one_digit_repeated_at_40_ms_on_40_ms_off_counts_every_press(offset: int
     for level in (-30.0, -3.0):
         presses = render_digits("5555##11", 40, 40, amplitude=dbm0(level))
         assert detect(np.concatenate([lead, presses])) == "5555##11"
+
+
+@pytest.mark.parametrize("offset", range(0, FRAME_SAMPLES, 20))
+def test_a_break_of_10_ms_is_bridged_and_a_pause_of_40_ms_is_not(offset: int) -> None:
+    # ITU-T Q.24, wherever the break falls against the 20 ms ticks.
+    lead = np.zeros(offset, np.int16)
+    for level in (-30.0, -3.0):
+        broken = render_digits("55", 50, 10, amplitude=dbm0(level))  # 50 on, 10 off, twice
+        assert detect(np.concatenate([lead, broken, np.zeros(800, np.int16)])) == "5"
+        paused = render_digits("55", 40, 40, amplitude=dbm0(level))
+        assert detect(np.concatenate([lead, paused])) == "55"

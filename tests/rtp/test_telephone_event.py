@@ -5,6 +5,7 @@ from mediaserver.rtp.telephone_event import (
     EventReport,
     TelephoneEvent,
     TelephoneEventError,
+    TelephoneEventInProgress,
     TelephoneEventReceiver,
     TelephoneEventSender,
     digit_to_event,
@@ -84,3 +85,25 @@ def test_digit_table() -> None:
     with pytest.raises(TelephoneEventError):
         digit_to_event("x")
     assert TelephoneEventReceiver().feed(RtpPacket(101, 1, 1, 1, bytes([16, 0x8A, 0, 160]))) is None
+
+
+def test_event_in_progress_updates_then_ends_with_the_duration_reached() -> None:
+    event = TelephoneEventInProgress("9", timestamp=5000)
+    packets = [event.update() for _ in range(3)] + event.end()
+    parsed = [TelephoneEvent.parse(p.payload) for p in packets]
+    assert [e.duration for e in parsed] == [160, 320, 480, 480, 480, 480]
+    assert [e.end for e in parsed] == [False] * 3 + [True] * 3
+    assert [p.marker for p in packets] == [True] + [False] * 5
+    assert {p.timestamp for p in packets} == {5000}
+    assert {e.event for e in parsed} == {9}
+
+
+def test_event_longer_than_the_duration_field_goes_on_in_a_new_segment() -> None:
+    # RFC 4733 §2.5.1.3; at 48 kHz the 16-bit duration lasts 1.37 s.
+    event = TelephoneEventInProgress("1", timestamp=0xFFFFFF00, samples_per_packet=960)
+    packets = [event.update() for _ in range(70)]
+    durations = [TelephoneEvent.parse(p.payload).duration for p in packets]
+    assert durations[67:] == [65280, 960, 1920]
+    assert {p.timestamp for p in packets[:68]} == {0xFFFFFF00}
+    assert {p.timestamp for p in packets[68:]} == {(0xFFFFFF00 + 65280) & 0xFFFFFFFF}
+    assert not any(p.marker for p in packets[1:])
