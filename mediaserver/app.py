@@ -129,7 +129,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
             MetricSource("process", _process_statistics),
         ],
-        [LabelledSource("leg", lambda: _leg_rows(calls))],
+        [LabelledSource("leg", lambda: _leg_rows(calls, engine))],
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -185,7 +185,7 @@ def _process_statistics() -> Mapping[str, float]:
     }
 
 
-def _leg_rows(calls: CallService) -> LabelledRows:
+def _leg_rows(calls: CallService, engine: MediaEngine) -> LabelledRows:
     for leg in calls.live_legs():
         stream = leg.media.stream
         if stream is None:
@@ -196,11 +196,5 @@ def _leg_rows(calls: CallService) -> LabelledRows:
             "codec": leg.media.codec,
             "rtp_port": str(stream.ports.rtp_port),
         }
-        yield (
-            labels,
-            {
-                "rtp_packets_received": stream.rtp.packets_received,
-                "rtp_packets_sent": stream.rtp.packets_sent,
-                "rtp_invalid_packets": stream.rtp.invalid_packets,
-            },
-        )
+        counters = dataclasses.asdict(engine.stream_statistics(stream))
+        yield labels, {f"rtp_{name}": value for name, value in counters.items()}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import BoundPorts
-from mediaserver.media.rtp_socket import Address, RtpSocket
+from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
 from mediaserver.rtp.rtcp import (
     ReceiverReport,
     ReportBlock,
@@ -120,7 +120,7 @@ class MediaStream:
         stream_format: StreamFormat,
         ports: BoundPorts,
         rtp: RtpSocket,
-        rtcp: RtpSocket | None,
+        rtcp: RtcpSocket | None,
     ) -> None:
         self.stream_id = stream_id
         self.format = stream_format
