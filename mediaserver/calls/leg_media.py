@@ -13,6 +13,7 @@ import time
 from mediaserver.config import CallsConfig
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.stream import MediaStream
+from mediaserver.media.stream_statistics import StreamStatistics
 from mediaserver.rtp.payload_types import AUDIO_FORMATS, PayloadFormat
 from mediaserver.sdp.offer_answer import (
     answer_offer,
@@ -68,6 +69,7 @@ class LegMedia:
         self._pending_offer: SessionDescription | None = None  # ours, awaiting an answer
         self._codec = ""
         self._closed = False
+        self.final_statistics: StreamStatistics | None = None  # taken at close, for the record
 
     @property
     def codec(self) -> str:
@@ -175,6 +177,7 @@ class LegMedia:
     def close(self) -> None:
         self._closed = True
         if self.stream is not None:
+            self.final_statistics = self._engine.stream_statistics(self.stream)
             self._engine.close_stream(self.stream)
             self.stream = None
 
