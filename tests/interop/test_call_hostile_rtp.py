@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,15 @@ def spray(rtp_range: tuple[int, int]) -> dict[str, Any]:
     return summary
 
 
+def leg_samples(server: ServerProcess, name: str) -> list[float]:
+    """The per-leg values of /metrics' mediaserver_leg_rtp_<name>, one per live leg."""
+    url = f"http://127.0.0.1:{server.api_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        lines = reply.read().decode().splitlines()
+    prefix = f"mediaserver_leg_rtp_{name}{{"
+    return [float(line.rpartition(" ")[2]) for line in lines if line.startswith(prefix)]
+
+
 @pytest.mark.parametrize(("path", "bob_codec"), [("relay", "PCMU"), ("batch", "PCMA")])
 def test_junk_sprayed_at_every_rtp_port_leaves_the_call_untouched(
     server: ServerProcess, rtp_range: tuple[int, int], tmp_path: Path, path: str, bob_codec: str
@@ -122,6 +132,9 @@ def test_junk_sprayed_at_every_rtp_port_leaves_the_call_untouched(
         sprayed = spray(rtp_range)
         time.sleep(1)
         during_call = server.metrics()
+        per_leg = {
+            name: leg_samples(server, name) for name in ("dropped_invalid", "dropped_foreign")
+        }
         alice.send("stop_recording")
         bob.send("stop_recording")
         alice.hangup()
@@ -142,6 +155,7 @@ def test_junk_sprayed_at_every_rtp_port_leaves_the_call_untouched(
     print(f"dropped {dropped:.0f} of about {reaching_the_call:.0f} sprayed at the call's ports")
     assert dropped >= 0.8 * reaching_the_call
     assert during_call["mediaserver_media_rtp_source_changes"] == 0
+    assert all(len(samples) == 2 and min(samples) > 0 for samples in per_leg.values()), per_leg
     assert_no_leaks(server, before)
     for leg in call_records(server):  # 7 s and more of 20 ms packets each way, none lost
         assert leg["rtp_packets_received"] >= 7 * 50
