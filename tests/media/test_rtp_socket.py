@@ -1,13 +1,15 @@
 """The RTP socket's receive path with numbers for time: validation, latching, RTCP checks."""
 
 import struct
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediaserver.clock import ManualClock
+from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import RtcpSocket, RtpSocket
+from mediaserver.media.stream import MediaStream, StreamFormat
 from mediaserver.rtp.packet import RtpPacket
 from mediaserver.rtp.rtcp import ReceiverReport, serialize_compound
 from mediaserver.rtp.source_latch import (
@@ -273,3 +275,39 @@ def test_arbitrary_datagrams_change_only_counters(datagrams: list[tuple[bytes, b
         assert RtpPacket.parse(data).payload_type in (0, 101)
     assert len(receiver.rtp) - handed_on == after.packets_received - before.packets_received
     assert len(receiver.rtcp) == after.rtcp_packets_received
+
+
+_RTCP_FROM_THE_PEER = st.one_of(
+    st.binary(max_size=120),
+    st.tuples(st.integers(0x80, 0xBF), st.sampled_from([200, 201]), st.binary(max_size=120)).map(
+        lambda t: (
+            bytes([t[0], t[1]])
+            + (1 + len(t[2]) // 4).to_bytes(2, "big")  # a length that often fits
+            + PEER_SSRC.to_bytes(4, "big")
+            + t[2]
+        )
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_RTCP_FROM_THE_PEER, max_size=10))
+def test_arbitrary_rtcp_from_the_peer_changes_only_counters(datagrams: list[bytes]) -> None:
+    """Through the RTCP port into the stream's RTCP parser: nothing raises, and only the
+    counters move (a report about our SSRC would need our 32 random bits in the data)."""
+    receiver = Receiver(rtcp_mux=False)
+    stream = MediaStream(
+        1, StreamFormat("PCMU", 0, 8000, 20, 101), cast(BoundPorts, None), receiver.socket, None
+    )
+    receiver.socket.rtcp_handler = stream.receive_rtcp
+    rtcp = RtcpSocket(receiver.socket)
+    talking(receiver, 1, 3)
+    for data in datagrams:
+        rtcp.datagram_received(data, ("127.0.0.1", 4001))
+        rtcp.datagram_received(data, STRANGER)
+    statistics = receiver.socket.statistics()
+    handed_on = statistics.rtcp_packets_received
+    assert stream.rtcp_invalid <= handed_on  # what the parser refused, counted there
+    assert statistics.dropped_invalid + statistics.dropped_foreign + handed_on == 2 * len(datagrams)
+    if stream.sender.ssrc.to_bytes(4, "big") not in b"".join(datagrams):
+        assert stream.peer_report is None
