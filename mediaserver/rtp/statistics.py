@@ -15,6 +15,24 @@ _MAX_MISORDER = 100
 
 
 class ReceiveStatistics:
+    __slots__ = (
+        "_bad_sequence",
+        "_base_sequence",
+        "_cycles",
+        "_expected_prior",
+        "_jitter_sum",
+        "_lost_before_run",
+        "_received_before_run",
+        "_received_prior",
+        "_transit",
+        "clock_rate",
+        "jitter",
+        "max_jitter",
+        "max_sequence",
+        "packets_received",
+        "ssrc",
+    )
+
     def __init__(self, clock_rate: int) -> None:
         self.clock_rate = clock_rate
         self.ssrc: int | None = None
@@ -65,21 +83,29 @@ class ReceiveStatistics:
             self._transit = None
 
     def update(self, sequence_number: int, timestamp: int, ssrc: int, arrival: float) -> bool:
-        """Count one packet; False when A.1 says to discard it (nothing is counted then)."""
+        """Count one packet; False when A.1 says to discard it (nothing is counted then).
+        The common case, the next packet in order, takes no call and no branch beyond it."""
+        max_sequence = self.max_sequence
         if ssrc != self.ssrc:
             self._restart(sequence_number, ssrc)
-        elif not self._update_sequence(sequence_number):
+        elif (sequence_number - max_sequence) & 0xFFFF < _MAX_DROPOUT:
+            if sequence_number < max_sequence:
+                self._cycles += _SEQUENCE_MOD  # wrapped
+            self.max_sequence = sequence_number
+        elif not self._out_of_order(sequence_number, ssrc):
             return False
         self.packets_received += 1
         # A.8: J += (|D(i-1, i)| - J) / 16, in timestamp units.
         transit = arrival * self.clock_rate - timestamp
+        jitter = self.jitter
         if self._transit is not None:
-            difference = abs(transit - self._transit)
-            self.jitter += (difference - self.jitter) / 16
-            if self.jitter > self.max_jitter:
-                self.max_jitter = self.jitter
+            difference = transit - self._transit
+            jitter += ((difference if difference > 0 else -difference) - jitter) / 16
+            self.jitter = jitter
+            if jitter > self.max_jitter:
+                self.max_jitter = jitter
         self._transit = transit
-        self._jitter_sum += self.jitter
+        self._jitter_sum += jitter
         return True
 
     def report_block(
@@ -103,20 +129,15 @@ class ReceiveStatistics:
             delay_since_last_sr,
         )
 
-    def _update_sequence(self, sequence_number: int) -> bool:
-        delta = (sequence_number - self.max_sequence) % _SEQUENCE_MOD
-        if delta < _MAX_DROPOUT:
-            if sequence_number < self.max_sequence:
-                self._cycles += _SEQUENCE_MOD  # wrapped
-            self.max_sequence = sequence_number
-        elif delta <= _SEQUENCE_MOD - _MAX_MISORDER:
-            if sequence_number != self._bad_sequence:
-                self._bad_sequence = (sequence_number + 1) % _SEQUENCE_MOD
-                return False
-            # A.1: two packets in sequence after a large jump: the source restarted.
-            assert self.ssrc is not None
-            self._restart(sequence_number, self.ssrc)
-        # else: a duplicate or reordered packet: counted as received, sequence unchanged.
+    def _out_of_order(self, sequence_number: int, ssrc: int) -> bool:
+        """A.1 outside the in-order window: a late or duplicate packet counts; a jump is
+        dropped unless it follows the jump before it (then the source restarted)."""
+        if (sequence_number - self.max_sequence) & 0xFFFF > _SEQUENCE_MOD - _MAX_MISORDER:
+            return True
+        if sequence_number != self._bad_sequence:
+            self._bad_sequence = (sequence_number + 1) & 0xFFFF
+            return False
+        self._restart(sequence_number, ssrc)
         return True
 
     def _restart(self, sequence_number: int, ssrc: int) -> None:
