@@ -228,20 +228,13 @@ def _process_statistics() -> Mapping[str, float]:
 
 def _leg_rows(calls: CallService) -> LabelledRows:
     for leg in calls.live_legs():
-        figures = leg.media.statistics()
-        if figures is None:
+        figures, port = leg.media.statistics(), leg.media.rtp_port
+        if figures is None or port is None:
             continue
         labels = {
             "call_uuid": leg.call_uuid,
             "direction": leg.direction,
             "codec": leg.media.codec,
-            "rtp_port": str(figures.rtp_port),
+            "rtp_port": str(port),
         }
-        yield (
-            labels,
-            {
-                "rtp_packets_received": figures.packets_received,
-                "rtp_packets_sent": figures.packets_sent,
-                "rtp_invalid_packets": figures.invalid_packets,
-            },
-        )
+        yield labels, {f"rtp_{name}": value for name, value in dataclasses.asdict(figures).items()}

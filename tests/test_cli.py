@@ -236,5 +236,9 @@ def test_cdr_list_prints_json_lines_newest_first(
         "codec": "PCMU",
         "sip_status": 480,
         "sip_call_id": "call-2",
+        "rtp_packets_received": 0,
+        "rtp_packets_sent": 0,
+        "rtp_packets_lost": 0,
+        "rtp_jitter_ms": 0.0,
     }
     assert len(run(capsys, config, "cdr", "list")[1].splitlines()) == 3

@@ -4,7 +4,11 @@ import math
 
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg import Leg
+from mediaserver.media.stream_statistics import StreamStatistics
 from mediaserver.store.call_records import CallRecord, CallRecords
+
+# A leg that never opened a stream (refused, unanswered before any offer).
+_NO_MEDIA = StreamStatistics(0, 0, 0, 0, 0, 0, 0.0)
 
 
 def record_for(leg: Leg) -> CallRecord:
@@ -13,6 +17,7 @@ def record_for(leg: Leg) -> CallRecord:
     answered = leg.answer_time
     # Plivo: call_duration counts from the answer; billing rounds up to the whole second.
     talk = 0.0 if answered is None else max(0.0, end_time - answered)
+    media = leg.media.statistics() or _NO_MEDIA
     return CallRecord(
         call_uuid=leg.call_uuid,
         parent_call_uuid=leg.parent_call_uuid,
@@ -31,6 +36,10 @@ def record_for(leg: Leg) -> CallRecord:
         codec=leg.media.codec,
         sip_status=leg.sip_status,
         sip_call_id=leg.sip_call_id,
+        rtp_packets_received=media.packets_received,
+        rtp_packets_sent=media.packets_sent,
+        rtp_packets_lost=media.packets_lost,
+        rtp_jitter_ms=round(media.jitter_ms, 3),
     )
 
 

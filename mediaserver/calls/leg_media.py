@@ -18,9 +18,10 @@ from typing import Protocol
 
 from mediaserver.calls.leg_events import DigitSource
 from mediaserver.config import CallsConfig
-from mediaserver.media.engine import DtmfMode, MediaEngine, StreamStateError, StreamStatistics
+from mediaserver.media.engine import DtmfMode, MediaEngine, StreamStateError
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
+from mediaserver.media.stream_statistics import StreamStatistics
 from mediaserver.rtp.payload_types import AUDIO_FORMATS, PayloadFormat
 from mediaserver.sdp.offer_answer import (
     answer_offer,
@@ -81,6 +82,8 @@ class LegMedia(Protocol):
     def record(self, sink: MediaSink | None) -> None: ...
     def packets_received(self) -> int: ...
     def statistics(self) -> StreamStatistics | None: ...
+    @property
+    def rtp_port(self) -> int | None: ...
 
 
 def capabilities_for(config: CallsConfig) -> Capabilities:
@@ -119,6 +122,7 @@ class RtpLegMedia:
         self._pending_offer: SessionDescription | None = None  # ours, awaiting an answer
         self._codec = ""
         self._closed = False
+        self._final_statistics: StreamStatistics | None = None  # taken at close, for the record
 
     @property
     def codec(self) -> str:
@@ -226,6 +230,7 @@ class RtpLegMedia:
     def close(self) -> None:
         self._closed = True
         if self.stream is not None:
+            self._final_statistics = self._engine.stream_statistics(self.stream)
             self._engine.close_stream(self.stream)
             self.stream = None
 
@@ -292,7 +297,14 @@ class RtpLegMedia:
         return -1 if figures is None else figures.packets_received
 
     def statistics(self) -> StreamStatistics | None:
-        return None if self.stream is None else self._engine.stream_statistics(self.stream)
+        """The stream's counters; once closed, as they were at the close (for the record)."""
+        if self.stream is None:
+            return self._final_statistics
+        return self._engine.stream_statistics(self.stream)
+
+    @property
+    def rtp_port(self) -> int | None:
+        return None if self.stream is None else self.stream.ports.rtp_port
 
     def _check_open(self) -> None:
         if self._closed:

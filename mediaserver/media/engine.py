@@ -1,10 +1,11 @@
 """The media engine's command API: the only way the call layer touches media.
 
 Commands: open_stream, set_remote, connect/disconnect, play, record, detect_dtmf, send_dtmf,
-mix (conferences), close_stream, statistics. The call layer never chooses a media path: after
-every command the engine puts each affected stream on the relay fast path (connected to a
-stream of the same codec, nothing attached) or on the batch path (anything else), or leaves
-it idle. Keeping the API this narrow is what lets media move to worker processes later.
+mix (conferences), close_stream, statistics and stream_statistics. The call layer never
+chooses a media path: after every command the engine puts each affected stream on the relay
+fast path (connected to a stream of the same codec, nothing attached) or on the batch path
+(anything else), or leaves it idle. Keeping the API this narrow is what lets media move to
+worker processes later.
 
 The engine runs no tasks of its own: packets arrive through datagram callbacks and the batch
 path runs on one timer chain (ticker.py), so statistics() counts timers, not tasks.
@@ -24,7 +25,7 @@ from mediaserver.media.mixer import Conference
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import PortAllocator
 from mediaserver.media.relay import RelayDirection
-from mediaserver.media.rtp_socket import Address, RtpSocket
+from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
 from mediaserver.media.stream import (
     DigitHandler,
     MediaStream,
@@ -32,6 +33,7 @@ from mediaserver.media.stream import (
     StreamMode,
     UnsupportedStreamError,
 )
+from mediaserver.media.stream_statistics import RtpTotals, StreamStatistics, stream_statistics
 from mediaserver.media.ticker import Ticker
 from mediaserver.rtp.payload_types import codec_name_for, rtp_clock_rate, wants_inband_fec
 
@@ -64,6 +66,13 @@ class EngineStatistics:
     dtmf_detectors: int
     timers: int
     bytes_buffered: int
+    # RTP totals over every stream the engine has had, closed ones included.
+    rtp_packets_received: int
+    rtp_packets_sent: int
+    rtp_packets_lost: int
+    rtp_dropped_foreign: int
+    rtp_dropped_invalid: int
+    rtp_source_changes: int
 
     def is_idle(self) -> bool:
         """True when nothing is left open: the leak check after a call or a test."""
@@ -71,16 +80,6 @@ class EngineStatistics:
             self.streams, self.bound_ports, self.open_sockets, self.conferences,
             self.players, self.recorders, self.dtmf_detectors, self.timers, self.bytes_buffered,
         ))  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class StreamStatistics:
-    """One stream's counters, as the layers above read them (they never read the stream)."""
-
-    rtp_port: int
-    packets_received: int
-    packets_sent: int
-    invalid_packets: int
 
 
 class MediaEngine:
@@ -96,6 +95,8 @@ class MediaEngine:
         self._relays: dict[int, RelayDirection] = {}
         self._conferences: list[Conference] = []
         self._stream_ids = itertools.count(1)
+        self._clock = clock
+        self._rtp_totals = RtpTotals()
 
     async def open_stream(
         self,
@@ -113,19 +114,19 @@ class MediaEngine:
         )
         ports = self._allocator.allocate(rtcp_mux)
         stream_id = next(self._stream_ids)
+        rtp = RtpSocket(_drop, _discard_rtcp, rtcp_mux, self._clock.now, stream_format.clock_rate)
+        rtp.accept_payload_types(stream_format.payload_type, stream_format.telephone_event_pt)
+        rtcp = None
         try:
-            rtp = await self._endpoint(ports.rtp_socket, rtcp_mux)
-            rtcp = None
+            await self._endpoint(ports.rtp_socket, rtp)
             if ports.rtcp_socket is not None:
-                # The RTCP port carries only RTCP: demultiplex everything to the RTCP handler.
-                rtcp = await self._endpoint(ports.rtcp_socket, rtcp_mux=True)
+                rtcp = RtcpSocket(rtp)
+                await self._endpoint(ports.rtcp_socket, rtcp)
         except BaseException:
             self._allocator.release(ports)
             raise
         stream = MediaStream(stream_id, stream_format, ports, rtp, rtcp)
-        for socket in (rtp, rtcp):
-            if socket is not None:
-                socket.rtcp_handler = stream.receive_rtcp
+        rtp.rtcp_handler = stream.receive_rtcp
         self._streams[stream_id] = stream
         return stream
 
@@ -147,6 +148,8 @@ class MediaEngine:
             return
         self._set_mode(stream, StreamMode.IDLE)
         stream.format = new_format
+        stream.rtp.accept_payload_types(new_format.payload_type, new_format.telephone_event_pt)
+        stream.rtp.receive_statistics.set_clock_rate(new_format.clock_rate)
         self._update(stream)
 
     def set_remote(self, stream: MediaStream, host: str, port: int, rtcp_port: int = 0) -> None:
@@ -154,7 +157,7 @@ class MediaEngine:
         self._check_open(stream)
         stream.rtp.set_remote((host, port))
         if stream.rtcp is not None:
-            stream.rtcp.set_remote((host, rtcp_port or port + 1))
+            stream.rtcp.remote_address = (host, rtcp_port or port + 1)
 
     def connect(self, first: MediaStream, second: MediaStream) -> None:
         """Bridge two streams both ways (a B2BUA call)."""
@@ -276,6 +279,7 @@ class MediaEngine:
         stream.finish_dtmf(sent=False)
         stream.closed = True
         self._update(stream)
+        self._rtp_totals.add_closed(stream_statistics(stream))
         stream.rtp.close()
         if stream.rtcp is not None:
             stream.rtcp.close()
@@ -311,21 +315,18 @@ class MediaEngine:
             dtmf_detectors=sum(s.digit_handler is not None for s in streams),
             timers=int(self._ticker.running),
             bytes_buffered=self._batch.bytes_buffered(),
+            **{
+                f"rtp_{name}": total
+                for name, total in self._rtp_totals.totals(map(stream_statistics, streams)).items()
+            },
         )
 
     def stream_statistics(self, stream: MediaStream) -> StreamStatistics:
-        rtp = stream.rtp
-        return StreamStatistics(
-            rtp_port=stream.ports.rtp_port,
-            packets_received=rtp.packets_received,
-            packets_sent=rtp.packets_sent,
-            invalid_packets=rtp.invalid_packets,
-        )
+        """A snapshot of one stream's counters (the call layer reads no stream internals)."""
+        return stream_statistics(stream)
 
-    async def _endpoint(self, sock: object, rtcp_mux: bool) -> RtpSocket:
-        protocol = RtpSocket(_drop, _discard_rtcp, rtcp_mux)
+    async def _endpoint(self, sock: object, protocol: asyncio.DatagramProtocol) -> None:
         await self._loop.create_datagram_endpoint(lambda: protocol, sock=sock)  # type: ignore[arg-type]
-        return protocol
 
     def _check_open(self, stream: MediaStream) -> None:
         if stream.closed or self._streams.get(stream.stream_id) is not stream:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from mediaserver.media.digit_tone_queue import DigitToneQueue
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import BoundPorts
-from mediaserver.media.rtp_socket import Address, RtpSocket
+from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
 from mediaserver.rtp.rtcp import (
     ReceiverReport,
     ReportBlock,
@@ -121,7 +121,7 @@ class MediaStream:
         stream_format: StreamFormat,
         ports: BoundPorts,
         rtp: RtpSocket,
-        rtcp: RtpSocket | None,
+        rtcp: RtcpSocket | None,
     ) -> None:
         self.stream_id = stream_id
         self.format = stream_format

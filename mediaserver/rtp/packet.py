@@ -98,6 +98,25 @@ def _payload_end(data: bytes, first: int, offset: int) -> tuple[int, int]:
     return len(data) - padding_size, padding_size
 
 
+def header_fits(data: bytes) -> bool:
+    """RFC 3550 §A.1's header checks, without building a packet (every received packet goes
+    through them, on the relay fast path too): version 2, and the CSRC list, header extension
+    (§5.3.1) and padding count (§5.1: at least 1, at most what follows the header) that the
+    first octet announces all fit in the datagram. Exactly what RtpPacket.parse accepts."""
+    size = len(data)
+    if size < HEADER_SIZE or data[0] >> 6 != VERSION:
+        return False
+    first = data[0]
+    offset = HEADER_SIZE + 4 * (first & 0x0F)
+    if first & 0x10:
+        if offset + 4 > size:
+            return False
+        offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
+    if offset > size:
+        return False
+    return not first & 0x20 or 0 < data[-1] <= size - offset
+
+
 def is_rtcp(data: bytes) -> bool:
     """RFC 5761 §4: with rtcp-mux, RTCP packet types 192-223 occupy what would be RTP payload
     types 64-95, which RTP must not use."""

@@ -116,6 +116,18 @@ def parse_compound(data: bytes) -> list[RtcpPacket]:
     return packets
 
 
+def report_sender(data: bytes) -> int | None:
+    """The SSRC that sent a compound RTCP packet, or None when the packet does not start as
+    §6.1 and §A.2 require: version 2, no padding on the first packet, and a sender or
+    receiver report that fits. The receive path asks this before parsing anything, to
+    ignore RTCP that does not come from the source it listens to."""
+    if len(data) < 8 or data[0] & 0xE0 != 0x80 or data[1] not in (SENDER_REPORT, RECEIVER_REPORT):
+        return None
+    if 4 * (int.from_bytes(data[2:4], "big") + 1) > len(data):
+        return None
+    return int.from_bytes(data[4:8], "big")
+
+
 def serialize_compound(packets: list[RtcpPacket]) -> bytes:
     return b"".join(_serialize_one(packet) for packet in packets)
 

@@ -1,6 +1,12 @@
-"""Receive statistics of one RTP source (RFC 3550 §6.4.1 and Appendix A.1, A.3, A.8)."""
+"""Receive statistics of one RTP source (RFC 3550 §6.4.1 and Appendix A.1, A.3, A.8).
 
-from mediaserver.rtp.packet import RtpPacket
+`update` is called for every packet a stream accepts, on the relay fast path too, so it takes
+plain numbers (no parsed packet) and keeps to a handful of integer and float operations.
+It also does A.1's sequence validation: a packet that jumps far from the sequence is
+discarded unless the next one follows it, so one stray packet cannot restart the counts (or
+the jitter buffer behind them).
+"""
+
 from mediaserver.rtp.rtcp import ReportBlock
 
 _SEQUENCE_MOD = 1 << 16
@@ -9,13 +15,34 @@ _MAX_MISORDER = 100
 
 
 class ReceiveStatistics:
+    __slots__ = (
+        "_bad_sequence",
+        "_base_sequence",
+        "_cycles",
+        "_expected_prior",
+        "_jitter_sum",
+        "_lost_before_run",
+        "_received_before_run",
+        "_received_prior",
+        "_transit",
+        "clock_rate",
+        "jitter",
+        "max_jitter",
+        "max_sequence",
+        "packets_received",
+        "ssrc",
+    )
+
     def __init__(self, clock_rate: int) -> None:
         self.clock_rate = clock_rate
-        self.packets_received = 0
-        self.octets_received = 0
-        self._base_sequence: int | None = None
-        self._max_sequence = 0
+        self.ssrc: int | None = None
+        self.packets_received = 0  # every packet accepted, across restarts
+        self._base_sequence = 0
+        self.max_sequence = 0  # A.1 max_seq: the highest sequence number seen
         self._cycles = 0
+        self._bad_sequence = -1  # A.1 bad_seq: the number that would confirm a jump
+        self._received_before_run = 0  # packets_received when the current run began
+        self._lost_before_run = 0
         self._transit: float | None = None
         self.jitter = 0.0  # timestamp units, A.8
         self.max_jitter = 0.0
@@ -25,37 +52,70 @@ class ReceiveStatistics:
 
     @property
     def extended_highest_sequence(self) -> int:
-        return self._cycles + self._max_sequence
+        return self._cycles + self.max_sequence
 
     @property
     def expected(self) -> int:
         """A.3: packets expected from the first sequence number to the highest seen."""
-        if self._base_sequence is None:
+        if self.ssrc is None:
             return 0
         return self.extended_highest_sequence - self._base_sequence + 1
 
     @property
     def cumulative_lost(self) -> int:
-        """A.3: negative when duplicates arrived."""
-        return self.expected - self.packets_received
+        """A.3, since the source last (re)started: negative when duplicates arrived."""
+        return self.expected - (self.packets_received - self._received_before_run)
+
+    @property
+    def packets_lost(self) -> int:
+        """cumulative_lost summed over every restart of the source (a new SSRC, a jump)."""
+        return self._lost_before_run + self.cumulative_lost
 
     @property
     def mean_jitter(self) -> float:
         return self._jitter_sum / self.packets_received if self.packets_received else 0.0
 
-    def update(self, packet: RtpPacket, arrival_seconds: float) -> None:
-        self._update_sequence(packet.sequence_number)
+    def set_clock_rate(self, clock_rate: int) -> None:
+        """Another codec on the stream (a re-INVITE): timestamps count in other units, so the
+        next packet starts the jitter estimate's transit afresh."""
+        if clock_rate != self.clock_rate:
+            self.clock_rate = clock_rate
+            self._transit = None
+
+    def update(self, sequence_number: int, timestamp: int, ssrc: int, arrival: float) -> bool:
+        """Count one packet; False when A.1 says to discard it (nothing is counted then).
+        The common case, the next packet in order, takes no call and no branch beyond it."""
+        max_sequence = self.max_sequence
+        if ssrc != self.ssrc:
+            self._restart(sequence_number, ssrc)
+        elif (sequence_number - max_sequence) & 0xFFFF < _MAX_DROPOUT:
+            if sequence_number < max_sequence:
+                self._cycles += _SEQUENCE_MOD  # wrapped
+            self.max_sequence = sequence_number
+        elif not self._out_of_order(sequence_number, ssrc):
+            return False
         self.packets_received += 1
-        self.octets_received += len(packet.payload)
-        self._update_jitter(packet.timestamp, arrival_seconds)
+        # A.8: J += (|D(i-1, i)| - J) / 16, in timestamp units.
+        transit = arrival * self.clock_rate - timestamp
+        jitter = self.jitter
+        if self._transit is not None:
+            difference = transit - self._transit
+            jitter += ((difference if difference > 0 else -difference) - jitter) / 16
+            self.jitter = jitter
+            if jitter > self.max_jitter:
+                self.max_jitter = jitter
+        self._transit = transit
+        self._jitter_sum += jitter
+        return True
 
     def report_block(
         self, ssrc: int, last_sr: int = 0, delay_since_last_sr: int = 0
     ) -> ReportBlock:
         """§6.4.1: fraction lost since the previous report, then the running totals."""
+        received = self.packets_received - self._received_before_run
         expected_interval = self.expected - self._expected_prior
-        received_interval = self.packets_received - self._received_prior
-        self._expected_prior, self._received_prior = self.expected, self.packets_received
+        received_interval = received - self._received_prior
+        self._expected_prior, self._received_prior = self.expected, received
         lost_interval = expected_interval - received_interval
         fraction = (lost_interval << 8) // expected_interval if lost_interval > 0 else 0
         lost = max(-(1 << 23), min(self.cumulative_lost, (1 << 23) - 1))
@@ -69,28 +129,25 @@ class ReceiveStatistics:
             delay_since_last_sr,
         )
 
-    def _update_sequence(self, sequence_number: int) -> None:
-        if self._base_sequence is None:
-            self._base_sequence = self._max_sequence = sequence_number
-            return
-        delta = (sequence_number - self._max_sequence) % _SEQUENCE_MOD
-        if delta < _MAX_DROPOUT:
-            if sequence_number < self._max_sequence:
-                self._cycles += _SEQUENCE_MOD  # wrapped
-            self._max_sequence = sequence_number
-        elif delta <= _SEQUENCE_MOD - _MAX_MISORDER:
-            # A.1: a large jump; restart counting from here (the source restarted).
-            self._base_sequence = self._max_sequence = sequence_number
-            self._cycles = 0
-            self.packets_received = 0
-        # else: a duplicate or reordered packet: counted as received, sequence unchanged.
+    def _out_of_order(self, sequence_number: int, ssrc: int) -> bool:
+        """A.1 outside the in-order window: a late or duplicate packet counts; a jump is
+        dropped unless it follows the jump before it (then the source restarted)."""
+        if (sequence_number - self.max_sequence) & 0xFFFF > _SEQUENCE_MOD - _MAX_MISORDER:
+            return True
+        if sequence_number != self._bad_sequence:
+            self._bad_sequence = (sequence_number + 1) & 0xFFFF
+            return False
+        self._restart(sequence_number, ssrc)
+        return True
 
-    def _update_jitter(self, rtp_timestamp: int, arrival_seconds: float) -> None:
-        """A.8: J += (|D(i-1, i)| - J) / 16, in timestamp units."""
-        transit = arrival_seconds * self.clock_rate - rtp_timestamp
-        if self._transit is not None:
-            difference = abs(transit - self._transit)
-            self.jitter += (difference - self.jitter) / 16
-            self.max_jitter = max(self.max_jitter, self.jitter)
-        self._transit = transit
-        self._jitter_sum += self.jitter
+    def _restart(self, sequence_number: int, ssrc: int) -> None:
+        """A.1 init_seq: a new source, or the same one starting over; the loss so far is kept."""
+        if self.ssrc is not None:
+            self._lost_before_run = self.packets_lost
+        self.ssrc = ssrc
+        self._received_before_run = self.packets_received
+        self._base_sequence = self.max_sequence = sequence_number
+        self._cycles = 0
+        self._bad_sequence = -1
+        self._transit = None
+        self._expected_prior = self._received_prior = 0

@@ -30,6 +30,12 @@ class CallRecord:
     codec: str
     sip_status: int | None  # the final SIP response of the leg, when there was one
     sip_call_id: str
+    # The leg's media (none: a leg that never opened a stream). Lost is RFC 3550 §A.3's
+    # expected minus received, negative with duplicates; jitter the mean of §A.8's estimate.
+    rtp_packets_received: int = 0
+    rtp_packets_sent: int = 0
+    rtp_packets_lost: int = 0
+    rtp_jitter_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if self.direction not in ("inbound", "outbound"):
@@ -51,7 +57,7 @@ _INSERT = (
 
 
 class SqliteCallRecords:
-    """The `call_records` table of migration 2."""
+    """The `call_records` table of migration 2 (media columns from migration 3)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection

@@ -83,4 +83,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX call_records_parent ON call_records(parent_call_uuid);
     CREATE INDEX call_records_end_time ON call_records(end_time);
     """,
+    # 3: each leg's media in its call record: RTP packets received, sent and lost (RFC 3550
+    # §A.3), and the mean interarrival jitter in ms (§A.8).
+    """
+    ALTER TABLE call_records ADD COLUMN rtp_packets_received INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE call_records ADD COLUMN rtp_packets_sent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE call_records ADD COLUMN rtp_packets_lost INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE call_records ADD COLUMN rtp_jitter_ms REAL NOT NULL DEFAULT 0;
+    """,
 )

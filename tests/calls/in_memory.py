@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from mediaserver.calls.dialog_transport import ResponseHandler
 from mediaserver.calls.leg_events import DigitSource
 from mediaserver.calls.leg_media import DigitHandler, LegMedia, MediaRefusedError
-from mediaserver.media.engine import StreamStatistics
 from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.media.stream_statistics import StreamStatistics
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.message import Request, Response, build_response, parse_message
 from mediaserver.transport.peer import Peer
@@ -246,8 +246,12 @@ class FakeMedia:
     def packets_received(self) -> int:
         return self.received
 
-    def statistics(self) -> StreamStatistics | None:
-        return StreamStatistics(4000, self.received, 0, 0) if self.is_open else None
+    def statistics(self) -> StreamStatistics:
+        return StreamStatistics(self.received, 0, 0, 0, 0, 0, 0.0)
+
+    @property
+    def rtp_port(self) -> int | None:
+        return 4000 if self.is_open else None
 
     def _open(self) -> None:
         if self.closed:

@@ -2,15 +2,15 @@
 the process keeps serving (RFC 3261 §8.2, §12.2.2, §16.3; RFC 3264 §6 via 488)."""
 
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from mediaserver.sip.message import Request, Response, parse_message
+from mediaserver.sip.message import Request, parse_message
 from tests.conftest import ServerProcess
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
 from tests.interop.phone import Phone
+from tests.interop.trunk import ack_for, final_response, request
 
 pytestmark = pytest.mark.interop
 
@@ -35,31 +35,6 @@ def client() -> Iterator[socket.socket]:
         sock.bind(("127.0.0.1", 0))
         sock.settimeout(3)
         yield sock
-
-
-def request(
-    sock: socket.socket, method: str, *, to_tag: str = "", body: str = "", extra: str = ""
-) -> str:
-    port = sock.getsockname()[1]
-    tag = f";tag={to_tag}" if to_tag else ""
-    content = "Content-Type: application/sdp\r\n" if body else ""
-    return (
-        f"{method} sip:15550001111@phone.local SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{uuid.uuid4().hex};rport\r\n"
-        f"Max-Forwards: 70\r\nFrom: <sip:15551112222@carrier.example>;tag=c{port}\r\n"
-        f"To: <sip:15550001111@phone.local>{tag}\r\nCall-ID: {uuid.uuid4().hex}\r\n"
-        f"CSeq: 1 {method}\r\nContact: <sip:carrier@127.0.0.1:{port}>\r\n{extra}{content}"
-        f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
-    )
-
-
-def final_response(sock: socket.socket, server: ServerProcess, text: str) -> Response:
-    sock.sendto(text.encode(), ("127.0.0.1", server.sip_port))
-    while True:
-        response = parse_message(sock.recv(65535))
-        assert isinstance(response, Response)
-        if response.status_code >= 200:
-            return response
 
 
 @pytest.mark.parametrize(
@@ -146,16 +121,3 @@ def test_unanswered_callee_hits_the_ring_timeout(
         "Ring Timeout Reached",
     )
     assert b_leg["hangup_cause_code"] == 6010
-
-
-def ack_for(invite: str, answer: Response) -> str:
-    """§13.2.2.4: the ACK of a 2xx, in the dialog the 2xx made (new branch, INVITE's CSeq)."""
-    lines = invite.split("\r\n\r\n", 1)[0].split("\r\n")
-    headers = [line for line in lines[1:] if line.split(":", 1)[0] in ("Via", "From", "Call-ID")]
-    contact = answer.contacts[0].uri
-    via = headers[0].replace("branch=z9hG4bK", "branch=z9hG4bKack")
-    return (
-        f"ACK {contact} SIP/2.0\r\n{via}\r\n{headers[1]}\r\n"
-        f"To: {answer.headers.get('To')}\r\n{headers[2]}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\n"
-        "Content-Length: 0\r\n\r\n"
-    )

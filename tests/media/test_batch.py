@@ -38,7 +38,7 @@ class RecordingTransport:
 
 
 def make_stream(stream_id: int, codec: str) -> MediaStream:
-    sock = RtpSocket(lambda d, a: None, lambda d, a: None, rtcp_mux=True)
+    sock = RtpSocket(lambda d, a: None, lambda d, a: None, True, lambda: 0.0, 8000)
     sock.connection_made(RecordingTransport())  # type: ignore[arg-type]
     sock.set_remote(("127.0.0.1", 4000 + stream_id))
     return MediaStream(stream_id, FORMATS[codec], cast(BoundPorts, None), sock, None)

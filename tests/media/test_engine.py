@@ -11,6 +11,7 @@ from audiocodecs.g711 import alaw_decode, ulaw_encode
 from mediaserver.media.engine import MediaEngine, StreamStateError
 from mediaserver.media.stream import MediaStream, StreamMode, UnsupportedStreamError
 from mediaserver.rtp.rtcp import ReceiverReport, ReportBlock, serialize_compound
+from mediaserver.rtp.source_latch import PROBATION_PACKETS
 
 from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
 
@@ -112,24 +113,76 @@ async def test_reordering_survives_the_relay(engine: MediaEngine) -> None:
 async def test_stream_latches_onto_the_real_source(engine: MediaEngine) -> None:
     first, second, caller, callee = await bridged(engine)
     engine.set_remote(first, "127.0.0.1", 9)  # SDP says discard; the caller sits elsewhere
-    caller.send_to(first, rtp(1, 0, b"\xff" * 160))
+    for index in range(PROBATION_PACKETS):  # comedia: learnt after probation (RFC 7362)
+        caller.send_to(first, rtp(1 + index, 160 * index, bytes([index]) * 160))
+    await settle()
     stranger = await open_rtp_peer()
     stranger.send_to(first, rtp(50, 0, b"\x00" * 160))
     callee.send_to(second, rtp(1, 0, b"\x7f" * 160))
     await settle()
-    assert [p for p in caller.payloads()] == [b"\x7f" * 160]
-    assert callee.payloads() == [b"\xff" * 160]  # the stranger's packet was dropped
-    assert first.rtp.statistics().foreign_packets == 1
+    assert caller.payloads() == [b"\x7f" * 160]
+    assert callee.payloads() == [bytes([PROBATION_PACKETS - 1]) * 160]  # nothing of the stranger
+    assert first.rtp.statistics().dropped_foreign == PROBATION_PACKETS
 
 
 async def test_garbage_is_counted_not_fatal(engine: MediaEngine) -> None:
     first, _, caller, _ = await bridged(engine, "PCMU", "PCMA")
-    for junk in (b"", b"\x80", b"\x00" * 12, b"\x80\x00" + b"\xff" * 5, b"\xbf\xff" * 8):
+    # (asyncio sends no empty datagram: the socket's own tests have that one)
+    for junk in (b"\x80", b"\x00" * 12, b"\x80\x00" + b"\xff" * 5, b"\xbf\xff" * 8):
         caller.send_to(first, junk)
     caller.send_to(first, rtp(1, 0, b"\xff" * 160))
     await settle(0.1)
     assert first.mode is StreamMode.BATCH
-    assert first.rtp.statistics().invalid_packets >= 3
+    assert first.rtp.statistics().dropped_invalid == 4
+    assert first.rtp.statistics().packets_received == 1
+
+
+@pytest.mark.parametrize(("second_codec", "mode"), [("PCMU", "relay"), ("PCMA", "batch")])
+async def test_junk_between_the_peers_packets_changes_nothing_downstream(
+    engine: MediaEngine, second_codec: str, mode: str
+) -> None:
+    """A dropped datagram costs a counter and nothing else, on either path: what the callee
+    gets is what it gets without junk (the same count, every sequence number in order)."""
+    first, _, caller, callee = await bridged(engine, "PCMU", second_codec)
+    assert first.mode.value == mode
+    stranger = await open_rtp_peer()
+    junk = [
+        b"\x80",
+        b"\x40" + rtp(9, 0, b"")[1:],
+        rtp(40_000, 0, b"\x00" * 160),
+        rtp(3, 0, b"", 96),
+    ]
+    for index, frame in enumerate(tone_frames(1000, 25)):
+        caller.send_to(first, rtp(index, 160 * index, ulaw_encode(frame).tobytes()))
+        for data in junk:
+            caller.send_to(first, data)
+            stranger.send_to(first, data)
+        stranger.send_to(first, rtp(5000 + index, 0, b"\x00" * 160))
+        await asyncio.sleep(0.02)
+    await settle(0.2)
+    sequence_numbers = [struct.unpack_from("!H", data, 2)[0] for data, _ in callee.received]
+    assert {(b - a) & 0xFFFF for a, b in itertools.pairwise(sequence_numbers)} == {1}
+    assert len(sequence_numbers) >= 20
+    statistics = engine.stream_statistics(first)
+    assert (statistics.packets_received, statistics.packets_lost) == (25, 0)
+    assert statistics.dropped_invalid == 25 * 7  # the lone jump from the caller too
+    assert statistics.dropped_foreign == 25 * 2
+    assert statistics.source_changes == 0
+
+
+async def test_rtp_totals_outlive_their_streams(engine: MediaEngine) -> None:
+    first, second, caller, _ = await bridged(engine)
+    stranger = await open_rtp_peer()
+    caller.send_to(first, rtp(1, 0, b"\xff" * 160))
+    caller.send_to(first, b"\x40" * 12)
+    stranger.send_to(first, rtp(1, 0, b"\xff" * 160))
+    await settle()
+    engine.close_stream(first)
+    totals = engine.statistics()
+    assert (totals.rtp_packets_received, totals.rtp_packets_sent) == (1, 1)
+    assert (totals.rtp_dropped_invalid, totals.rtp_dropped_foreign) == (1, 1)
+    engine.close_stream(second)
+    assert engine.statistics().rtp_packets_sent == 1
 
 
 async def test_pcmu_to_pcma_is_transcoded_on_the_batch_path(engine: MediaEngine) -> None:
@@ -190,10 +243,13 @@ async def test_peer_reports_about_our_stream_are_kept(engine: MediaEngine) -> No
     engine.set_remote(stream, "127.0.0.1", peer.port)
     ours = ReportBlock(stream.sender.ssrc, 64, 12, 1000, 80)
     other = ReportBlock(stream.sender.ssrc ^ 1, 255, 99, 1000, 800)
-    report = serialize_compound([ReceiverReport(1234, (other, ours))])
+    report = serialize_compound([ReceiverReport(0xABCD, (other, ours))])
     assert peer.transport is not None
+    peer.send_to(stream, rtp(1, 0, b"\xff" * 160))  # RTCP counts once RTP says who the peer is
+    await asyncio.sleep(0.05)
     peer.transport.sendto(report, ("127.0.0.1", stream.ports.rtp_port + 1))
-    peer.transport.sendto(b"\x81\xc9garbage", ("127.0.0.1", stream.ports.rtp_port + 1))
+    one_block_missing = b"\x81\xc9\x00\x01" + (0xABCD).to_bytes(4, "big")
+    peer.transport.sendto(one_block_missing, ("127.0.0.1", stream.ports.rtp_port + 1))
     await asyncio.sleep(0.1)
     assert stream.peer_report == ours
     assert (stream.rtcp_reports, stream.rtcp_invalid) == (1, 1)

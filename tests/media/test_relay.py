@@ -22,7 +22,7 @@ class RecordingTransport:
 
 
 def stream(stream_id: int, payload_type: int = 0, event_type: int | None = 101) -> MediaStream:
-    sock = RtpSocket(lambda d, a: None, lambda d, a: None, rtcp_mux=True)
+    sock = RtpSocket(lambda d, a: None, lambda d, a: None, True, lambda: 0.0, 8000)
     sock.connection_made(RecordingTransport())  # type: ignore[arg-type]
     sock.set_remote(("127.0.0.1", 4000))
     stream_format = StreamFormat("PCMU", payload_type, 8000, 20, event_type)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediaserver.rtp.packet import RtpPacket, RtpParseError, is_rtcp
+from mediaserver.rtp.packet import RtpPacket, RtpParseError, header_fits, is_rtcp
 from mediaserver.rtp.telephone_event import TelephoneEvent, TelephoneEventReceiver
 
 PCAPS = Path("/usr/share/sip-tester")
@@ -88,6 +88,45 @@ def test_malformed_packets_raise_rtp_parse_error(data: bytes) -> None:
 def test_random_bytes_raise_only_rtp_parse_error(data: bytes) -> None:
     with contextlib.suppress(RtpParseError):
         RtpPacket.parse(data)
+
+
+def _parses(data: bytes) -> bool:
+    try:
+        RtpPacket.parse(data)
+    except RtpParseError:
+        return False
+    return True
+
+
+# Version 2 in the first octet most of the time, so CSRC, extension and padding get tried.
+_HEADERS = st.one_of(
+    st.binary(max_size=80),
+    st.tuples(st.integers(0x80, 0xBF), st.binary(max_size=80)).map(lambda t: bytes([t[0]]) + t[1]),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_HEADERS)
+def test_header_fits_exactly_when_parse_accepts(data: bytes) -> None:
+    """The receive path's byte checks and the parser must agree, or a packet that passed
+    the checks could raise inside datagram_received."""
+    assert header_fits(data) == _parses(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x40" + bytes(15),  # version 1
+        b"\x80" + bytes(10),  # truncated header
+        b"\x83" + bytes(11) + bytes(11),  # three CSRCs announced, under three there
+        b"\x90" + bytes(11) + b"\xbe\xde",  # extension header cut short
+        b"\x90" + bytes(11) + b"\xbe\xde\x00\x02" + bytes(7),  # two words, seven bytes
+        b"\xa0" + bytes(11) + b"\x01\x02\x05",  # padding of 5 in a 3-byte payload
+        b"\xa0" + bytes(11) + b"\x00",  # padding count 0
+    ],
+)
+def test_malformed_headers_do_not_fit(data: bytes) -> None:
+    assert not header_fits(data)
 
 
 _EXTENSIONS = st.one_of(

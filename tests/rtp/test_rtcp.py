@@ -11,6 +11,7 @@ from mediaserver.rtp.rtcp import (
     SenderReport,
     SourceDescription,
     parse_compound,
+    report_sender,
     serialize_compound,
 )
 
@@ -48,3 +49,25 @@ def test_random_bytes_raise_only_rtcp_parse_error(data: bytes) -> None:
         parse_compound(b"\x81\xc8" + data[:2] + data[2:])
     except RtcpParseError:
         return
+
+
+def test_report_sender_names_the_ssrc_of_a_compound_that_starts_with_a_report() -> None:
+    report = serialize_compound([ReceiverReport(7, (BLOCK,)), Goodbye((7,))])
+    assert report_sender(report) == 7
+    sender = serialize_compound([SenderReport(9, 0, 0, 0, 0)])
+    assert report_sender(sender) == 9
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        serialize_compound([Goodbye((7,))]),  # §6.1: the first packet must be a report
+        b"\x40\xc9\x00\x01" + bytes(4),  # version 1
+        b"\xa0\xc9\x00\x01" + bytes(4),  # padding on the first packet
+        b"\x80\xc9\x00\x05" + bytes(4),  # longer than the datagram
+        b"\x80\xc9\x00",
+    ],
+)
+def test_report_sender_is_none_for_anything_else(data: bytes) -> None:
+    assert report_sender(data) is None

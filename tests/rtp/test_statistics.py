@@ -45,7 +45,7 @@ def test_counts_loss_and_jitter_match_tshark(name: str) -> None:
     packets = [(t, RtpPacket.parse(d)) for t, d in timed_udp_payloads(PCAPS / name)]
     statistics = ReceiveStatistics(clock_rate=8000)
     for arrival, packet in packets:
-        statistics.update(packet, arrival)
+        statistics.update(packet.sequence_number, packet.timestamp, packet.ssrc, arrival)
     # Columns: start end src port dst port ssrc payload pkts lost (pct) min/mean/max delta,
     # min/mean/max jitter; "Lost" is expected minus received, negative with duplicates.
     lost_index = row.index(next(c for c in row if c.startswith("("))) - 1
@@ -61,10 +61,40 @@ def test_sequence_wrap_and_loss() -> None:
     statistics = ReceiveStatistics(8000)
     sequence = [65533, 65534, 0, 1, 3, 2, 4]  # 65535 lost, 2/3 reordered
     for n, sequence_number in enumerate(sequence):
-        statistics.update(RtpPacket(0, sequence_number, 160 * n, 1), n * 0.02)
+        assert statistics.update(sequence_number, 160 * n, 1, n * 0.02)
     assert statistics.extended_highest_sequence == 65536 + 4
     assert statistics.expected == 8
     assert statistics.cumulative_lost == 1
     block = statistics.report_block(ssrc=1)
     assert block.fraction_lost == 256 // 8
     assert block.cumulative_lost == 1
+
+
+def test_a_lone_jump_is_discarded_without_touching_the_counts() -> None:
+    """A.1: a packet far from the sequence is dropped unless the next one follows it."""
+    statistics = ReceiveStatistics(8000)
+    for n in range(5):
+        assert statistics.update(100 + n, 160 * n, 7, n * 0.02)
+    jitter = statistics.jitter
+    assert not statistics.update(40_000, 999_999, 7, 0.1)
+    assert statistics.update(105, 800, 7, 0.1)
+    assert (statistics.packets_received, statistics.packets_lost) == (6, 0)
+    assert statistics.jitter == jitter
+
+
+def test_a_confirmed_jump_restarts_the_sequence_and_keeps_the_loss() -> None:
+    statistics = ReceiveStatistics(8000)
+    for sequence_number in (1, 2, 4):  # 3 lost
+        statistics.update(sequence_number, 0, 7, 0.0)
+    assert not statistics.update(30_000, 0, 7, 0.0)
+    assert statistics.update(30_001, 160, 7, 0.02)  # the source restarted
+    assert statistics.update(30_003, 480, 7, 0.06)  # 30,002 lost
+    assert (statistics.packets_received, statistics.packets_lost) == (5, 2)
+
+
+def test_a_new_ssrc_starts_a_new_sequence_at_once() -> None:
+    statistics = ReceiveStatistics(8000)
+    statistics.update(10, 0, 7, 0.0)
+    assert statistics.update(50_000, 0, 8, 0.02)
+    assert statistics.update(50_001, 160, 8, 0.04)
+    assert (statistics.ssrc, statistics.packets_received, statistics.packets_lost) == (8, 3, 0)

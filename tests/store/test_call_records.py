@@ -6,6 +6,7 @@ import pytest
 
 from mediaserver.store.call_records import CallRecord, CallRecordExistsError, SqliteCallRecords
 from mediaserver.store.database import open_database
+from mediaserver.store.migrations import MIGRATIONS
 
 
 def record(call_uuid: str, end_time: float = 100.0, **changes: object) -> CallRecord:
@@ -99,3 +100,25 @@ def test_records_are_never_rewritten() -> None:
 def test_direction_is_checked() -> None:
     with pytest.raises(ValueError, match="direction"):
         record("leg-a", direction="sideways")
+
+
+def test_media_figures_round_trip() -> None:
+    records = SqliteCallRecords(open_database(":memory:"))
+    media = {"rtp_packets_received": 1498, "rtp_packets_sent": 1500, "rtp_packets_lost": 2}
+    written = record("leg-a", rtp_jitter_ms=0.375, **media)
+    records.write(written)
+    assert records.get("leg-a") == written
+
+
+def test_records_written_before_migration_3_read_back_without_media(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(f"BEGIN; {MIGRATIONS[0]}; {MIGRATIONS[1]}; PRAGMA user_version = 2; COMMIT;")
+    written = record("leg-a")
+    columns = [field.name for field in dataclasses.fields(CallRecord)][:-4]
+    old.execute(
+        f"INSERT INTO call_records ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [getattr(written, name) for name in columns],
+    )
+    old.close()
+    assert SqliteCallRecords(open_database(path)).get("leg-a") == written

@@ -149,7 +149,7 @@ def _measure(batch: BatchProcessor, streams: list[MediaStream], payload: Any) ->
 
 def _stream(batch: BatchProcessor, index: int, codec: str, payload_type: int, rate: int) -> Any:
     stream_format = StreamFormat(codec, payload_type, rate, FRAME_MS, None)
-    socket = RtpSocket(_ignore_packet, _ignore_packet, rtcp_mux=True)
+    socket = RtpSocket(_ignore_packet, _ignore_packet, True, SystemClock().now, rate)
     socket.connection_made(DroppingTransport())  # type: ignore[arg-type]
     socket.set_remote(("127.0.0.1", 9))
     return MediaStream(index, stream_format, cast(BoundPorts, None), socket, None)

@@ -163,7 +163,8 @@ def _bridge(
 
 
 def _stream(stream_id: int, stream_format: StreamFormat, transport: Any) -> MediaStream:
-    socket = RtpSocket(_ignore, _ignore, rtcp_mux=True)
+    # Packets reach the batch handler directly, so the socket only sends: no clock needed.
+    socket = RtpSocket(_ignore, _ignore, True, lambda: 0.0, stream_format.clock_rate)
     socket.connection_made(transport)
     socket.set_remote(("127.0.0.1", 9))
     return MediaStream(stream_id, stream_format, cast(BoundPorts, None), socket, None)

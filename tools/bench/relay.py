@@ -40,7 +40,7 @@ def run() -> None:
         load = Load(_build_generator(Path(scratch)), Path(scratch), _free_port(), _free_port())
         print(f"streams: {STREAMS}, 172-byte RTP, {STEP_SECONDS:.0f} s per rate step, "
               f"max loss {MAX_LOSS:.1%}")  # fmt: skip
-        with _our_relay(load.receiver_port) as ports:
+        with _our_relay(load.receiver_port, load.sender_port) as ports:
             ours = load.find_max_rate("mediaserver relay (uvloop)", ports)
         theirs = 0
         if shutil.which("rtpengine") is None:
@@ -55,16 +55,16 @@ def run() -> None:
               f"{ours / theirs:.2f}")  # fmt: skip
 
 
-def serve(stream_count: int, receiver_port: int) -> None:
+def serve(stream_count: int, receiver_port: int, sender_port: int) -> None:
     """The relay under test, run as `python -c` in its own process; stops when stdin closes."""
     import asyncio
 
     import uvloop
 
-    uvloop.run(_serve(stream_count, receiver_port, asyncio.Event()))
+    uvloop.run(_serve(stream_count, receiver_port, sender_port, asyncio.Event()))
 
 
-async def _serve(stream_count: int, receiver_port: int, stop: Any) -> None:
+async def _serve(stream_count: int, receiver_port: int, sender_port: int, stop: Any) -> None:
     import asyncio
 
     from mediaserver.clock import SystemClock
@@ -77,6 +77,9 @@ async def _serve(stream_count: int, receiver_port: int, stop: Any) -> None:
         caller = await engine.open_stream("PCMU", rtcp_mux=True)
         callee = await engine.open_stream("PCMU", rtcp_mux=True)
         engine.set_remote(callee, "127.0.0.1", receiver_port)
+        # The generator sends every stream from one port, the callers' SDP address as a
+        # phone's would be: taken at once, where a learnt address costs a packet of probation.
+        engine.set_remote(caller, "127.0.0.1", sender_port)
         engine.connect(caller, callee)
         ports.append(caller.local_address[1])
     print(json.dumps({"ports": ports, "relay_streams": engine.statistics().relay_streams}),
@@ -101,8 +104,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _our_relay(receiver_port: int) -> Iterator[list[int]]:
-    code = f"from tools.bench.relay import serve; serve({STREAMS}, {receiver_port})"
+def _our_relay(receiver_port: int, sender_port: int) -> Iterator[list[int]]:
+    code = f"from tools.bench.relay import serve; serve({STREAMS}, {receiver_port}, {sender_port})"
     server = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:

@@ -3,7 +3,10 @@
  * Sends 172-byte RTP packets (12-byte header + 160 bytes of PCMU) round-robin to N
  * destination ports on 127.0.0.1 at a fixed total rate, from one socket, for a fixed time,
  * and counts the packets that come back on a second socket (the relay's far side).
- * Each destination is its own stream: own SSRC, sequence number and timestamp.
+ * Each destination is its own stream: own SSRC, sequence number and timestamp. A run is a
+ * new sender whose sequence numbers start at 0 again, so its SSRCs are new too (taken from
+ * the process id): a receiver doing RFC 3550 A.1's checks drops the first packet of a
+ * sequence that jumps back under the same SSRC, and would count that as the relay's loss.
  *
  *   rtp_load PORTS_FILE RATE_PPS DURATION_S RECV_PORT SEND_PORT
  *
@@ -59,6 +62,7 @@ int main(int argc, char **argv) {
     static struct sockaddr_in destinations[MAX_STREAMS];
     static uint16_t sequence[MAX_STREAMS];
     static uint32_t timestamp[MAX_STREAMS];
+    uint32_t ssrc_base = (uint32_t)getpid() << 16;
     int streams = 0, port;
     FILE *ports = fopen(argv[1], "r");
     if (ports == NULL) {
@@ -97,7 +101,7 @@ int main(int argc, char **argv) {
                 p[1] = 0; /* PCMU */
                 uint16_t seq = htons(sequence[s]++);
                 uint32_t ts = htonl(timestamp[s]);
-                uint32_t ssrc = htonl(0x10000u + s);
+                uint32_t ssrc = htonl(ssrc_base + (uint32_t)s);
                 timestamp[s] += 160;
                 memcpy(p + 2, &seq, 2);
                 memcpy(p + 4, &ts, 4);
