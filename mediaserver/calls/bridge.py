@@ -29,6 +29,11 @@ class Bridge:
             first.subscribe(lambda event: self._relay(event, second)),
             second.subscribe(lambda event: self._relay(event, first)),
         ]
+        # A peer may have held before the bridge existed (a callee's hold can cross the
+        # caller's answer): the other leg starts out held too.
+        for leg, other in ((first, second), (second, first)):
+            if leg.media.remote_on_hold:
+                other.hold(True)
 
     def other(self, leg: "Leg") -> "Leg":
         return self.legs[1] if leg is self.legs[0] else self.legs[0]

@@ -140,6 +140,24 @@ def in_dialog(first: Incoming, method: str, cseq: int, body: bytes = b"") -> Inc
     return Incoming(message)
 
 
+def from_callee(sent: SentRequest, method: str, cseq: int, body: bytes = b"") -> Incoming:
+    """A request from a callee within the dialog our INVITE `sent` made with it."""
+    invite = sent.request
+    content = "Content-Type: application/sdp\r\n" if body else ""
+    text = (
+        f"{method} sip:mediaserver@127.0.0.1:5060 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {sent.destination.host_port()};branch=z9hG4bKcallee{cseq}\r\n"
+        f"From: <{invite.uri}>;tag={sent.to_tag}\r\n"
+        f"To: {invite.headers.get('From')}\r\nCall-ID: {invite.call_id}\r\n"
+        f"CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
+        f"Contact: <sip:callee@{sent.destination.host_port()}>\r\n{content}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    message = parse_message(text.encode() + body)
+    assert isinstance(message, Request)
+    return Incoming(message, sent.destination)
+
+
 def _with_via(request: Request) -> Request:
     """What the transport adds before sending: our Via (§8.1.1.7)."""
     branch = f"z9hG4bKus{next(_tags)}"

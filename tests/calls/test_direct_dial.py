@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from mediaserver.calls.hangup_cause import Cause
 from mediaserver.calls.leg_events import DigitReceived, DigitSource, LegState
 from tests.calls.conftest import Harness
-from tests.calls.in_memory import in_dialog, invite, sdp
+from tests.calls.in_memory import from_callee, in_dialog, invite, sdp
 
 
 async def ringing_call(harness: Harness, *ports: int) -> object:
@@ -186,3 +186,18 @@ async def test_digits_reach_subscribers_whatever_their_mode(harness: Harness) ->
     a_leg.collect_digits(False)
     assert harness.media[0].digit_handler is None
     assert b_leg.state is LegState.ANSWERED
+
+
+async def test_a_hold_that_crosses_the_answer_reaches_the_caller(harness: Harness) -> None:
+    """The callee holds before the script has bridged the legs: the caller is held too."""
+    alice = await ringing_call(harness)
+    [bob] = harness.sip.invites()
+    bob.answer(200, sdp(6000))
+    harness.media[1].remote_on_hold = True  # what bob's sendonly offer settles
+    hold = from_callee(bob, "INVITE", 2, sdp(6000))
+    harness.service.handle_in_dialog(hold)  # before the script has run again
+    assert hold.statuses == [200]
+    await harness.settle()
+    assert alice.statuses[-1] == 200  # type: ignore[attr-defined]
+    [reinvite] = [sent for sent in harness.sip.invites() if sent.destination.port == 5071]
+    assert reinvite.request.cseq.number > 0  # our hold, relayed to alice
