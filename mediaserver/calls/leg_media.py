@@ -18,9 +18,9 @@ from typing import Protocol
 
 from mediaserver.calls.leg_events import DigitSource
 from mediaserver.config import CallsConfig
-from mediaserver.media.engine import DtmfMode, MediaEngine, StreamStateError
+from mediaserver.media.engine import MediaEngine, StreamStateError
 from mediaserver.media.port import MediaSink, MediaSource
-from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
+from mediaserver.media.stream import DtmfMethod, DtmfReceived, MediaStream
 from mediaserver.media.stream_statistics import StreamStatistics
 from mediaserver.rtp.payload_types import AUDIO_FORMATS, PayloadFormat
 from mediaserver.sdp.offer_answer import (
@@ -267,7 +267,11 @@ class RtpLegMedia:
     def send_digits(self, digits: str, duration_ms: int | None = None) -> "asyncio.Future[bool]":
         """RFC 4733 events when the peer negotiated telephone-event, else in-band tones."""
         stream = self._open_stream()
-        mode = DtmfMode.RFC4733 if stream.format.telephone_event_pt is not None else DtmfMode.INBAND
+        mode = (
+            DtmfMethod.RFC4733
+            if stream.format.telephone_event_pt is not None
+            else DtmfMethod.INBAND
+        )
         return self._engine.send_dtmf(stream, digits, mode, duration_ms)
 
     def detect_digits(self, handler: DigitHandler | None) -> None:
@@ -341,7 +345,7 @@ class RtpLegMedia:
         return description
 
 
-_DIGIT_SOURCES = {DtmfSource.RFC4733: DigitSource.RFC4733, DtmfSource.INBAND: DigitSource.INBAND}
+_DIGIT_SOURCES = {DtmfMethod.RFC4733: DigitSource.RFC4733, DtmfMethod.INBAND: DigitSource.INBAND}
 
 
 def _stream_of(media: LegMedia) -> MediaStream:

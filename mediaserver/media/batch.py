@@ -15,13 +15,13 @@ import numpy.typing as npt
 from audiocodecs.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from audiocodecs.pcm import Pcm16
 from mediaserver.clock import Clock
-from mediaserver.media.channel import Channel
+from mediaserver.media.batch_channel import BatchChannel
 from mediaserver.media.dtmf_detector import DtmfDetector
 from mediaserver.media.frame import FRAME_SAMPLES
 from mediaserver.media.inband_events import HeldDigits, InbandEvents
 from mediaserver.media.mixer import Conference, mix_minus_one
 from mediaserver.media.rtp_socket import PacketHandler
-from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream
+from mediaserver.media.stream import DtmfMethod, DtmfReceived, MediaStream
 from mediaserver.rtp.telephone_event import EventReport, TelephoneEventSender
 
 Codes = npt.NDArray[np.uint8]
@@ -36,7 +36,7 @@ class BatchProcessor:
     def __init__(self, clock: Clock, *, opus_complexity: int | None = None) -> None:
         self._clock = clock
         self._opus_complexity = opus_complexity
-        self._channels: dict[int, Channel] = {}
+        self._channels: dict[int, BatchChannel] = {}
         self._detector = DtmfDetector()
         self._inband_events = InbandEvents()
         self.conferences: list[Conference] = []
@@ -46,7 +46,7 @@ class BatchProcessor:
         """Put `stream` on the batch path; returns its datagram handler."""
         channel = self._channels.get(stream.stream_id)
         if channel is None:
-            channel = Channel(
+            channel = BatchChannel(
                 stream, self._clock, self._telephone_event_received, self._opus_complexity
             )
             self._channels[stream.stream_id] = channel
@@ -78,7 +78,7 @@ class BatchProcessor:
     def _telephone_event_received(self, stream: MediaStream, report: EventReport) -> None:
         """Report each press once, and pass it on."""
         if report.started and stream.digit_handler is not None:
-            stream.digit_handler(DtmfReceived(stream.stream_id, report.digit, DtmfSource.RFC4733))
+            stream.digit_handler(DtmfReceived(stream.stream_id, report.digit, DtmfMethod.RFC4733))
         self._pass_event(stream, report)
 
     def _pass_event(self, stream: MediaStream, report: EventReport) -> None:
@@ -107,7 +107,7 @@ class BatchProcessor:
         self._record(channels, inputs, outputs)
         self._send(channels, outputs, sending)
 
-    def _decode(self, channels: Sequence[Channel], now: float) -> tuple[Pcm16, Mask]:
+    def _decode(self, channels: Sequence[BatchChannel], now: float) -> tuple[Pcm16, Mask]:
         inputs = np.zeros((len(channels), FRAME_SAMPLES), np.int16)
         active = np.zeros(len(channels), np.bool_)
         stacked: dict[str, tuple[list[int], list[bytes]]] = {"PCMU": ([], []), "PCMA": ([], [])}
@@ -128,7 +128,7 @@ class BatchProcessor:
                 inputs[rows] = _DECODERS[codec](codes.reshape(len(rows), FRAME_SAMPLES))
         return inputs, active
 
-    def _detect(self, channels: Sequence[Channel], inputs: Pcm16, active: Mask) -> None:
+    def _detect(self, channels: Sequence[BatchChannel], inputs: Pcm16, active: Mask) -> None:
         rows = [row for row, channel in enumerate(channels) if channel.stream.detects_inband()]
         if not rows:
             self._inband_events.follow({})  # an event whose stream stopped detecting ends
@@ -141,7 +141,7 @@ class BatchProcessor:
                 continue
             stream = channels[row].stream
             if stream.digit_handler is not None:
-                stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfSource.INBAND))
+                stream.digit_handler(DtmfReceived(stream.stream_id, digit, DtmfMethod.INBAND))
         self._inband_events.follow(self._held_for_events())
 
     def _held_for_events(self) -> HeldDigits:
@@ -154,7 +154,7 @@ class BatchProcessor:
         return held
 
     def _route(
-        self, channels: Sequence[Channel], inputs: Pcm16, active: Mask
+        self, channels: Sequence[BatchChannel], inputs: Pcm16, active: Mask
     ) -> tuple[Pcm16, Mask]:
         outputs = np.zeros_like(inputs)
         sending = np.zeros(len(channels), np.bool_)
@@ -197,14 +197,14 @@ class BatchProcessor:
         self.on_stream_changed(stream)
         return False
 
-    def _record(self, channels: Sequence[Channel], inputs: Pcm16, outputs: Pcm16) -> None:
+    def _record(self, channels: Sequence[BatchChannel], inputs: Pcm16, outputs: Pcm16) -> None:
         for row, channel in enumerate(channels):
             sink = channel.stream.sink
             if sink is not None:
                 both = inputs[row].astype(np.int32) + outputs[row]
                 sink.write_frame(np.clip(both, -32768, 32767).astype(np.int16))
 
-    def _send(self, channels: Sequence[Channel], outputs: Pcm16, sending: Mask) -> None:
+    def _send(self, channels: Sequence[BatchChannel], outputs: Pcm16, sending: Mask) -> None:
         payloads = self._encode(channels, outputs, sending)
         for row, channel in enumerate(channels):
             stream = channel.stream
@@ -220,7 +220,7 @@ class BatchProcessor:
             stream.sender.advance(stream.format.samples_per_packet)
 
     def _encode(
-        self, channels: Sequence[Channel], outputs: Pcm16, sending: Mask
+        self, channels: Sequence[BatchChannel], outputs: Pcm16, sending: Mask
     ) -> dict[int, bytes]:
         payloads: dict[int, bytes] = {}
         stacked: dict[str, list[int]] = {"PCMU": [], "PCMA": []}
@@ -256,7 +256,9 @@ class BatchProcessor:
         self.on_stream_changed(stream)
 
 
-def _peer_rows(channels: Sequence[Channel], row_of: dict[int, int]) -> tuple[list[int], list[int]]:
+def _peer_rows(
+    channels: Sequence[BatchChannel], row_of: dict[int, int]
+) -> tuple[list[int], list[int]]:
     """(row that sends, row whose input it sends) for every connected pair."""
     targets: list[int] = []
     sources: list[int] = []

@@ -12,7 +12,6 @@ path runs on one timer chain (ticker.py), so statistics() counts timers, not tas
 """
 
 import asyncio
-import enum
 import itertools
 import logging
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from mediaserver.media.relay import RelayDirection
 from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
 from mediaserver.media.stream import (
     DigitHandler,
+    DtmfMethod,
     MediaStream,
     StreamFormat,
     StreamMode,
@@ -35,17 +35,16 @@ from mediaserver.media.stream import (
 )
 from mediaserver.media.stream_statistics import RtpTotals, StreamStatistics, stream_statistics
 from mediaserver.media.ticker import Ticker
-from mediaserver.rtp.payload_types import codec_name_for, rtp_clock_rate, wants_inband_fec
+from mediaserver.rtp.payload_types import (
+    codec_name_for,
+    payload_format,
+    rtp_clock_rate,
+    wants_inband_fec,
+)
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_PTIME_MS = 20
-STATIC_PAYLOAD_TYPES = {"PCMU": 0, "PCMA": 8}
-
-
-class DtmfMode(enum.Enum):
-    RFC4733 = "rfc4733"
-    INBAND = "inband"
 
 
 class StreamStateError(RuntimeError):
@@ -219,7 +218,7 @@ class MediaEngine:
         self,
         stream: MediaStream,
         digits: str,
-        mode: DtmfMode = DtmfMode.RFC4733,
+        mode: DtmfMethod = DtmfMethod.RFC4733,
         duration_ms: int | None = None,
     ) -> "asyncio.Future[bool]":
         """Queue digits as RFC 4733 events or as in-band tones of `duration_ms` each (queued
@@ -227,7 +226,7 @@ class MediaEngine:
         digit_tone_queue.py). The future says True once all have gone."""
         self._check_open(stream)
         tone_ms = DEFAULT_DURATION_MS if duration_ms is None else duration_ms
-        if mode is DtmfMode.INBAND:
+        if mode is DtmfMethod.INBAND:
             for digit in digits:
                 stream.digit_tones.add(digit, tone_ms)
         elif stream.format.telephone_event_pt is None:
@@ -387,7 +386,7 @@ def _stream_format(
         )
     codec = codec_name_for(encoding_name)  # KeyError for an encoding we do not carry
     if payload_type is None:
-        payload_type = STATIC_PAYLOAD_TYPES.get(codec.upper())
+        payload_type = payload_format(encoding_name).payload_type  # RFC 3551 §6 static types
     if payload_type is None or not 0 <= payload_type <= 127:
         raise UnsupportedStreamError(f"{encoding_name}: a payload type 0-127 is needed")
     return StreamFormat(

@@ -36,7 +36,10 @@ class StreamMode(enum.Enum):
     BATCH = "batch"  # jitter buffer, decoded and processed on the 20 ms tick
 
 
-class DtmfSource(enum.Enum):
+class DtmfMethod(enum.Enum):
+    """How a digit travels in the media: as RFC 4733 events, or as tones in the audio (both
+    ways: what a stream received, what send_dtmf sends)."""
+
     RFC4733 = "rfc4733"
     INBAND = "inband"
 
@@ -47,7 +50,7 @@ class DtmfReceived:
 
     stream_id: int
     digit: str
-    source: DtmfSource
+    source: DtmfMethod
 
 
 DigitHandler = Callable[[DtmfReceived], None]

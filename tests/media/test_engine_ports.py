@@ -7,8 +7,8 @@ import numpy as np
 
 from audiocodecs.g711 import ulaw_encode
 from mediaserver.media.dtmf_detector import DtmfDetector
-from mediaserver.media.engine import DtmfMode, MediaEngine
-from mediaserver.media.stream import DtmfReceived, DtmfSource, MediaStream, StreamMode
+from mediaserver.media.engine import MediaEngine
+from mediaserver.media.stream import DtmfMethod, DtmfReceived, MediaStream, StreamMode
 
 from .dtmf_signals import tones
 from .rtp_peer import RtpPeer, open_rtp_peer, peak_frequency
@@ -117,15 +117,15 @@ async def test_rfc4733_digits_are_detected_once_per_press(engine: MediaEngine) -
                                  timestamp, 99)  # fmt: skip
             peer.send_to(stream, header + payload)
     await asyncio.sleep(0.1)
-    assert [(d.digit, d.source) for d in digits] == [("5", DtmfSource.RFC4733),
-                                                      ("#", DtmfSource.RFC4733)]  # fmt: skip
+    assert [(d.digit, d.source) for d in digits] == [("5", DtmfMethod.RFC4733),
+                                                      ("#", DtmfMethod.RFC4733)]  # fmt: skip
 
 
 async def test_send_dtmf_rfc4733_emits_events_then_returns_to_relay(engine: MediaEngine) -> None:
     first, first_peer = await attached(engine, telephone_event_pt=EVENT_PT)
     second, _ = await attached(engine, telephone_event_pt=EVENT_PT)
     engine.connect(first, second)
-    done = engine.send_dtmf(first, "19", DtmfMode.RFC4733)
+    done = engine.send_dtmf(first, "19", DtmfMethod.RFC4733)
     assert first.mode is StreamMode.BATCH
     assert await asyncio.wait_for(done, 2) is True
     events = [p for p in first_peer.packets if p[1] & 0x7F == EVENT_PT]
@@ -136,7 +136,7 @@ async def test_send_dtmf_rfc4733_emits_events_then_returns_to_relay(engine: Medi
 
 async def test_send_dtmf_inband_plays_tones(engine: MediaEngine) -> None:
     stream, peer = await attached(engine)
-    done = engine.send_dtmf(stream, "1", DtmfMode.INBAND)
+    done = engine.send_dtmf(stream, "1", DtmfMethod.INBAND)
     assert await asyncio.wait_for(done, 3) is True
     spectrum = np.abs(np.fft.rfft(peer.audio().astype(np.float64)))
     frequencies = np.fft.rfftfreq(len(peer.audio()), 1 / 8000)
@@ -152,7 +152,7 @@ async def test_inband_digits_pause_a_playing_file_which_then_resumes(engine: Med
     stream, peer = await attached(engine)
     played = engine.play(stream, ToneSource(440, 25))
     await asyncio.sleep(0.1)
-    sent = engine.send_dtmf(stream, "12", DtmfMode.INBAND, duration_ms=100)
+    sent = engine.send_dtmf(stream, "12", DtmfMethod.INBAND, duration_ms=100)
     assert await asyncio.wait_for(sent, 2) is True
     assert await asyncio.wait_for(played, 2) is True
     audio = peer.audio()

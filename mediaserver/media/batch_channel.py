@@ -1,6 +1,6 @@
 """The batch path's per-stream state: jitter buffer in, codec state, RFC 4733 events.
 
-A Channel exists while its stream is on the batch path. Packets are parsed and queued as
+A BatchChannel exists while its stream is on the batch path. Packets are parsed and queued as
 they arrive (datagram_received); the tick takes one 20 ms frame per channel. G.711 packets of
 20 ms are decoded and encoded by the batch tick over all channels at once; Opus, and packets
 of any other duration, go through the per-channel codec objects here. A sender chooses its
@@ -39,7 +39,7 @@ RECOVERABLE_DELAY_FRAMES = 2
 EventHandler = Callable[[MediaStream, EventReport], None]
 
 
-class Channel:
+class BatchChannel:
     def __init__(
         self,
         stream: MediaStream,
