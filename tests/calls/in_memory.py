@@ -121,41 +121,41 @@ def invite(to_user: str = "bob", body: bytes | None = None, call_id: str = "call
 
 def in_dialog(first: Incoming, method: str, cseq: int, body: bytes = b"") -> Incoming:
     """A request from the caller within the dialog its INVITE made (our To tag)."""
+    invite = first.request
     to_tag = first.responses[-1].to_address.tag
-    headers = "".join(
-        f"{name}: {value}\r\n"
-        for name, value in first.request.headers
-        if name.lower() in ("from", "call-id", "contact")
+    dialog = (
+        f"From: {invite.headers.get('From')}\r\n"
+        f"To: <sip:bob@phone.local>;tag={to_tag}\r\n"
+        f"Call-ID: {invite.call_id}\r\nContact: <sip:alice@127.0.0.1:5071>\r\n"
     )
-    content = "Content-Type: application/dtmf-relay\r\n" if body else ""
-    text = (
-        f"{method} sip:mediaserver@127.0.0.1:5060 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bK{method.lower()}{cseq};rport\r\n"
-        f"{headers}To: <sip:bob@phone.local>;tag={to_tag}\r\n"
-        f"CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n{content}"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    message = parse_message(text.encode() + body)
-    assert isinstance(message, Request)
-    return Incoming(message)
+    content_type = "application/dtmf-relay" if body else ""
+    return _within(first.source, method, cseq, dialog, content_type, body)
 
 
 def from_callee(sent: SentRequest, method: str, cseq: int, body: bytes = b"") -> Incoming:
     """A request from a callee within the dialog our INVITE `sent` made with it."""
-    invite = sent.request
-    content = "Content-Type: application/sdp\r\n" if body else ""
+    invite, callee = sent.request, sent.destination.host_port()
+    dialog = (
+        f"From: <{invite.uri}>;tag={sent.to_tag}\r\nTo: {invite.headers.get('From')}\r\n"
+        f"Call-ID: {invite.call_id}\r\nContact: <sip:callee@{callee}>\r\n"
+    )
+    content_type = "application/sdp" if body else ""
+    return _within(sent.destination, method, cseq, dialog, content_type, body)
+
+
+def _within(
+    source: Peer, method: str, cseq: int, dialog: str, content_type: str, body: bytes
+) -> Incoming:
+    content = f"Content-Type: {content_type}\r\n" if content_type else ""
     text = (
         f"{method} sip:mediaserver@127.0.0.1:5060 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP {sent.destination.host_port()};branch=z9hG4bKcallee{cseq}\r\n"
-        f"From: <{invite.uri}>;tag={sent.to_tag}\r\n"
-        f"To: {invite.headers.get('From')}\r\nCall-ID: {invite.call_id}\r\n"
-        f"CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
-        f"Contact: <sip:callee@{sent.destination.host_port()}>\r\n{content}"
+        f"Via: SIP/2.0/UDP {source.host_port()};branch=z9hG4bK{method.lower()}{cseq};rport\r\n"
+        f"{dialog}CSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n{content}"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     message = parse_message(text.encode() + body)
     assert isinstance(message, Request)
-    return Incoming(message, sent.destination)
+    return Incoming(message, source)
 
 
 def _with_via(request: Request) -> Request:
