@@ -4,15 +4,17 @@ originated leg, legs owned by scripts and handed between them, a script that fai
 import asyncio
 import logging
 
+import numpy as np
 import pytest
 
 from mediaserver.calls.dialer import Caller
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import Answered, DigitSource, LegEvent, Ringing
+from mediaserver.calls.leg_media import MediaRefusedError
 from mediaserver.calls.router import Target
 from mediaserver.sip.uri import SipUri
 from mediaserver.transport.peer import Peer
-from tests.calls.conftest import Harness
+from tests.calls.conftest import Harness, running_harness
 from tests.calls.control_script import collect_then_connect
 from tests.calls.in_memory import in_dialog, invite, sdp
 
@@ -103,3 +105,36 @@ async def test_a_failing_script_hangs_up_its_legs_with_an_internal_error(
     await harness.settle()
     assert harness.causes() == [("outbound", 5010, "Error")]
     assert len(harness.service.scripts) == 0
+
+
+class SpokenText:
+    """A TtsEngine that 'speaks' a second of silence and notes what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, str, int]] = []
+
+    async def synthesize(self, text: str, voice: str, language: str, sample_rate: int) -> object:
+        self.asked.append((text, voice, language, sample_rate))
+        return np.zeros(sample_rate, np.int16)
+
+
+async def test_speak_plays_what_the_engine_synthesised_and_ends_on_hangup() -> None:
+    speech = SpokenText()
+    async with running_harness(tts=speech) as harness:
+        leg = await harness.service.originate(BOB, SYSTEM)
+        harness.sip.invites()[0].answer(200, sdp(6000))
+        speaking = asyncio.ensure_future(leg.speak("Hello", "MAN", "en-GB"))
+        await harness.settle()
+        assert speech.asked == [("Hello", "MAN", "en-GB", 8000)]
+        [source] = harness.media[0].played
+        assert source.read_frame() is not None  # the synthesised samples, frame by frame
+        leg.hangup(Cause.NORMAL_CLEARING, HangupSource.PLIVO)
+        assert await speaking is False  # ended early by the hangup
+
+
+async def test_speak_without_an_engine_is_a_clear_error(harness: Harness) -> None:
+    leg = await harness.service.originate(BOB, SYSTEM)
+    harness.sip.invites()[0].answer(200, sdp(6000))
+    with pytest.raises(MediaRefusedError, match="text-to-speech"):
+        await leg.speak("Hello")
+    leg.hangup(Cause.NORMAL_CLEARING, HangupSource.PLIVO)
