@@ -12,6 +12,9 @@ from collections.abc import Callable, Hashable
 
 from mediaserver.clock import Clock
 
+# Stale heap entries tolerated beyond twice the live deadlines before the heap is rebuilt.
+COMPACT_SLACK = 64
+
 
 class DeadlineTimer:
     def __init__(self, clock: Clock, expire: Callable[[Hashable, float], None]) -> None:
@@ -30,12 +33,22 @@ class DeadlineTimer:
         """Expire `key` at `deadline` (clock seconds), or never when None."""
         if deadline is None:
             self._deadlines.pop(key, None)
+            self._compact()
             return
         if self._deadlines.get(key) == deadline:
             return
         self._deadlines[key] = deadline
         heapq.heappush(self._heap, (deadline, next(self._sequence), key))
+        self._compact()
         self._arm()
+
+    def _compact(self) -> None:
+        """Drop stale entries once they outnumber the live ones: a deadline cancelled long
+        before it is due (a call's four-hour limit, ended after a minute) would otherwise
+        stay in the heap until its time came."""
+        if len(self._heap) > 2 * len(self._deadlines) + COMPACT_SLACK:
+            self._heap = [(d, next(self._sequence), k) for k, d in self._deadlines.items()]
+            heapq.heapify(self._heap)
 
     def close(self) -> None:
         if self._handle is not None:

@@ -74,3 +74,18 @@ async def test_one_loop_handle_for_many_deadlines() -> None:
     # Each earlier deadline re-arms the one handle; cancelled handles are not counted.
     assert live_handles() - before == 1
     timer.close()
+
+
+async def test_cancelled_deadlines_do_not_pile_up_in_the_heap() -> None:
+    """Far deadlines cancelled early (a call's maximum duration) leave the heap bounded."""
+    clock, expired = SystemClock(), Expiries()
+    timer = DeadlineTimer(clock, expired)
+    far = clock.now() + 14_400
+    for key in range(10_000):
+        timer.set(key, far)
+        timer.set(key, None)
+    timer.set("live", clock.now() + 0.01)
+    assert len(timer._heap) < 200
+    await asyncio.sleep(0.05)
+    assert expired.keys == ["live"]
+    timer.close()
