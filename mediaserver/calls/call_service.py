@@ -19,7 +19,7 @@ from mediaserver.calls.dialog_transport import DialogTransport, IncomingRequest
 from mediaserver.calls.direct_dial import direct_dial
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.inbound_leg import InboundLeg
-from mediaserver.calls.leg import Leg, LegServices, warning_header
+from mediaserver.calls.leg import Leg, warning_header
 from mediaserver.calls.leg_events import Answered, Ended, LegEvent, Ringing
 from mediaserver.calls.leg_media import (
     LegMedia,
@@ -27,6 +27,7 @@ from mediaserver.calls.leg_media import (
     RtpLegMedia,
     capabilities_for,
 )
+from mediaserver.calls.leg_services import LegServices
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Refusal, Route, Router, Target
 from mediaserver.calls.scripts import Scripts

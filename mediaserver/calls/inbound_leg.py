@@ -9,9 +9,10 @@ import logging
 
 from mediaserver.calls.dialog_transport import IncomingRequest
 from mediaserver.calls.hangup_cause import Cause, HangupSource
-from mediaserver.calls.leg import SDP, Leg, LegServices, warning_header
+from mediaserver.calls.leg import SDP, Leg, warning_header
 from mediaserver.calls.leg_events import Answered, LegState
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
+from mediaserver.calls.leg_services import LegServices
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.dialog import DialogInput, new_tag, uas_dialog
 from mediaserver.sip.message import Response, build_response

@@ -11,13 +11,12 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mediaserver.calls.bridge import Bridge
-from mediaserver.calls.deadlines import Deadlines, NamedTimers
-from mediaserver.calls.dialog_transport import DialogTransport, IncomingRequest
+from mediaserver.calls.deadlines import NamedTimers
+from mediaserver.calls.dialog_transport import IncomingRequest
 from mediaserver.calls.hangup_cause import Cause, HangupSource
+from mediaserver.calls.leg_controls import MediaControls
 from mediaserver.calls.leg_events import (
     LEG_TRANSITIONS,
     DigitReceived,
@@ -32,25 +31,16 @@ from mediaserver.calls.leg_events import (
     Subscription,
 )
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
+from mediaserver.calls.leg_services import LegServices
 from mediaserver.calls.session_timer import SessionTimer
 from mediaserver.calls.sip_service import ALLOW
-from mediaserver.config import CallsConfig
-from mediaserver.media.frame import SAMPLE_RATE
-from mediaserver.media.port import MediaSink, MediaSource
-from mediaserver.media.tones import SampleSource
-from mediaserver.media.tts import TtsEngine
 from mediaserver.sdp.offer_answer import hold_direction, resume_direction
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sip.dialog import Dialog, DialogInput
 from mediaserver.sip.dtmf_info import DTMF_CONTENT_TYPES, DtmfInfoError, dtmf_from_info
 from mediaserver.sip.headers import Headers
 from mediaserver.sip.message import Request, Response, build_response
-from mediaserver.sip.transaction.timers import Timers
 from mediaserver.transport.peer import Peer
-
-if TYPE_CHECKING:
-    from mediaserver.calls.dialer import Dialer, DialOptions, DialOutcome
-    from mediaserver.calls.router import Route
 
 logger = logging.getLogger(__name__)
 
@@ -63,20 +53,7 @@ GLARE_RETRY_OTHER = (0.0, 2.0)
 MEDIA_CHECK_INTERVAL = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class LegServices:
-    """What every leg of a call service shares: the SIP transport it sends through, the
-    deadlines its timers run on, the SIP timers (T1, T2) and the calls configuration."""
-
-    sip: DialogTransport
-    deadlines: Deadlines
-    sip_timers: Timers
-    limits: CallsConfig
-    dialer: "Dialer"
-    tts: TtsEngine | None = None
-
-
-class Leg:
+class Leg(MediaControls):
     direction = ""  # "inbound" | "outbound" (Plivo's call_direction)
 
     def __init__(self, services: LegServices, media: LegMedia, destination: Peer) -> None:
@@ -127,73 +104,6 @@ class Leg:
 
     def answer(self) -> None:
         """The 2xx on an inbound leg; an outbound leg is answered by its callee."""
-
-    async def play(self, source: MediaSource) -> bool:
-        """Send `source` to the peer until it runs out (True), or it is stopped or the leg
-        ends (False). While a leg plays, what a bridged peer says is not heard."""
-        if self.ended or not self.media.is_open:
-            return False
-        done = self.media.play(source)
-        try:
-            return await done
-        except BaseException:
-            self.media.stop_playing()
-            raise
-
-    async def speak(self, text: str, voice: str = "WOMAN", language: str = "en-US") -> bool:
-        tts = self._services.tts
-        if tts is None:
-            raise MediaRefusedError("no text-to-speech engine is configured")
-        samples = await tts.synthesize(text, voice, language, SAMPLE_RATE)
-        return await self.play(SampleSource(samples))
-
-    def stop_playing(self) -> None:
-        self.media.stop_playing()
-
-    async def send_digits(self, digits: str) -> bool:
-        """RFC 4733 when the peer negotiated telephone-event, else in-band tones."""
-        if self.ended or not self.media.is_open:
-            return False
-        return await self.media.send_digits(digits)
-
-    def collect_digits(self, enabled: bool = True) -> None:
-        """RFC 4733 and in-band digits become DigitReceived events too (SIP INFO ones always
-        are). Off by default: detection keeps a leg off the engine's relay fast path."""
-        self.media.detect_digits(self._digit_from_media if enabled else None)
-
-    def _digit_from_media(self, digit: str, source: DigitSource) -> None:
-        self._events(DigitReceived(self, digit, source))
-
-    def record(self, sink: MediaSink) -> None:
-        self.media.record(sink)
-
-    def stop_recording(self) -> None:
-        self.media.record(None)
-
-    def bridge(self, other: "Leg") -> None:
-        """Connect the two legs' media and relay hold and INFO digits between them."""
-        if self._bridge is not None and self._bridge.other(self) is other:
-            return
-        self.unbridge()
-        other.unbridge()
-        bridge = Bridge(self, other)
-        self._bridge = other._bridge = bridge
-
-    def unbridge(self) -> None:
-        if self._bridge is not None:
-            self._bridge.close()
-
-    @property
-    def bridged_to(self) -> "Leg | None":
-        return None if self._bridge is None else self._bridge.other(self)
-
-    def forget_bridge(self, bridge: Bridge) -> None:
-        if self._bridge is bridge:
-            self._bridge = None
-
-    async def dial(self, route: "Route", options: "DialOptions") -> "DialOutcome":
-        """Ring the route's targets on this leg's behalf (see dialer.py)."""
-        return await self._services.dialer.dial(self, route, options)
 
     def hangup(self, cause: Cause, source: HangupSource) -> None:
         """End the leg: BYE once answered; subclasses end an unanswered one their own way."""

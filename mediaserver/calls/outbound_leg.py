@@ -12,9 +12,10 @@ import secrets
 from mediaserver.calls.dialer import Caller
 from mediaserver.calls.dialog_transport import OutgoingRequest
 from mediaserver.calls.hangup_cause import Cause, HangupSource, cause_for_status
-from mediaserver.calls.leg import SDP, SUPPORTED, Leg, LegServices
+from mediaserver.calls.leg import SDP, SUPPORTED, Leg
 from mediaserver.calls.leg_events import Answered, LegState, Ringing
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, parse_sdp
+from mediaserver.calls.leg_services import LegServices
 from mediaserver.calls.router import Target
 from mediaserver.calls.sip_service import ALLOW
 from mediaserver.sip.dialog import DialogInput, DialogState, new_tag, uac_dialog

@@ -57,9 +57,7 @@ class Harness:
         self.recorder = recorder
 
     def port(self, transport: str, host: str = "127.0.0.1") -> int:
-        return next(
-            p.port for p in self.sip.bound if (p.transport, p.host) == (transport, host)
-        )
+        return next(p.port for p in self.sip.bound if (p.transport, p.host) == (transport, host))
 
 
 async def start_transport(**options: float) -> Harness:
