@@ -104,6 +104,9 @@ def test_back_to_back_digits_reach_an_inband_leg_one_tone_each(
     print(f"{command} {digits}: multimon-ng heard {heard!r}; tones (start, length ms) {bursts}")
     assert heard == digits
     assert len(bursts) == len(digits)
-    assert all(abs(length - tone_ms) <= 20 for _, length in bursts), bursts
+    # Each tone as long as its event says (not the old fixed 100 ms), one tick of rounding
+    # either way; a tone ends when its end packet arrives, so a sender that is late with it
+    # on a loaded machine (seen: 40 ms) lengthens the tone by as much.
+    assert all(tone_ms - 20 <= length <= tone_ms + 60 for _, length in bursts), bursts
     gaps = [later - (start + length) for (start, length), (later, _) in itertools.pairwise(bursts)]
     assert all(gap >= 35 for gap in gaps), bursts  # 40 ms, measured in 5 ms windows
