@@ -65,6 +65,10 @@ class EngineStatistics:
     dtmf_detectors: int
     timers: int
     bytes_buffered: int
+    # The media clock since start: ticks that ran late (caught up in a burst) or were skipped
+    # after a long stall; either one is audio a far jitter buffer may have had to conceal.
+    late_ticks: int
+    skipped_ticks: int
     # RTP totals over every stream the engine has had, closed ones included.
     rtp_packets_received: int
     rtp_packets_sent: int
@@ -294,6 +298,7 @@ class MediaEngine:
 
     def statistics(self) -> EngineStatistics:
         streams = list(self._streams.values())
+        ticks = self._ticker.statistics()
         modes = [stream.mode for stream in streams]
         return EngineStatistics(
             streams=len(streams),
@@ -312,8 +317,10 @@ class MediaEngine:
             players=sum(s.source is not None or bool(s.digit_tones) for s in streams),
             recorders=sum(s.sink is not None for s in streams),
             dtmf_detectors=sum(s.digit_handler is not None for s in streams),
-            timers=int(self._ticker.running),
+            timers=int(ticks.running),
             bytes_buffered=self._batch.bytes_buffered(),
+            late_ticks=ticks.late_ticks,
+            skipped_ticks=ticks.skipped_ticks,
             **{
                 f"rtp_{name}": total
                 for name, total in self._rtp_totals.totals(map(stream_statistics, streams)).items()
