@@ -96,7 +96,7 @@ class InboundLeg(Leg):
             self._retransmit_until_ack(self._incoming, response)
         self._note_hold()
         self._arm_session_timer()
-        self._events(Answered(self))
+        self.events.emit(Answered(self))
 
     def refuse(
         self, cause: Cause, reason: str = "", source: HangupSource = HangupSource.PLIVO

@@ -25,7 +25,6 @@ from mediaserver.calls.leg_events import (
     EventSink,
     EventStream,
     HoldChanged,
-    LegEvent,
     LegState,
     LegStateError,
     Subscription,
@@ -92,9 +91,6 @@ class Leg(MediaControls):
 
     def subscribe(self, sink: EventSink) -> Subscription:
         return self.events.subscribe(sink)
-
-    def _events(self, event: LegEvent) -> None:
-        self.events.emit(event)
 
     def ring(self) -> None:
         """180 Ringing on an inbound leg; an outbound leg rings at the far end by itself."""
@@ -187,7 +183,7 @@ class Leg(MediaControls):
             incoming.respond(build_response(request, 400, f"Bad Request - {error}"))
             return
         incoming.respond(build_response(request, 200))
-        self._events(DigitReceived(self, dtmf.digit, DigitSource.SIP_INFO, dtmf.duration_ms))
+        self.events.emit(DigitReceived(self, dtmf.digit, DigitSource.SIP_INFO, dtmf.duration_ms))
 
     def _on_reoffer(self, incoming: IncomingRequest) -> None:
         """§14.2 re-INVITE, RFC 3311 UPDATE: a new offer, or (re-INVITE) a request for one."""
@@ -342,7 +338,7 @@ class Leg(MediaControls):
         on_hold = self.media.remote_on_hold
         if on_hold != self._remote_hold:
             self._remote_hold = on_hold
-            self._events(HoldChanged(self, on_hold))
+            self.events.emit(HoldChanged(self, on_hold))
 
     def _arm_session_timer(self) -> None:
         """RFC 4028 §10: without a refresh before the interval ends, the session is over;
@@ -416,7 +412,7 @@ class Leg(MediaControls):
             self.sip_status = sip_status
         self._timer.cancel_all()
         self.media.close()
-        self._events(Ended(self))
+        self.events.emit(Ended(self))
 
     def timers_pending(self) -> int:
         return len(self._timer)

@@ -5,7 +5,7 @@ out, recording, bridging and dialling on the leg's behalf. Leg (leg.py) adds the
 from typing import TYPE_CHECKING, cast
 
 from mediaserver.calls.bridge import Bridge
-from mediaserver.calls.leg_events import DigitReceived, DigitSource, LegEvent
+from mediaserver.calls.leg_events import DigitReceived, DigitSource
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError
 from mediaserver.calls.leg_services import LegServices
 from mediaserver.media.frame import SAMPLE_RATE
@@ -19,23 +19,17 @@ if TYPE_CHECKING:
 
 
 class MediaControls:
-    """Mixed into Leg, which sets these in its __init__ and emits its events."""
+    """Mixed into Leg, which sets these in its __init__ (its state and events are reached
+    through `_as_leg`)."""
 
     media: LegMedia
     _services: LegServices
     _bridge: Bridge | None
 
-    @property
-    def ended(self) -> bool:
-        raise NotImplementedError
-
-    def _events(self, event: LegEvent) -> None:
-        raise NotImplementedError
-
     async def play(self, source: MediaSource) -> bool:
         """Send `source` to the peer until it runs out (True), or it is stopped or the leg
         ends (False). While a leg plays, what a bridged peer says is not heard."""
-        if self.ended or not self.media.is_open:
+        if self._as_leg().ended or not self.media.is_open:
             return False
         done = self.media.play(source)
         try:
@@ -56,7 +50,7 @@ class MediaControls:
 
     async def send_digits(self, digits: str) -> bool:
         """RFC 4733 when the peer negotiated telephone-event, else in-band tones."""
-        if self.ended or not self.media.is_open:
+        if self._as_leg().ended or not self.media.is_open:
             return False
         return await self.media.send_digits(digits)
 
@@ -66,7 +60,8 @@ class MediaControls:
         self.media.detect_digits(self._digit_from_media if enabled else None)
 
     def _digit_from_media(self, digit: str, source: DigitSource) -> None:
-        self._events(DigitReceived(self._as_leg(), digit, source))
+        leg = self._as_leg()
+        leg.events.emit(DigitReceived(leg, digit, source))
 
     def record(self, sink: MediaSink) -> None:
         self.media.record(sink)

@@ -102,7 +102,7 @@ class OutboundLeg(Leg):
         if response.to_address.tag is not None and self.dialog is None:
             self.dialog = uac_dialog(_invite_of(self._client), response)
         self._move(LegState.RINGING)
-        self._events(Ringing(self, early_media=early))
+        self.events.emit(Ringing(self, early_media=early))
 
     def _on_success(self, response: Response) -> None:
         invite = _invite_of(self._client)
@@ -128,7 +128,7 @@ class OutboundLeg(Leg):
         self._answered()
         self.sip_status = response.status_code
         self._note_hold()
-        self._events(Answered(self))
+        self.events.emit(Answered(self))
 
     def _take_answer(self, response: Response) -> bool:
         try:
