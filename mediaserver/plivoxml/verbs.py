@@ -107,6 +107,7 @@ class Record:
     transcription_type: str | None = None
     transcription_url: str | None = None
     transcription_method: Method = "POST"
+    transcription_report_type: str | None = None  # written by the Python SDK's builder
     callback_url: str | None = None
     callback_method: Method = "POST"
 
