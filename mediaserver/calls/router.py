@@ -136,6 +136,13 @@ class Router:
             return Refusal(Cause.ROUTING_ERROR, "no outgoing carrier")
         return Route(carrier_attempts(carrier, number), number)
 
+    def route_to_number(self, number: str) -> Route | Refusal:
+        """A phone number, out through the default outgoing carrier."""
+        carrier = self._carriers.default_outgoing()
+        if carrier is None:
+            return Refusal(Cause.ROUTING_ERROR, "no outgoing carrier")
+        return Route(carrier_attempts(carrier, number), number)
+
     def route_to_endpoint(self, username: str, to_number: str = "") -> Route | Refusal:
         """Every registered contact of endpoint `username`, rung at once."""
         bindings = self._contacts.contacts_for(username)
@@ -174,3 +181,11 @@ def _binding_target(binding: Binding) -> Target:
     except SipParseError:
         uri = SipUri("sip", binding.username, host=binding.source_host, port=binding.source_port)
     return Target(uri, Peer(binding.transport, binding.source_host, binding.source_port))
+
+
+def route_to_sip_uri(uri: SipUri) -> Route:
+    """A SIP URI outside our domain, called as it is (an application's <User>sip:...</User>,
+    a REST call to a sip: URI): sent to its host, over its transport parameter."""
+    transport = (uri.parameter("transport") or "udp").lower()
+    target = Target(uri, Peer(transport, uri.host, uri.port or DEFAULT_SIP_PORT))
+    return Route((Attempt((target,)),), uri.user or uri.host)

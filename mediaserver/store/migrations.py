@@ -91,4 +91,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE call_records ADD COLUMN rtp_packets_lost INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE call_records ADD COLUMN rtp_jitter_ms REAL NOT NULL DEFAULT 0;
     """,
+    # 5: recordings (Plivo's Recording resource), each row written once its file is in place.
+    """
+    CREATE TABLE recordings (
+        recording_id          TEXT PRIMARY KEY,
+        call_uuid             TEXT NOT NULL,
+        recording_format      TEXT NOT NULL CHECK (recording_format IN ('wav', 'mp3')),
+        recording_type        TEXT NOT NULL CHECK (recording_type IN ('call', 'conference')),
+        file_name             TEXT NOT NULL,
+        recording_duration_ms INTEGER NOT NULL,
+        recording_start_ms    INTEGER NOT NULL,
+        recording_end_ms      INTEGER NOT NULL,
+        add_time              REAL NOT NULL,
+        conference_name       TEXT,
+        sub_account           TEXT
+    );
+    CREATE INDEX recordings_call ON recordings(call_uuid);
+    """,
 )

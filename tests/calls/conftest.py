@@ -85,7 +85,9 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_harness(tts: object = None) -> AsyncIterator[Harness]:
+async def running_harness(
+    tts: object = None, inbound_script: object = None
+) -> AsyncIterator[Harness]:
     """A call service serving until the block ends; every leg is gone afterwards."""
     clock, sip, directory = ManualClock(), InMemorySip(), Directory()
     media: list[FakeMedia] = []
@@ -98,7 +100,7 @@ async def running_harness(tts: object = None) -> AsyncIterator[Harness]:
     router = Router(directory, directory, directory, directory)  # type: ignore[arg-type]
     service = CallService(
         sip, Caller(), router, None, config, clock, "phone.local",  # type: ignore[arg-type]
-        tts=tts, new_media=new_media,  # type: ignore[arg-type]
+        tts=tts, new_media=new_media, inbound_script=inbound_script,  # type: ignore[arg-type]
     )  # fmt: skip
     ended: list[Leg] = []
     service.on_leg_ended = ended.append
