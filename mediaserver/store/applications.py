@@ -135,6 +135,18 @@ def new_app_id() -> str:
     return str(secrets.randbelow(9 * 10 ** (APP_ID_DIGITS - 1)) + 10 ** (APP_ID_DIGITS - 1))
 
 
+def new_application(
+    app_name: str,
+    answer_url: str,
+    *,
+    now: float | None = None,
+    **fields: Unpack[ApplicationOptions],
+) -> Application:
+    """A checked application with a new app_id, not yet stored (InvalidApplicationError)."""
+    created_at = time.time() if now is None else now
+    return Application(new_app_id(), app_name, answer_url, created_at=created_at, **fields)
+
+
 _COLUMNS = tuple(field.name for field in dataclasses.fields(Application))
 
 
@@ -145,18 +157,8 @@ class SqliteApplications:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
-    def add(
-        self,
-        app_name: str,
-        answer_url: str,
-        *,
-        now: float | None = None,
-        **fields: Unpack[ApplicationOptions],
-    ) -> Application:
-        created_at = time.time() if now is None else now
-        application = Application(
-            new_app_id(), app_name, answer_url, created_at=created_at, **fields
-        )
+    def add(self, application: Application) -> Application:
+        """Store a `new_application`; marking it a default clears the account's previous one."""
         with immediate_transaction(self._connection):
             self._clear_other_defaults(application)
             placeholders = ", ".join("?" * len(_COLUMNS))

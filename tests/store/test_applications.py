@@ -11,6 +11,7 @@ from mediaserver.store.applications import (
     InvalidApplicationError,
     SqliteApplications,
     UnknownApplicationError,
+    new_application,
 )
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
@@ -29,7 +30,7 @@ def test_add_fills_plivo_defaults_and_gives_a_numeric_app_id(
     connection: sqlite3.Connection,
 ) -> None:
     applications = SqliteApplications(connection)
-    added = applications.add("ivr", ANSWER, now=7.0)
+    added = applications.add(new_application("ivr", ANSWER, now=7.0))
     assert added.app_id.isdigit()
     assert len(added.app_id) == 17
     assert added == Application(added.app_id, "ivr", ANSWER, created_at=7.0)
@@ -38,19 +39,19 @@ def test_add_fills_plivo_defaults_and_gives_a_numeric_app_id(
     assert (added.hangup_url, added.fallback_answer_url, added.message_url) == ("", "", "")
     assert applications.get(added.app_id) == added
     assert applications.list() == [added]
-    assert applications.add("other", ANSWER).app_id != added.app_id
+    assert applications.add(new_application("other", ANSWER)).app_id != added.app_id
 
 
 def test_every_field_round_trips(connection: sqlite3.Connection) -> None:
     applications = SqliteApplications(connection)
-    added = applications.add(
+    added = applications.add(new_application(
         "full", "http://10.0.0.1:8000/a?x=1", answer_method="GET",
         hangup_url="https://h.example/h", hangup_method="GET",
         fallback_answer_url="https://f.example/f", fallback_method="GET",
         message_url="https://m.example/m", message_method="GET",
         default_number_app=True, default_endpoint_app=True, public_uri=True,
         sub_account="SA00000000000000000A", now=1.0,
-    )  # fmt: skip
+    ))  # fmt: skip
     assert applications.get(added.app_id) == added
     assert applications.default_number_app("SA00000000000000000A") == added
     assert applications.default_endpoint_app("SA00000000000000000A") == added
@@ -83,7 +84,7 @@ def test_bad_fields_are_refused_by_name_and_nothing_is_written(
     applications = SqliteApplications(connection)
     arguments = {"app_name": "app", "answer_url": ANSWER, **fields}
     with pytest.raises(InvalidApplicationError) as refused:
-        applications.add(**arguments)  # type: ignore[arg-type]
+        applications.add(new_application(**arguments))  # type: ignore[arg-type]
     assert refused.value.field == field
     assert str(refused.value).startswith(f"{field}: ")
     assert applications.list() == []
@@ -93,7 +94,7 @@ def test_update_changes_only_what_is_given_and_validates_the_result(
     connection: sqlite3.Connection,
 ) -> None:
     applications = SqliteApplications(connection)
-    added = applications.add("ivr", ANSWER, hangup_url="https://h.example/h")
+    added = applications.add(new_application("ivr", ANSWER, hangup_url="https://h.example/h"))
     updated = applications.update(added.app_id, answer_method="GET", app_name="menu")
     assert (updated.app_name, updated.answer_method) == ("menu", "GET")
     assert (updated.answer_url, updated.hangup_url) == (ANSWER, "https://h.example/h")
@@ -109,8 +110,10 @@ def test_update_changes_only_what_is_given_and_validates_the_result(
 
 def test_one_default_of_each_kind_per_account(connection: sqlite3.Connection) -> None:
     applications = SqliteApplications(connection)
-    first = applications.add("first", ANSWER, default_endpoint_app=True, default_number_app=True)
-    second = applications.add("second", ANSWER, default_endpoint_app=True)
+    first = applications.add(
+        new_application("first", ANSWER, default_endpoint_app=True, default_number_app=True)
+    )
+    second = applications.add(new_application("second", ANSWER, default_endpoint_app=True))
     assert applications.default_endpoint_app() == second
     assert applications.default_number_app() == applications.get(first.app_id)
     refreshed = applications.get(first.app_id)
@@ -122,7 +125,9 @@ def test_one_default_of_each_kind_per_account(connection: sqlite3.Connection) ->
     assert endpoint_default is not None
     assert endpoint_default.app_id == first.app_id
     assert not applications.get(second.app_id).default_endpoint_app  # type: ignore[union-attr]
-    other = applications.add("sub", ANSWER, default_number_app=True, sub_account="SA1")
+    other = applications.add(
+        new_application("sub", ANSWER, default_number_app=True, sub_account="SA1")
+    )
     main_default = applications.default_number_app()  # other accounts keep theirs
     assert main_default is not None
     assert main_default.app_id == first.app_id
@@ -131,8 +136,8 @@ def test_one_default_of_each_kind_per_account(connection: sqlite3.Connection) ->
 
 def test_the_database_itself_refuses_two_defaults(connection: sqlite3.Connection) -> None:
     applications = SqliteApplications(connection)
-    applications.add("first", ANSWER, default_number_app=True)
-    second = applications.add("second", ANSWER)
+    applications.add(new_application("first", ANSWER, default_number_app=True))
+    second = applications.add(new_application("second", ANSWER))
     with pytest.raises(sqlite3.IntegrityError):
         connection.execute(
             "UPDATE applications SET default_number_app = 1 WHERE app_id = ?", (second.app_id,)
@@ -142,8 +147,8 @@ def test_the_database_itself_refuses_two_defaults(connection: sqlite3.Connection
 def test_remove_detaches_endpoints_and_numbers(connection: sqlite3.Connection) -> None:
     applications = SqliteApplications(connection)
     endpoints, numbers = SqliteEndpoints(connection), SqliteNumbers(connection)
-    gone = applications.add("gone", ANSWER)
-    kept = applications.add("kept", ANSWER)
+    gone = applications.add(new_application("gone", ANSWER))
+    kept = applications.add(new_application("kept", ANSWER))
     endpoints.add("alice", "pw", "phone.local", "", gone.app_id, 1.0)
     endpoints.add("bob", "pw", "phone.local", "", kept.app_id, 1.0)
     numbers.add("15550001111", app_id=gone.app_id)
@@ -160,7 +165,7 @@ def test_remove_detaches_endpoints_and_numbers(connection: sqlite3.Connection) -
 def test_remove_is_one_transaction(connection: sqlite3.Connection) -> None:
     """A delete that fails part-way leaves the endpoints attached."""
     applications = SqliteApplications(connection)
-    app = applications.add("app", ANSWER)
+    app = applications.add(new_application("app", ANSWER))
     SqliteEndpoints(connection).add("alice", "pw", "phone.local", "", app.app_id, 1.0)
     connection.execute(
         "CREATE TRIGGER refuse BEFORE DELETE ON applications BEGIN SELECT RAISE(ABORT, 'no'); END"

@@ -1,6 +1,6 @@
 import pytest
 
-from mediaserver.store.applications import SqliteApplications
+from mediaserver.store.applications import SqliteApplications, new_application
 from mediaserver.store.database import open_database
 from mediaserver.store.numbers import Number, NumberExistsError, SqliteNumbers, normalise_number
 
@@ -33,7 +33,8 @@ def test_non_numbers_are_refused(text: str) -> None:
 def test_add_get_list_remove() -> None:
     connection = open_database(":memory:")
     numbers = SqliteNumbers(connection)
-    app_id = SqliteApplications(connection).add("app", "https://example.com/answer").app_id
+    application = new_application("app", "https://example.com/answer")
+    app_id = SqliteApplications(connection).add(application).app_id
     added = numbers.add("+1 415 555 0100", alias="Support", app_id=app_id, now=5.0)
     assert added == Number("14155550100", "Support", app_id, None, 5.0)
     numbers.add("442079460958", sub_account="SA123", now=6.0)
