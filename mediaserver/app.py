@@ -27,6 +27,7 @@ from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.tts import EspeakTts
 from mediaserver.sip.transaction.timers import Timers
+from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
 from mediaserver.store.carriers import SqliteCarriers
@@ -127,7 +128,13 @@ class Server:
         timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
         transport = SipTransport(sip_service, clock, local=local, timers=timers)
         engine = MediaEngine(config.rtp, clock)
-        router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
+        router = Router(
+            registrar,
+            endpoints,
+            SqliteCarriers(database),
+            SqliteNumbers(database),
+            SqliteApplications(database),
+        )
         calls = CallService(
             transport,
             registrar,
