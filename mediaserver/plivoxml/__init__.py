@@ -1,0 +1,1 @@
+"""Plivo XML: the documents applications return, and the webhooks that fetch them."""
