@@ -161,6 +161,19 @@ async def test_query_string_parameters_join_the_parameter_set(
     assert_signed(received, received.form)
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_signatures_cover_the_url_as_sent_when_it_needed_encoding(
+    app: ApplicationServer, client: WebhookClient, method: str
+) -> None:
+    """A path with spaces, non-ASCII and percent-escapes is encoded once, before signing, so
+    the signature covers the bytes the server sees."""
+    app.answer("/été à/x y")
+    await client.fetch(Webhook(app.url("/été à/x%20y?q=%41"), method), CALL, signer=SIGNER)
+    (received,) = app.requests
+    assert received.url.startswith(app.url("/%C3%A9t%C3%A9%20%C3%A0/x%20y?"))
+    assert_signed(received, received.form)
+
+
 async def test_each_exchange_is_reported_with_what_was_sent(
     app: ApplicationServer, client: WebhookClient, exchanges: Exchanges
 ) -> None:
