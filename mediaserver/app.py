@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
+from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.calls.call_record import CallRecordWriter
 from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
@@ -26,6 +27,8 @@ from mediaserver.config import Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.tts import EspeakTts
+from mediaserver.plivoxml.application_calls import ApplicationCalls
+from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import SqliteBindings
@@ -34,6 +37,7 @@ from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
+from mediaserver.store.recordings import SqliteRecordings
 from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.sip_transport import SipTransport
 
@@ -86,6 +90,24 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def _applications(
+    config: Config, clock: SystemClock, router: Router, database: sqlite3.Connection
+) -> ApplicationCalls:
+    """The Plivo XML side: recordings under the data directory, served by the API listener;
+    Play sounds cached beside them."""
+    data = config.storage.sqlite_path.parent
+    archive = RecordingArchive(
+        data / "recordings",
+        SqliteRecordings(database),
+        f"http://{config.api.listen}",
+        config.account.auth_id,
+        config.account.auth_token,
+    )
+    return ApplicationCalls(
+        clock, router, config.sip.domain, archive, data / "sound-cache", config.account.auth_token
+    )
+
+
 def nonce_secret(config: Config) -> bytes:
     """Digest nonces must verify after a restart, so their key derives from configuration."""
     return hashlib.sha256(
@@ -105,6 +127,7 @@ class Server:
     transport: SipTransport
     engine: MediaEngine
     calls: CallService
+    applications: ApplicationCalls
     api: ApiServer
 
     @classmethod
@@ -135,6 +158,7 @@ class Server:
             SqliteNumbers(database),
             SqliteApplications(database),
         )
+        applications = _applications(config, clock, router, database)
         calls = CallService(
             transport,
             registrar,
@@ -147,6 +171,7 @@ class Server:
             timers,
             EspeakTts(config.storage.sqlite_path.parent / "tts-cache"),
             inbound_script=inbound_script,
+            application_script=applications,
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
@@ -155,17 +180,22 @@ class Server:
                 MetricSource("sip", transport.statistics),
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
+                MetricSource("applications", applications.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
+            RecordingFiles(
+                applications.archive, config.account.auth_id, config.account.auth_token
+            ).routes(),
         )
-        return cls(config, database, registrar, router, transport, engine, calls, api)
+        return cls(config, database, registrar, router, transport, engine, calls, applications, api)
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
         await self.api.start(self.config.api.listen)
+        self.applications.start()
         await self.transport.start(self.config.sip.listen_addresses)
         logger.info("mediaserver started (SIP domain %s)", self.config.sip.domain)
 
@@ -186,6 +216,7 @@ class Server:
         ):
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
         self.engine.close()
+        await self.applications.close()
         await self.api.close()
         await self.transport.close()
         self.database.close()

@@ -10,6 +10,7 @@ from mediaserver.admin import applications as application_commands
 from mediaserver.admin import call_records as call_record_commands
 from mediaserver.admin import carriers as carrier_commands
 from mediaserver.admin import numbers as number_commands
+from mediaserver.admin import simulate as simulate_command
 from mediaserver.config import Config, ConfigError, load_config
 from mediaserver.store.applications import UnknownApplicationError
 from mediaserver.store.database import SchemaTooNewError, open_database
@@ -62,7 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("username")
     remove.set_defaults(handler=_endpoint_remove)
     leaves = [add, listing, remove]
-    modules = (application_commands, carrier_commands, number_commands, call_record_commands)
+    modules = (
+        application_commands,
+        carrier_commands,
+        number_commands,
+        call_record_commands,
+        simulate_command,
+    )
     for module in modules:
         leaves += module.add_commands(commands)
     for sub in leaves:

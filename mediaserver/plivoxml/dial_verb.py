@@ -7,6 +7,7 @@ already, a ringback tone), or the B leg's own early media with dialMusic="real";
 answered when a target answers.
 """
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 
@@ -122,7 +123,7 @@ class _Ringing:
         self._session = session
         self._real = verb.dial_music == "real"
         self.seen = False
-        self._ringback = False
+        self._ringback: asyncio.Task[bool] | None = None
 
     def on_ringing(self, b_leg: OutboundLeg, early_media: bool) -> None:
         self.seen = True
@@ -131,16 +132,16 @@ class _Ringing:
             a_leg.pre_answer()
             a_leg.bridge(b_leg)
         elif a_leg.state is LegState.ANSWERED:
-            if not self._ringback:
-                self._ringback = True
-                self._session.background(a_leg.play(RingbackSource()))
+            if self._ringback is None:
+                self._ringback = self._session.background(a_leg.play(RingbackSource()))
         else:
             a_leg.ring()
 
     def stop(self) -> None:
-        if self._ringback:
-            self._session.leg.stop_playing()
-            self._ringback = False
+        """The ringback ends, whether or not its task has started playing yet."""
+        if self._ringback is not None:
+            self._ringback.cancel()
+            self._ringback = None
 
 
 def _refuse_unsupported(verb: Dial) -> None:

@@ -2,6 +2,7 @@
 §2.9). They also run as GetDigits' prompts and PreAnswer's children."""
 
 import asyncio
+from xml.etree import ElementTree
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.calls.deadlines import NamedTimers
@@ -14,6 +15,8 @@ from mediaserver.media.vad import VoiceActivityDetector
 from mediaserver.plivoxml.session import CallSession, SoundError
 from mediaserver.plivoxml.verbs import LOOP_FOREVER, Dtmf, Play, Prompt, Speak, Wait
 
+POLLY_PREFIX = "Polly."
+FALLBACK_VOICE = "WOMAN"
 # FreeSWITCH's beep as plivoframework played it: tone_stream://%(300,200,700).
 BEEP_HZ = 700.0
 BEEP_MS = 300
@@ -39,10 +42,14 @@ async def run_prompt(session: CallSession, prompt: Prompt) -> bool:
 
 async def run_speak(session: CallSession, verb: Speak) -> bool:
     """`loop` times, or until stopped when LOOP_FOREVER; a TTS failure is logged and skipped."""
+    text, voice = _spoken_text(verb), verb.voice
+    if voice.startswith(POLLY_PREFIX):
+        session.debug(f"<Speak voice={voice!r}>: no Polly voices here, {FALLBACK_VOICE} speaks")
+        voice = FALLBACK_VOICE
     plays = 0
     while verb.loop == LOOP_FOREVER or plays < verb.loop:
         try:
-            finished = await session.leg.speak(verb.text, verb.voice, verb.language)
+            finished = await session.leg.speak(text, voice, verb.language)
         except (UnsupportedLanguageError, SynthesisError) as error:
             session.debug(f"<Speak> could not be synthesised: {error}")
             return not session.leg.ended
@@ -50,6 +57,17 @@ async def run_speak(session: CallSession, verb: Speak) -> bool:
             return False
         plays += 1
     return True
+
+
+def _spoken_text(verb: Speak) -> str:
+    """SSML is only honoured with Polly voices (Plivo, concepts/ssml): with WOMAN and MAN the
+    words are spoken and the markup is not. `sub` says its alias, as SSML means it to."""
+    if not verb.ssml:
+        return verb.text
+    root = ElementTree.fromstring(f"<speak>{verb.text}</speak>")  # validated by the parser
+    for sub in root.iter("sub"):
+        sub.text, sub[:] = sub.get("alias", sub.text or ""), []
+    return " ".join("".join(root.itertext()).split())
 
 
 async def run_play(session: CallSession, verb: Play) -> bool:

@@ -210,11 +210,13 @@ class CallSession:
     async def sleep(self, seconds: float) -> None:
         await self.services.deadlines.sleep(seconds)
 
-    def background(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Work the document does not wait for (DTMF async); cancelled by `close`."""
+    def background(self, work: Coroutine[Any, Any, Any]) -> "asyncio.Task[Any]":
+        """Work the document does not wait for (DTMF async, a ringback); cancelled by
+        `close` if still running."""
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def close(self) -> None:
         """The application is done with the call: its timers, background work and session

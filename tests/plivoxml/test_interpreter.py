@@ -389,3 +389,14 @@ async def test_dial_sip_headers_time_limit_and_hangup_on_star() -> None:
         await harness.calls.advance(6)
         assert harness.calls.causes()[1] == ("outbound", 6000, "Plivo")
         assert harness.calls.causes()[2] == ("inbound", 4010, "Plivo")
+
+
+async def test_ssml_is_spoken_as_words_and_a_polly_voice_falls_back_to_woman() -> None:
+    document = (
+        '<Response><Speak voice="Polly.Joey">Hello <break time="1s"/>'
+        '<sub alias="World Wide Web">WWW</sub> <emphasis>now</emphasis></Speak></Response>'
+    )
+    async with running_application({ANSWER_URL: document}) as harness:
+        await call(harness)
+        assert harness.tts.spoken == [("Hello World Wide Web now", "WOMAN", "en-US")]
+        assert any("Polly" in entry for entry in harness.debug)
