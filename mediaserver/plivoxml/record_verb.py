@@ -1,9 +1,9 @@
 """<Record> (plivo.md §2.6): the caller's voice to a WAV or MP3 file until the finish key,
 `timeout` seconds of silence, `maxLength` or the hangup; then the action URL and callbackUrl get
 the Record* parameters. With recordSession (or startOnDialAnswer, from the next Dial's answer)
-the whole call is recorded in the background, stereo putting each leg on its own channel, and
-the document goes on at once: the action then gets -1 durations and callbackUrl the real ones
-when the call ends.
+the whole call is recorded in the background (stereo: each leg on its own channel; mono: both
+mixed) and the document goes on at once: the action then gets -1 durations and callbackUrl the
+real ones when the call ends.
 """
 
 import asyncio
@@ -17,8 +17,7 @@ from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_events import DigitReceived, Ended, LegEvent
 from mediaserver.media.audio_file import AudioWriter
 from mediaserver.media.frame import SAMPLE_RATE
-from mediaserver.media.port import MediaSink
-from mediaserver.media.recorder import Recorder, StereoRecorder
+from mediaserver.media.recorder import MixedRecorder, Recorder, StereoRecorder
 from mediaserver.media.vad import VoiceActivityDetector
 from mediaserver.plivoxml.prompts import play_beep
 from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto
@@ -94,26 +93,23 @@ class _Take:
 
 
 class SessionRecording:
-    """The whole call in the background: the caller on the left channel and, once a Dial
-    connects one, the B leg on the right (stereo), or the caller alone (mono)."""
+    """The whole call in the background: the caller and, once a Dial connects one, the B leg;
+    each on its own channel (stereo) or mixed into one (mono, as on Plivo)."""
 
     def __init__(self, session: CallSession, verb: Record) -> None:
         self._session = session
         self._verb = verb
         stereo = verb.record_channel_type == "stereo"
         self._file = _RecordingFile(session, verb.file_format, channels=2 if stereo else 1)
-        self._stereo = StereoRecorder(self._file.writer) if stereo else None
-        caller: MediaSink = self._stereo.left if self._stereo else Recorder(self._file.writer)
-        session.leg.record(caller)
+        self._legs = (StereoRecorder if stereo else MixedRecorder)(self._file.writer)
+        session.leg.record(self._legs.left)
 
     def add_b_leg(self, b_leg: CallControl) -> None:
-        if self._stereo is not None:
-            b_leg.record(self._stereo.right)
+        b_leg.record(self._legs.right)
 
     async def finish(self) -> None:
         self._session.leg.stop_recording()
-        if self._stereo is not None:
-            self._stereo.flush()
+        self._legs.flush()
         recording = await self._file.close()
         _callback(self._session, self._verb, _Finished(recording, self._file.url, ""))
 
