@@ -31,6 +31,11 @@ def spoken(harness: AppHarness) -> list[str]:
     return [text for text, _, _ in harness.tts.spoken]
 
 
+def a_leg(harness: AppHarness) -> Leg:
+    [leg] = [leg for leg in harness.calls.service.live_legs() if leg.direction == "inbound"]
+    return leg
+
+
 def b_legs(harness: AppHarness) -> list[Leg]:
     return [leg for leg in harness.calls.service.live_legs() if leg.direction == "outbound"]
 
