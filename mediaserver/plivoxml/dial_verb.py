@@ -181,6 +181,13 @@ def _refuse_unsupported(verb: Dial) -> None:
             raise UnsupportedVerbError(f"<Dial {attribute}=...> is not supported yet")
     if verb.dial_music not in (None, "real"):
         raise UnsupportedVerbError("<Dial dialMusic> with an XML URL is not supported yet")
+    for target in verb.targets:
+        # §2.7: the SDKs write sendDigitsMode but no document gives its values; digits go by
+        # RFC 4733 when the B leg negotiated it, else in-band, and no mode changes that.
+        if isinstance(target, Number) and target.send_digits_mode:
+            raise UnsupportedVerbError(
+                f'<Number sendDigitsMode="{target.send_digits_mode}"> is not supported'
+            )
 
 
 def _route(session: CallSession, verb: Dial) -> tuple[Route | Refusal, dict[Target, DialTarget]]:

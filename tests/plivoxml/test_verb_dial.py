@@ -263,9 +263,10 @@ async def test_number_and_user_ring_at_once_and_the_first_answer_wins() -> None:
 
 
 async def test_send_digits_go_to_the_b_leg_that_answers_once_it_answers() -> None:
-    """The carrier's prefix is on the B leg's number; the digits are still the Number's."""
+    """The carrier's prefix is on the B leg's number; the digits are still the Number's. An
+    empty sendDigitsMode (the Python SDK writes one) changes nothing."""
     targets = (
-        '<Number sendDigits="1w2#">15550002222</Number>'
+        '<Number sendDigits="1w2#" sendDigitsMode="">15550002222</Number>'
         '<User sendDigits="9">sip:bob@phone.local</User>'
     )
     async with running_application(dial("", targets)) as harness:
@@ -303,12 +304,16 @@ async def test_send_on_preanswer_sends_the_digits_on_early_media() -> None:
         ('digitsMatch="123"', "digitsMatch"),
         ('digitsMatchBLeg="*9"', "digitsMatchBLeg"),
         ('dialMusic="http://app.test/music"', "dialMusic"),
+        ('sendDigits="1" sendDigitsMode="inband"', "sendDigitsMode"),
     ],
 )
 async def test_attributes_not_run_yet_end_the_call_8011_naming_them(
     attribute: str, named: str
 ) -> None:
-    async with running_application(dial(attribute)) as harness:
+    targets = BOB
+    if named == "sendDigitsMode":
+        attribute, targets = "", f"<Number {attribute}>15550002222</Number>"
+    async with running_application(dial(attribute, targets)) as harness:
         await call(harness)
         assert harness.calls.sip.invites() == []
         assert harness.calls.causes() == [("inbound", 8011, "Error")]
