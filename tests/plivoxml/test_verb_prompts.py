@@ -35,6 +35,17 @@ async def test_speak_voice_and_language_reach_the_tts_engine() -> None:
         assert harness.tts.spoken == [("Bonjour", "MAN", "fr-FR"), ("Hello", "WOMAN", "en-US")]
 
 
+async def test_ssml_is_spoken_as_words_and_a_polly_voice_falls_back_to_woman() -> None:
+    document = (
+        '<Response><Speak voice="Polly.Joey">Hello <break time="1s"/>'
+        '<sub alias="World Wide Web">WWW</sub> <emphasis>now</emphasis></Speak></Response>'
+    )
+    async with running_application({ANSWER_URL: document}) as harness:
+        await call(harness)
+        assert harness.tts.spoken == [("Hello World Wide Web now", "WOMAN", "en-US")]
+        assert any("Polly" in entry for entry in harness.debug)
+
+
 async def test_speak_loop_speaks_the_text_that_many_times_then_the_document_goes_on() -> None:
     document = '<Response><Speak loop="3">Again</Speak><Speak>Done</Speak></Response>'
     async with running_application({ANSWER_URL: document}) as harness:
