@@ -63,11 +63,11 @@ class _Take:
         timers.after("max length", self._verb.max_length, lambda: self._finish(""))
         leg.collect_digits(True)
         subscription = leg.subscribe(self._hear)
-        leg.record(self)
+        self._session.caller_audio.listen(self)
         try:
             digits = await self._done
         finally:
-            leg.stop_recording()
+            self._session.caller_audio.stop_listening(self)
             subscription.cancel()
             leg.collect_digits(False)
             timers.cancel_all()
@@ -102,13 +102,13 @@ class SessionRecording:
         stereo = verb.record_channel_type == "stereo"
         self._file = _RecordingFile(session, verb.file_format, channels=2 if stereo else 1)
         self._legs = (StereoRecorder if stereo else MixedRecorder)(self._file.writer)
-        session.leg.record(self._legs.left)
+        session.caller_audio.listen(self._legs.left)
 
     def add_b_leg(self, b_leg: CallControl) -> None:
         b_leg.record(self._legs.right)
 
     async def finish(self) -> None:
-        self._session.leg.stop_recording()
+        self._session.caller_audio.stop_listening(self._legs.left)
         self._legs.flush()
         recording = await self._file.close()
         _callback(self._session, self._verb, _Finished(recording, self._file.url, ""))

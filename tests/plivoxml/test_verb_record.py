@@ -41,7 +41,12 @@ def record(attributes: str, after: str = "<Speak>Next</Speak>") -> Documents:
 
 def recording_file(harness: AppHarness) -> Path:
     [recording] = harness.recordings.added
-    return harness.recordings.path_for(recording.recording_id, recording.recording_format)
+    return recording_file_of(harness, recording.recording_id)
+
+
+def recording_file_of(harness: AppHarness, recording_id: str) -> Path:
+    [recording] = [r for r in harness.recordings.added if r.recording_id == recording_id]
+    return harness.recordings.path_for(recording_id, recording.recording_format)
 
 
 def wav_channels(path: Path) -> tuple[int, NDArray[np.int16]]:
@@ -277,3 +282,33 @@ async def test_start_on_dial_answer_records_from_the_answer_each_leg_on_its_chan
         assert len(samples) == 2 * 8000
         heard_per_channel = [peak_frequencies(samples[:, c], 3 - channels) for c in range(channels)]
         assert heard_per_channel == [pytest.approx(hz, abs=5) for hz in expected]
+
+
+async def test_a_session_recording_goes_on_through_a_record_and_a_wait_for_silence() -> None:
+    """The caller's audio reaches every listener: the session file holds all of it, the
+    voicemail Record its own part, and neither a Record nor a Wait ends the session's."""
+    documents = {
+        ANSWER_URL: (
+            '<Response><Record recordSession="true" redirect="false" fileFormat="wav"'
+            f' recordChannelType="mono" callbackUrl="{CALLBACK_URL}"/>'
+            f'<Record action="{ACTION_URL}" redirect="false" playBeep="false" fileFormat="wav"/>'
+            '<Wait length="30" silence="true" minSilence="1000"/>'
+            '<Speak loop="0">Hold</Speak></Response>'
+        ),
+    }
+    async with running_application(documents) as harness:
+        alice = await call(harness)
+        media = caller_media(harness)
+        send(media.sink, frames(1.0, 3000, 440))  # into both files
+        media.press("#", DigitSource.RFC4733)
+        await until(lambda: harness.app.to(ACTION_URL))
+        send(media.sink, speech_like(0.5) + frames(1.0))  # the Wait hears it end in silence
+        await until(lambda: spoken(harness))
+        send(media.sink, frames(0.5, 3000, 440))
+        harness.calls.service.handle_in_dialog(in_dialog(alice, "BYE", 2))
+        await until(lambda: harness.app.to(CALLBACK_URL))
+        voicemail, session = harness.recordings.added  # in the order they ended
+        assert voicemail.recording_duration_ms == 1000
+        assert session.recording_duration_ms == 3000
+        channels, samples = wav_channels(recording_file_of(harness, session.recording_id))
+        assert (channels, len(samples)) == (1, 3 * 8000)
