@@ -20,7 +20,7 @@ from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.recorder import MixedRecorder, Recorder, StereoRecorder
 from mediaserver.media.vad import VoiceActivityDetector
 from mediaserver.plivoxml.prompts import play_beep
-from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto
+from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto, UnsupportedVerbError
 from mediaserver.plivoxml.verbs import Record
 from mediaserver.store.recordings import Recording
 
@@ -33,6 +33,13 @@ class _Finished:
 
 
 async def run_record(session: CallSession, verb: Record) -> Goto | None:
+    if verb.transcription_type or verb.transcription_url:
+        # §2.6 transcription needs a speech recogniser, which this server does not have (as
+        # GetInput speech): refused by name rather than recorded with no transcript sent.
+        raise UnsupportedVerbError(
+            "<Record transcriptionType/transcriptionUrl>: transcription needs a speech"
+            " recogniser, which this server does not have"
+        )
     if verb.record_session:
         start_session_recording(session, verb)
         return _report(session, verb, None)

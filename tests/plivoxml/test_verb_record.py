@@ -312,3 +312,14 @@ async def test_a_session_recording_goes_on_through_a_record_and_a_wait_for_silen
         assert session.recording_duration_ms == 3000
         channels, samples = wav_channels(recording_file_of(harness, session.recording_id))
         assert (channels, len(samples)) == (1, 3 * 8000)
+
+
+@pytest.mark.parametrize(
+    "attribute", ['transcriptionType="auto"', 'transcriptionUrl="http://app.test/transcript"']
+)
+async def test_transcription_ends_the_call_8011_naming_it(attribute: str) -> None:
+    async with running_application(record(f'playBeep="false" {attribute}')) as harness:
+        await call(harness)
+        assert harness.calls.causes() == [("inbound", 8011, "Error")]
+        assert harness.recordings.added == []
+        assert any("transcription" in entry for entry in harness.debug)
