@@ -2,6 +2,7 @@
 audio its phone sends (tones, silence, speech-like noise) and what it hears, measured."""
 
 import asyncio
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -89,10 +90,11 @@ def peak_frequencies(samples: NDArray[np.int16], count: int = 1) -> list[float]:
     return sorted(peaks)
 
 
-async def until(condition: object, attempts: int = 40) -> None:
-    """Real time for work done in a worker thread (a recording file being closed)."""
+async def until(condition: Callable[[], object], attempts: int = 100) -> None:
+    """Real time for work done in a worker thread (a recording file being closed): up to
+    5 s, returning as soon as `condition` holds."""
     for _ in range(attempts):
-        if callable(condition) and condition():
+        if condition():
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the condition never held")
