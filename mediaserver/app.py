@@ -25,7 +25,8 @@ from mediaserver.clock import SystemClock
 from mediaserver.config import Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.espeak_engine import EspeakEngine
+from mediaserver.media.tts_cache import TtsCache
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
@@ -103,6 +104,7 @@ class Server:
     router: Router
     transport: SipTransport
     engine: MediaEngine
+    tts: TtsCache
     calls: CallService
     api: ApiServer
 
@@ -128,6 +130,7 @@ class Server:
         transport = SipTransport(sip_service, clock, local=local, timers=timers)
         engine = MediaEngine(config.rtp, clock)
         router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
+        tts = TtsCache(EspeakEngine(), config.storage.sqlite_path.parent / "tts-cache")
         calls = CallService(
             transport,
             registrar,
@@ -138,7 +141,7 @@ class Server:
             config.sip.domain,
             config.rtp.address,
             timers,
-            EspeakTts(config.storage.sqlite_path.parent / "tts-cache"),
+            tts,
             inbound_script=inbound_script,
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
@@ -149,11 +152,12 @@ class Server:
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
+                MetricSource("tts", tts.statistics),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
         )
-        return cls(config, database, registrar, router, transport, engine, calls, api)
+        return cls(config, database, registrar, router, transport, engine, tts, calls, api)
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
@@ -179,6 +183,7 @@ class Server:
         ):
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
         self.engine.close()
+        await self.tts.close()
         await self.api.close()
         await self.transport.close()
         self.database.close()
