@@ -22,10 +22,12 @@ from mediaserver.calls.registrar import Registrar
 from mediaserver.calls.router import Router
 from mediaserver.calls.sip_service import SipService
 from mediaserver.clock import SystemClock
-from mediaserver.config import Config
+from mediaserver.config import Config, TtsConfig
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.espeak_engine import EspeakEngine
+from mediaserver.media.pyttsx3_engine import Pyttsx3Engine
+from mediaserver.media.tts import SpeechEngine
 from mediaserver.media.tts_cache import TtsCache
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.bindings import SqliteBindings
@@ -86,6 +88,12 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def speech_engine(config: TtsConfig) -> SpeechEngine:
+    if config.engine == "pyttsx3":
+        return Pyttsx3Engine(config.workers)
+    return EspeakEngine()
+
+
 def nonce_secret(config: Config) -> bytes:
     """Digest nonces must verify after a restart, so their key derives from configuration."""
     return hashlib.sha256(
@@ -130,7 +138,7 @@ class Server:
         transport = SipTransport(sip_service, clock, local=local, timers=timers)
         engine = MediaEngine(config.rtp, clock)
         router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
-        tts = TtsCache(EspeakEngine(), config.storage.sqlite_path.parent / "tts-cache")
+        tts = TtsCache(speech_engine(config.tts), config.storage.sqlite_path.parent / "tts-cache")
         calls = CallService(
             transport,
             registrar,
