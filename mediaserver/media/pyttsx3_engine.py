@@ -1,8 +1,9 @@
 """pyttsx3 as a speech engine: a small pool of long-lived worker processes (pyttsx3_worker.py)
 that the event loop talks to through pipes, never blocking on them.
 
-Each worker answers one request at a time; a request waits for an idle worker. A worker is
-started on first use, and started again when it died, timed out or was left mid-request by a
+Each worker answers one request at a time; a request waits for an idle worker, the one used
+last first (so a second worker starts only when requests overlap). A worker is started on
+first use, and started again when it died, timed out or was left mid-request by a
 cancelled caller (its late answer would otherwise answer the next request).
 """
 
@@ -147,7 +148,7 @@ class Pyttsx3Engine:
         command: Sequence[str] = WORKER_COMMAND,
     ) -> None:
         self.workers = [Pyttsx3Worker(command, timeout) for _ in range(workers)]
-        self._idle: asyncio.Queue[Pyttsx3Worker] = asyncio.Queue()
+        self._idle: asyncio.LifoQueue[Pyttsx3Worker] = asyncio.LifoQueue()
         for worker in self.workers:
             self._idle.put_nowait(worker)
         self.renders = 0
