@@ -25,9 +25,12 @@ def envelope(samples: Pcm16, sample_rate: int) -> Floats:
     return np.sqrt((frames**2).mean(axis=1))
 
 
-def envelope_distance_db(first: Pcm16, second: Pcm16, sample_rate: int) -> float:
-    """Mean absolute difference of the two dB envelopes along their best time alignment."""
-    a, b = (20 * np.log10(np.maximum(envelope(x, sample_rate), FLOOR_RMS)) for x in (first, second))
+def envelope_distance_db(
+    first: Pcm16, second: Pcm16, sample_rate: int, floor_rms: float = FLOOR_RMS
+) -> float:
+    """Mean absolute difference of the two dB envelopes along their best time alignment;
+    frames below `floor_rms` count as silence."""
+    a, b = (20 * np.log10(np.maximum(envelope(x, sample_rate), floor_rms)) for x in (first, second))
     cost = np.abs(a[:, None] - b[None, :])
     total = np.full((len(a) + 1, len(b) + 1), np.inf)
     total[0, 0] = 0.0
