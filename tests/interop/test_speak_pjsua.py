@@ -1,7 +1,6 @@
 """Speak through a real call: the server rings a pjsua2 phone, speaks a sentence with the
 configured TTS engine, and the phone's recording is compared with the synthesised audio."""
 
-import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +10,11 @@ import pytest
 
 from mediaserver.calls.dialer import Caller
 from mediaserver.calls.hangup_cause import Cause, HangupSource
-from mediaserver.calls.leg_events import Answered, Ended, LegEvent
 from mediaserver.calls.router import Route
 from mediaserver.media.pyttsx3_engine import Pyttsx3Engine
 from tests.conftest import ServerProcess
 from tests.interop.in_process import InProcessServer
+from tests.interop.leg_waits import wait_answered
 from tests.interop.phone import Phone, read_wav
 from tests.media.speech_measures import envelope, envelope_distance_db
 
@@ -54,14 +53,7 @@ async def ring_and_speak(server: InProcessServer, route: Route) -> None:
     )
 
     async def speak_then_hang_up() -> None:
-        answered = asyncio.get_running_loop().create_future()
-
-        def hear(event: LegEvent) -> None:
-            if isinstance(event, Answered | Ended) and not answered.done():
-                answered.set_result(isinstance(event, Answered))
-
-        leg.subscribe(hear)
-        if await answered:
+        if await wait_answered(leg):
             await leg.speak(TEXT, "WOMAN", "en-US")
             leg.hangup(Cause.NORMAL_CLEARING, HangupSource.PLIVO)
 
