@@ -24,7 +24,7 @@ from mediaserver.config import AccountConfig
 from mediaserver.media.tts import EspeakTts
 from tests.conftest import ServerProcess
 from tests.interop.application_server import ApplicationServer, AppRequest
-from tests.interop.call_checks import call_records
+from tests.interop.call_checks import assert_no_leaks, baseline, call_records
 from tests.interop.phone import Phone, dominant_between, dominant_frequency, read_wav
 
 pytestmark = pytest.mark.interop
@@ -96,13 +96,15 @@ def assert_signed(request: AppRequest) -> None:
 
 def start_ivr(
     server_factory: Callable[..., ServerProcess], app: ApplicationServer
-) -> ServerProcess:
+) -> tuple[ServerProcess, dict[str, float]]:
+    """The server, alice's endpoint under the IVR application, bob's, and the counters'
+    baseline."""
     server = server_factory()
     app_id = server.cli("application", "add", "ivr", "--answer-url", app.url("/answer"))
     app_id = app_id.splitlines()[-1]
     server.cli("endpoint", "add", "alice", "alice-secret", "--exact", "--app", app_id)
     server.cli("endpoint", "add", "bob", "bob-secret", "--exact")
-    return server
+    return server, baseline(server)
 
 
 @pytest.mark.parametrize("digit", ["1", "2"])
@@ -112,7 +114,7 @@ def test_each_key_speaks_its_own_sentence(
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
-        server = start_ivr(server_factory, app)
+        server, before = start_ivr(server_factory, app)
         heard = tmp_path / "alice.wav"
         with Phone("alice", server.sip_port, password="alice-secret", record_path=heard) as alice:
             alice.register()
@@ -141,6 +143,7 @@ def test_each_key_speaks_its_own_sentence(
     assert scores[digit] > max(others) + 0.15, scores
     [record] = call_records(server)
     assert (record["hangup_cause_code"], record["hangup_source"]) == (4010, "Plivo")
+    assert_no_leaks(server, before)
 
 
 def test_three_dials_the_registered_endpoint_with_audio_both_ways(
@@ -149,7 +152,7 @@ def test_three_dials_the_registered_endpoint_with_audio_both_ways(
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
-        server = start_ivr(server_factory, app)
+        server, before = start_ivr(server_factory, app)
         heard_by_alice, heard_by_bob = tmp_path / "alice.wav", tmp_path / "bob.wav"
         with (
             Phone(
@@ -178,6 +181,7 @@ def test_three_dials_the_registered_endpoint_with_audio_both_ways(
     end = len(read_wav(heard_by_alice)[0]) / read_wav(heard_by_alice)[1]
     assert abs(dominant_between(heard_by_alice, end - 1.5, end - 0.2) - 1000) < 15
     assert abs(dominant_frequency(heard_by_bob) - 440) < 15
+    assert_no_leaks(server, before)
 
 
 def test_another_key_is_told_so_and_hung_up(
@@ -186,7 +190,7 @@ def test_another_key_is_told_so_and_hung_up(
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
-        server = start_ivr(server_factory, app)
+        server, before = start_ivr(server_factory, app)
         with Phone("alice", server.sip_port, password="alice-secret") as alice:
             alice.register()
             alice.call("sip:ivr@phone.local")
@@ -201,3 +205,4 @@ def test_another_key_is_told_so_and_hung_up(
     assert hangup.params["HangupCauseCode"] == "4000"
     assert hangup.params["HangupSource"] == "Answer XML"
     assert_signed(hangup)
+    assert_no_leaks(server, before)
