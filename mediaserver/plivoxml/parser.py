@@ -18,7 +18,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from mediaserver.plivoxml import verbs
 from mediaserver.plivoxml.attributes import ATTRIBUTES, BODIES
 from mediaserver.plivoxml.document_error import XmlDocumentError
-from mediaserver.plivoxml.ssml import SsmlChecker
+from mediaserver.plivoxml.ssml import SsmlChecker, attribute_name
 
 # Field name -> typed value, as attributes.py's types give them; the verb types check the rest.
 Fields = dict[str, Any]
@@ -183,7 +183,7 @@ class _DocumentReader:
         values: Fields = {}
         for name, text in element.attrib.items():
             if name not in specs:
-                raise self.error(element, "unknown attribute", name, text)
+                raise self.error(element, "unknown attribute", attribute_name(name), text)
             try:
                 values[specs[name].field] = specs[name].parse(text)
             except ValueError as error:
