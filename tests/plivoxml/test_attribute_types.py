@@ -66,6 +66,7 @@ REFUSED = [
     (types.e164, "1" * 16),
     (types.sip_uri, "tel:+15550100"),
     (types.sip_uri, "sip:phone.local"),
+    (types.sip_uri, "sip:alice@phone.local?Subject=hi"),
     (types.voice, "woman"),
     (types.voice, "Polly."),
     (types.language, "english"),
