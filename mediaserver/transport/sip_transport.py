@@ -7,12 +7,12 @@ connection (the aioquic driver pattern, see deadline_timer.py).
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mediaserver.clock import Clock
-from mediaserver.config import ListenAddress
+from mediaserver.config import WEBSOCKET_TRANSPORTS, ListenAddress
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import (
     Request,
@@ -32,7 +32,7 @@ from mediaserver.sip.transaction.server import (
     NonInviteServerTransaction,
 )
 from mediaserver.sip.transaction.timers import Timers
-from mediaserver.transport.channel import Channel
+from mediaserver.transport.channel import Channel, Connections
 from mediaserver.transport.client_transactions import (
     ClientContext,
     ClientTransactions,
@@ -44,6 +44,7 @@ from mediaserver.transport.peer import Peer
 from mediaserver.transport.routing import response_destination, with_received
 from mediaserver.transport.tcp import TcpConnection, TcpConnections
 from mediaserver.transport.udp import UdpSocket
+from mediaserver.transport.websocket import WebSocketSettings, WsConnection, WsConnections
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ class SipTransport:
         tcp_idle_timeout: float = DEFAULT_TCP_IDLE_TIMEOUT,
         max_tcp_connections: int = DEFAULT_MAX_TCP_CONNECTIONS,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        websocket: WebSocketSettings | None = None,
+        on_connection_closed: Callable[[Peer], None] = lambda remote: None,
     ) -> None:
         self._handler = handler
         self._clock = clock
@@ -182,11 +185,16 @@ class SipTransport:
             max_connections=max_tcp_connections,
             max_message_size=max_message_size,
         )
+        # on_connection_closed: a WebSocket has closed (its bindings go with it).
+        self._ws = WsConnections(
+            self, clock, self._timer, websocket or WebSocketSettings(), max_message_size,
+            on_connection_closed,
+        )  # fmt: skip
         self._connecting: set[asyncio.Task[None]] = set()
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._clients = ClientTransactions(
-            self._table, self._timer, clock, self._timers, self._tcp, self._channel_for,
-            self._in_background, self._counts,
+            self._table, self._timer, clock, self._timers, self._connections_for,
+            self._channel_for, self._in_background, self._counts,
         )  # fmt: skip
 
     async def start(self, listen: list[ListenAddress]) -> None:
@@ -195,6 +203,8 @@ class SipTransport:
                 udp = await UdpSocket.bind(self, address.host, address.port)
                 self._udp.append(udp)
                 self._local.bound.append(udp.local)
+            elif address.transport in WEBSOCKET_TRANSPORTS:
+                self._local.bound.append(await self._ws.listen(address))
             else:
                 self._local.bound.append(await self._tcp.listen(address.host, address.port))
             bound = self._local.bound[-1]
@@ -210,6 +220,7 @@ class SipTransport:
         for task in list(self._connecting):
             task.cancel()
         await self._tcp.close()
+        await self._ws.close()
         self._timer.close()
         for context in list(self._contexts.values()):
             self._forget(context)
@@ -225,10 +236,18 @@ class SipTransport:
             "datagrams_out": sum(udp.datagrams_out for udp in self._udp),
             "stream_messages_in": self._tcp.messages_in,
             "stream_messages_out": self._tcp.messages_out,
-            "send_errors": self._tcp.send_errors + sum(udp.send_errors for udp in self._udp),
+            "send_errors": self._tcp.send_errors
+            + self._ws.send_errors
+            + sum(udp.send_errors for udp in self._udp),
             "framing_errors": self._tcp.framing_errors,
             "tcp_idle_closed": self._tcp.idle_closed,
             "tcp_refused": self._tcp.refused,
+            "ws_connections": len(self._ws),
+            "ws_messages_in": self._ws.messages_in,
+            "ws_messages_out": self._ws.messages_out,
+            "ws_refused": self._ws.refused,
+            "ws_idle_closed": self._ws.idle_closed,
+            "ws_pong_timeouts": self._ws.pong_timeouts,
             **self._table.statistics(),
             **self._counts,
         }
@@ -291,10 +310,11 @@ class SipTransport:
         return self._local.local_peer(destination)
 
     async def _send_when_connected(self, destination: Peer, data: bytes) -> None:
+        connections = self._connections_for(destination)
         try:
-            connection = await self._tcp.connect(destination)
+            connection = await connections.connect(destination)
         except OSError as error:
-            self._tcp.send_errors += 1
+            connections.send_errors += 1
             logger.info("cannot reach %s: %s", destination.host_port(), error)
             return
         connection.send(data, destination)
@@ -304,9 +324,12 @@ class SipTransport:
         self._connecting.add(task)
         task.add_done_callback(self._connecting.discard)
 
+    def _connections_for(self, destination: Peer) -> Connections:
+        return self._ws if destination.transport in WEBSOCKET_TRANSPORTS else self._tcp
+
     def _channel_for(self, destination: Peer) -> Channel | None:
         if destination.reliable:
-            return self._tcp.find(destination)
+            return self._connections_for(destination).find(destination)
         family = [u for u in self._udp if (":" in u.local.host) == (":" in destination.host)]
         return (family or self._udp)[0] if self._udp else None
 
@@ -417,7 +440,7 @@ class SipTransport:
         if context.channel.is_open:
             context.channel.send(data, context.source)
             return
-        connection = self._tcp.find(context.source)
+        connection = self._connections_for(context.source).find(context.source)
         if connection is not None:
             connection.send(data, context.source)
             return
@@ -432,10 +455,11 @@ class SipTransport:
         self, context: _ServerContext, destination: Peer, data: bytes
     ) -> None:
         """§18.2.2: the connection is gone, so open one to received and the sent-by port."""
+        connections = self._connections_for(destination)
         try:
-            connection = await self._tcp.connect(destination)
+            connection = await connections.connect(destination)
         except OSError as error:
-            self._tcp.send_errors += 1
+            connections.send_errors += 1
             logger.info("cannot reach %s for a response: %s", destination.host_port(), error)
             # §17.2.4: a transport failure ends the transaction and is the TU's to know.
             if self._contexts.get(id(context.transaction)) is context:
@@ -447,6 +471,9 @@ class SipTransport:
     def _expire(self, key: Hashable, now: float) -> None:
         if isinstance(key, TcpConnection):
             self._tcp.idle_deadline(key, now)
+            return
+        if isinstance(key, WsConnection):
+            self._ws.idle_deadline(key, now)
             return
         if isinstance(key, ClientContext):
             self._clients.expire(key, now)
