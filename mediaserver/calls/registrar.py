@@ -16,7 +16,7 @@ import logging
 import secrets
 import sqlite3
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Protocol
@@ -124,6 +124,7 @@ class Registrar:
         self._unknown_ha1 = secrets.token_hex(16)
         self._date: tuple[int, str] = (0, "")
         self._statistics = dict.fromkeys(OUTCOMES, 0)
+        self._closed_with_connection = 0
 
     def handle_register(self, request: Request, source: Peer) -> Response:
         try:
@@ -154,6 +155,19 @@ class Registrar:
             return self._reply(request, 403)
         return endpoint
 
+    def connection_closed(self, flow: Peer) -> None:
+        """A client's WebSocket closed: its bindings go with it (RFC 5626's flow idea). It
+        could only be reached through that connection (RFC 7118 §5: its Contact may be a
+        `.invalid` host), and it registers again when it reconnects."""
+        removed = self._bindings.remove_flow(flow.transport, flow.host, flow.port)
+        self._closed_with_connection += removed
+        if removed:
+            logger.info("%d bindings ended with connection %s", removed, flow.host_port())
+
+    def forget_connections(self, transports: Sequence[str]) -> int:
+        """At start: bindings over connections of a previous run are unreachable now."""
+        return self._bindings.remove_transports(transports)
+
     def sweep_expired(self) -> int:
         return self._bindings.remove_expired(self._clock.wall())
 
@@ -165,6 +179,7 @@ class Registrar:
         return {
             **self._statistics,
             "bindings": self._bindings.count(now),
+            "bindings_closed_with_connection": self._closed_with_connection,
             "nonces_tracked": self._nonces.tracked(),
         }
 
