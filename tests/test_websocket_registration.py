@@ -6,49 +6,21 @@ Contact, RFC 7118 §5.2); the browser itself is tests/interop/test_browser_regis
 """
 
 import asyncio
-import sqlite3
 import ssl
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import aiohttp
 import pytest
 
 from mediaserver.sip.digest import DigestChallenge, DigestCredentials, ha1_for
 from mediaserver.sip.message import Response, parse_message
-from tests.conftest import SIP_DOMAIN, ServerProcess, free_tcp_port
+from tests.conftest import SIP_DOMAIN, ServerProcess
+from tests.websocket_server import WsServerProcess, bindings
 
 ORIGIN = "https://phone.example.com"
 RECEIVE_TIMEOUT = 5.0
 POLL_INTERVAL = 0.05
-
-
-@dataclass
-class WsServerProcess(ServerProcess):
-    """The server process with a ws and a wss listener on 127.0.0.1 besides UDP and TCP."""
-
-    ws_port: int = field(default_factory=free_tcp_port)
-    wss_port: int = field(default_factory=free_tcp_port)
-
-    def write_config(self) -> None:
-        super().write_config()
-        text = self.config_path.read_text()
-        websockets = f'"ws:127.0.0.1:{self.ws_port}", "wss:127.0.0.1:{self.wss_port}", '
-        self.config_path.write_text(text.replace("listen = [", f"listen = [{websockets}", 1))
-
-    def url(self, transport: str) -> str:
-        port = self.ws_port if transport == "ws" else self.wss_port
-        return f"{transport}://127.0.0.1:{port}/"
-
-
-def bindings(server: ServerProcess) -> list[dict[str, object]]:
-    with sqlite3.connect(server.database_path) as connection:
-        connection.row_factory = sqlite3.Row
-        rows = connection.execute(
-            "SELECT * FROM bindings WHERE expires_at > ? ORDER BY rowid", (time.time(),)
-        ).fetchall()
-    return [dict(row) for row in rows]
 
 
 async def until(condition: Callable[[], bool]) -> None:
