@@ -5,7 +5,6 @@ The client is aiohttp's WebSocket client speaking SIP as JsSIP does (a `.invalid
 Contact, RFC 7118 §5.2); the browser itself is tests/interop/test_browser_registration.py.
 """
 
-import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -16,19 +15,11 @@ import pytest
 from mediaserver.sip.digest import DigestChallenge, DigestCredentials, ha1_for
 from mediaserver.sip.message import Response, parse_message
 from tests.conftest import SIP_DOMAIN, ServerProcess
+from tests.transport.test_websocket import until
 from tests.websocket_server import WsServerProcess, bindings
 
 ORIGIN = "https://phone.example.com"
 RECEIVE_TIMEOUT = 5.0
-POLL_INTERVAL = 0.05
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(int(RECEIVE_TIMEOUT / POLL_INTERVAL)):
-        if condition():
-            return
-        await asyncio.sleep(POLL_INTERVAL)
-    assert condition()
 
 
 class WsClient:

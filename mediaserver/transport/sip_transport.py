@@ -242,12 +242,7 @@ class SipTransport:
             "framing_errors": self._tcp.framing_errors,
             "tcp_idle_closed": self._tcp.idle_closed,
             "tcp_refused": self._tcp.refused,
-            "ws_connections": len(self._ws),
-            "ws_messages_in": self._ws.messages_in,
-            "ws_messages_out": self._ws.messages_out,
-            "ws_refused": self._ws.refused,
-            "ws_idle_closed": self._ws.idle_closed,
-            "ws_pong_timeouts": self._ws.pong_timeouts,
+            **self._ws.statistics(),
             **self._table.statistics(),
             **self._counts,
         }

@@ -165,8 +165,16 @@ class WsConnections:
         self.refused = 0
         self.pong_timeouts = 0
 
-    def __len__(self) -> int:
-        return len(self._connections)
+    def statistics(self) -> dict[str, int]:
+        """Send errors are the transport's, summed with the other sockets'."""
+        return {
+            "ws_connections": len(self._connections),
+            "ws_messages_in": self.messages_in,
+            "ws_messages_out": self.messages_out,
+            "ws_refused": self.refused,
+            "ws_idle_closed": self.idle_closed,
+            "ws_pong_timeouts": self.pong_timeouts,
+        }
 
     async def listen(self, address: ListenAddress) -> Peer:
         secure = address.transport == "wss"
