@@ -123,8 +123,7 @@ class Registrar:
         # Compared against when the user is unknown, so both failures cost the same work.
         self._unknown_ha1 = secrets.token_hex(16)
         self._date: tuple[int, str] = (0, "")
-        self._statistics = dict.fromkeys(OUTCOMES, 0)
-        self._closed_with_connection = 0
+        self._statistics = dict.fromkeys((*OUTCOMES, "bindings_closed_with_connection"), 0)
 
     def handle_register(self, request: Request, source: Peer) -> Response:
         try:
@@ -156,11 +155,10 @@ class Registrar:
         return endpoint
 
     def connection_closed(self, flow: Peer) -> None:
-        """A client's WebSocket closed: its bindings go with it (RFC 5626's flow idea). It
-        could only be reached through that connection (RFC 7118 §5: its Contact may be a
-        `.invalid` host), and it registers again when it reconnects."""
+        """A WebSocket closed: its bindings go with it (RFC 5626's flow idea), since a client
+        with a `.invalid` Contact (RFC 7118 §5) is reachable through that connection alone."""
         removed = self._bindings.remove_flow(flow.transport, flow.host, flow.port)
-        self._closed_with_connection += removed
+        self._statistics["bindings_closed_with_connection"] += removed
         if removed:
             logger.info("%d bindings ended with connection %s", removed, flow.host_port())
 
@@ -179,7 +177,6 @@ class Registrar:
         return {
             **self._statistics,
             "bindings": self._bindings.count(now),
-            "bindings_closed_with_connection": self._closed_with_connection,
             "nonces_tracked": self._nonces.tracked(),
         }
 
