@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
+from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.calls.call_record import CallRecordWriter
 from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
@@ -27,13 +28,17 @@ from mediaserver.config import WEBSOCKET_TRANSPORTS, Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.tts import EspeakTts
+from mediaserver.plivoxml.application_calls import ApplicationCalls
+from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.sip.transaction.timers import Timers
+from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
 from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
+from mediaserver.store.recordings import SqliteRecordings
 from mediaserver.transport.certificate import TlsFiles, self_signed
 from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.sip_transport import SipTransport
@@ -88,6 +93,24 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def _applications(
+    config: Config, clock: SystemClock, router: Router, database: sqlite3.Connection
+) -> ApplicationCalls:
+    """The Plivo XML side: recordings under the data directory, served by the API listener;
+    Play sounds cached beside them."""
+    data = config.storage.sqlite_path.parent
+    archive = RecordingArchive(
+        data / "recordings",
+        SqliteRecordings(database),
+        f"http://{config.api.listen}",
+        config.account.auth_id,
+        config.account.auth_token,
+    )
+    return ApplicationCalls(
+        clock, router, config.sip.domain, archive, data / "sound-cache", config.account.auth_token
+    )
+
+
 def nonce_secret(config: Config) -> bytes:
     """Digest nonces must verify after a restart, so their key derives from configuration."""
     return hashlib.sha256(
@@ -107,6 +130,7 @@ class Server:
     transport: SipTransport
     engine: MediaEngine
     calls: CallService
+    applications: ApplicationCalls
     api: ApiServer
 
     @classmethod
@@ -134,7 +158,14 @@ class Server:
             on_connection_closed=registrar.connection_closed,
         )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
-        router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
+        router = Router(
+            registrar,
+            endpoints,
+            SqliteCarriers(database),
+            SqliteNumbers(database),
+            SqliteApplications(database),
+        )
+        applications = _applications(config, clock, router, database)
         calls = CallService(
             transport,
             registrar,
@@ -147,6 +178,7 @@ class Server:
             timers,
             EspeakTts(config.storage.sqlite_path.parent / "tts-cache"),
             inbound_script=inbound_script,
+            application_script=applications,
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
@@ -155,17 +187,22 @@ class Server:
                 MetricSource("sip", transport.statistics),
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
+                MetricSource("applications", applications.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
+            RecordingFiles(
+                applications.archive, config.account.auth_id, config.account.auth_token
+            ).routes(),
         )
-        return cls(config, database, registrar, router, transport, engine, calls, api)
+        return cls(config, database, registrar, router, transport, engine, calls, applications, api)
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
         await self.api.start(self.config.api.listen)
+        self.applications.start()
         forgotten = self.registrar.forget_connections(WEBSOCKET_TRANSPORTS)
         if forgotten:
             logger.info("removed %d bindings of WebSockets from before the start", forgotten)
@@ -189,6 +226,7 @@ class Server:
         ):
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
         self.engine.close()
+        await self.applications.close()
         await self.api.close()
         await self.transport.close()
         self.database.close()
