@@ -13,31 +13,36 @@ import signal
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
+from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.calls.call_record import CallRecordWriter
 from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
 from mediaserver.calls.router import Router
 from mediaserver.calls.sip_service import SipService
-from mediaserver.clock import SystemClock
-from mediaserver.config import Config, TtsConfig
+from mediaserver.clock import Clock, SystemClock
+from mediaserver.config import WEBSOCKET_TRANSPORTS, Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
-from mediaserver.media.espeak_engine import EspeakEngine
-from mediaserver.media.pyttsx3_engine import Pyttsx3Engine
-from mediaserver.media.tts import SpeechEngine
 from mediaserver.media.tts_cache import TtsCache
+from mediaserver.plivoxml.application_calls import ApplicationCalls
+from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.sip.transaction.timers import Timers
+from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
 from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
+from mediaserver.store.recordings import SqliteRecordings
+from mediaserver.transport.certificate import TlsFiles, self_signed
 from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.sip_transport import SipTransport
+from mediaserver.transport.websocket import WebSocketSettings
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +93,22 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def speech_engine(config: TtsConfig) -> SpeechEngine:
-    if config.engine == "pyttsx3":
-        return Pyttsx3Engine(config.workers)
-    return EspeakEngine()
+def _applications(
+    config: Config, clock: SystemClock, router: Router, database: sqlite3.Connection
+) -> ApplicationCalls:
+    """The Plivo XML side: recordings under the data directory, served by the API listener;
+    Play sounds cached beside them."""
+    data = config.storage.sqlite_path.parent
+    archive = RecordingArchive(
+        data / "recordings",
+        SqliteRecordings(database),
+        f"http://{config.api.listen}",
+        config.account.auth_id,
+        config.account.auth_token,
+    )
+    return ApplicationCalls(
+        clock, router, config.sip.domain, archive, data / "sound-cache", config.account.auth_token
+    )
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -114,6 +131,7 @@ class Server:
     engine: MediaEngine
     tts: TtsCache
     calls: CallService
+    applications: ApplicationCalls
     api: ApiServer
 
     @classmethod
@@ -135,10 +153,21 @@ class Server:
         )
         sip_service = SipService(registrar)
         timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
-        transport = SipTransport(sip_service, clock, local=local, timers=timers)
+        transport = SipTransport(
+            sip_service, clock, local=local, timers=timers,
+            websocket=_websocket_settings(config, clock),
+            on_connection_closed=registrar.connection_closed,
+        )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
-        router = Router(registrar, endpoints, SqliteCarriers(database), SqliteNumbers(database))
-        tts = TtsCache(speech_engine(config.tts), config.storage.sqlite_path.parent / "tts-cache")
+        router = Router(
+            registrar,
+            endpoints,
+            SqliteCarriers(database),
+            SqliteNumbers(database),
+            SqliteApplications(database),
+        )
+        applications = _applications(config, clock, router, database)
+        tts = TtsCache.configured(config.tts, config.storage.sqlite_path.parent / "tts-cache")
         calls = CallService(
             transport,
             registrar,
@@ -151,6 +180,7 @@ class Server:
             timers,
             tts,
             inbound_script=inbound_script,
+            application_script=applications,
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
@@ -159,18 +189,28 @@ class Server:
                 MetricSource("sip", transport.statistics),
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
+                MetricSource("applications", applications.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("tts", tts.statistics),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
+            RecordingFiles(
+                applications.archive, config.account.auth_id, config.account.auth_token
+            ).routes(),
         )
-        return cls(config, database, registrar, router, transport, engine, tts, calls, api)
+        return cls(
+            config, database, registrar, router, transport, engine, tts, calls, applications, api
+        )
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
         await self.api.start(self.config.api.listen)
+        self.applications.start()
+        forgotten = self.registrar.forget_connections(WEBSOCKET_TRANSPORTS)
+        if forgotten:
+            logger.info("removed %d bindings of WebSockets from before the start", forgotten)
         await self.transport.start(self.config.sip.listen_addresses)
         logger.info("mediaserver started (SIP domain %s)", self.config.sip.domain)
 
@@ -192,6 +232,7 @@ class Server:
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
         self.engine.close()
         await self.tts.close()
+        await self.applications.close()
         await self.api.close()
         await self.transport.close()
         self.database.close()
@@ -216,6 +257,34 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(signum)
         logger.info("stopped")
+
+
+def _websocket_settings(config: Config, clock: Clock) -> WebSocketSettings:
+    sip = config.sip
+    transports = {address.transport for address in sip.listen_addresses}
+    if transports & set(WEBSOCKET_TRANSPORTS) and not sip.ws_origins:
+        logger.info("WebSocket: every Origin is allowed (sip.ws_origins is empty)")
+    return WebSocketSettings(
+        origins=tuple(sip.ws_origins),
+        ping_interval=sip.ws_ping_interval,
+        idle_timeout=sip.ws_idle_timeout,
+        tls=_tls_files(config, clock) if "wss" in transports else None,
+    )
+
+
+def _tls_files(config: Config, clock: Clock) -> TlsFiles:
+    """The configured pair, else a self-signed one kept beside the database (var/tls/)."""
+    if config.sip.tls_certificate:
+        return TlsFiles(Path(config.sip.tls_certificate), Path(config.sip.tls_key))
+    directory = config.storage.sqlite_path.parent / "tls"
+    files, made = self_signed(directory, clock.wall())
+    verb = "created" if made else "using"
+    logger.warning(
+        "wss: %s a self-signed certificate %s (key %s); set sip.tls_certificate and"
+        " sip.tls_key for one browsers trust",
+        verb, files.certificate, files.key,
+    )  # fmt: skip
+    return files
 
 
 async def _sweep(registrar: Registrar) -> None:

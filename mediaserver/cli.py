@@ -5,11 +5,14 @@ import sys
 import time
 from pathlib import Path
 
-from mediaserver.admin import EXIT_USAGE
+from mediaserver.admin import EXIT_FAILED, EXIT_USAGE, fail
+from mediaserver.admin import applications as application_commands
 from mediaserver.admin import call_records as call_record_commands
 from mediaserver.admin import carriers as carrier_commands
 from mediaserver.admin import numbers as number_commands
+from mediaserver.admin import simulate as simulate_command
 from mediaserver.config import Config, ConfigError, load_config
+from mediaserver.store.applications import UnknownApplicationError
 from mediaserver.store.database import SchemaTooNewError, open_database
 from mediaserver.store.endpoints import EndpointExistsError, SqliteEndpoints
 
@@ -47,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("password")
     add.add_argument("--alias", default="")
-    add.add_argument("--app", dest="app_id", default=None)
+    add.add_argument("--app", dest="app_id", default=None, help="the application its calls run")
     add.add_argument(
         "--exact",
         action="store_true",
@@ -60,7 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("username")
     remove.set_defaults(handler=_endpoint_remove)
     leaves = [add, listing, remove]
-    for module in (carrier_commands, number_commands, call_record_commands):
+    modules = (
+        application_commands,
+        carrier_commands,
+        number_commands,
+        call_record_commands,
+        simulate_command,
+    )
+    for module in modules:
         leaves += module.add_commands(commands)
     for sub in leaves:
         sub.add_argument("--config", type=Path, default=argparse.SUPPRESS)
@@ -94,8 +104,9 @@ def _endpoint_add(config: Config, arguments: argparse.Namespace) -> int:
             time.time(),
         )
     except EndpointExistsError:
-        print(f"mediaserver: endpoint {username} already exists", file=sys.stderr)
-        return 1
+        return fail(f"endpoint {username} already exists", EXIT_FAILED)
+    except UnknownApplicationError as error:
+        return fail(str(error), EXIT_FAILED)
     print(username)
     return 0
 

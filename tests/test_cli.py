@@ -135,6 +135,10 @@ def test_incoming_carrier_add_list_disable_remove(
         ("number", "add", "1234567890123456"),
         ("number", "remove", "nope"),
         ("cdr", "list", "--limit", "0"),
+        ("application", "add", "ivr"),
+        ("application", "add", "ivr", "--answer-url", "example.com/answer"),
+        ("application", "add", "ivr", "--answer-url", "http://a/", "--hangup-url", "ftp://h/"),
+        ("application", "add", "ivr", "--answer-url", "http://a/", "--fallback-method", "PUT"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_writes_nothing(
@@ -180,14 +184,15 @@ def test_outgoing_carrier_add_list_remove(capsys: pytest.CaptureFixture[str], co
 
 
 def test_number_add_list_remove(capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    app_id = run(capsys, config, "application", "add", "app", "--answer-url", "http://a/")[1]
     code, out, _ = run(
         capsys, config, "number", "add", "+1 415-555-0100", "--alias", "Support",
-        "--app", "app1", "--sub-account", "SA1",
+        "--app", app_id.strip(), "--sub-account", "SA1",
     )  # fmt: skip
     assert (code, out) == (0, "14155550100\n")
     assert run(capsys, config, "number", "add", "442079460958")[0] == 0
     assert run(capsys, config, "number", "list")[1].splitlines() == [
-        "14155550100\tSupport\tapp1\tSA1",
+        f"14155550100\tSupport\t{app_id.strip()}\tSA1",
         "442079460958\t\t-\t-",
     ]
     code, _, error = run(capsys, config, "number", "add", "14155550100")
@@ -242,3 +247,90 @@ def test_cdr_list_prints_json_lines_newest_first(
         "rtp_jitter_ms": 0.0,
     }
     assert len(run(capsys, config, "cdr", "list")[1].splitlines()) == 3
+
+
+def add_application(capsys: pytest.CaptureFixture[str], config: Path, *options: str) -> str:
+    code, out, error = run(capsys, config, "application", "add", *options)
+    assert code == 0, error
+    return out.splitlines()[-1]
+
+
+def test_application_add_list_update_remove(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    ivr = add_application(
+        capsys, config, "ivr", "--answer-url", "https://app.example/answer",
+        "--hangup-url", "https://app.example/hangup", "--hangup-method", "GET",
+        "--default-endpoint-app",
+    )  # fmt: skip
+    assert ivr.isdigit()
+    assert len(ivr) == 17
+    other = add_application(capsys, config, "other", "--answer-url", "http://10.0.0.1:8080/x")
+    assert run(capsys, config, "application", "list")[1].splitlines() == [
+        f"{ivr}\tivr\tPOST https://app.example/answer\tGET https://app.example/hangup"
+        "\tPOST -\tdefault-endpoint-app",
+        f"{other}\tother\tPOST http://10.0.0.1:8080/x\tPOST -\tPOST -\t-",
+    ]
+    assert run(
+        capsys, config, "application", "update", other, "--default-endpoint-app",
+        "--default-number-app", "--answer-method", "GET", "--name", "menu",
+        "--fallback-answer-url", "https://backup.example/",
+    ) == (0, "", "")  # fmt: skip
+    assert run(capsys, config, "application", "list")[1].splitlines() == [
+        f"{ivr}\tivr\tPOST https://app.example/answer\tGET https://app.example/hangup\tPOST -\t-",
+        f"{other}\tmenu\tGET http://10.0.0.1:8080/x\tPOST -\tPOST https://backup.example/"
+        "\tdefault-endpoint-app,default-number-app",
+    ]
+    assert run(capsys, config, "application", "update", other, "--no-default-number-app")[0] == 0
+    assert (
+        run(capsys, config, "application", "list")[1]
+        .splitlines()[1]
+        .endswith("\tdefault-endpoint-app")
+    )
+    assert run(capsys, config, "application", "remove", ivr)[0] == 0
+    assert run(capsys, config, "application", "remove", ivr)[1:] == (
+        "",
+        f"mediaserver: no application {ivr}\n",
+    )
+    assert len(run(capsys, config, "application", "list")[1].splitlines()) == 1
+
+
+def test_application_update_refuses_bad_fields_and_unknown_ids(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    app_id = add_application(capsys, config, "ivr", "--answer-url", "http://a.example/")
+    code, _, error = run(capsys, config, "application", "update", app_id, "--answer-url", "/x")
+    assert (code, error) == (
+        2,
+        "mediaserver: answer_url: must be an absolute http or https URL, not '/x'\n",
+    )
+    code, _, error = run(capsys, config, "application", "update", "123", "--name", "x")
+    assert (code, error) == (1, "mediaserver: no application 123\n")
+    assert "\tivr\tPOST http://a.example/\t" in run(capsys, config, "application", "list")[1]
+
+
+def test_endpoints_and_numbers_refuse_unknown_applications(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    code, _, error = run(capsys, config, "endpoint", "add", "bob", "pw", "--exact", "--app", "9")
+    assert (code, error) == (1, "mediaserver: no application 9\n")
+    code, _, error = run(capsys, config, "number", "add", "15550001111", "--app", "9")
+    assert (code, error) == (1, "mediaserver: no application 9\n")
+    assert run(capsys, config, "endpoint", "list")[1] == ""
+    assert run(capsys, config, "number", "list")[1] == ""
+
+
+def test_removing_an_application_detaches_its_endpoints(
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
+    app_id = add_application(capsys, config, "ivr", "--answer-url", "http://a.example/")
+    assert run(capsys, config, "endpoint", "add", "bob", "pw", "--exact", "--app", app_id)[0] == 0
+    assert run(capsys, config, "endpoint", "list")[1] == f"bob\t\t{app_id}\n"
+    assert run(capsys, config, "application", "remove", app_id)[0] == 0
+    assert run(capsys, config, "endpoint", "list")[1] == "bob\t\t-\n"
+
+
+def test_application_add_prints_the_app_id_last_through_the_real_program(config: Path) -> None:
+    added = mediaserver("application", "add", "ivr", "--answer-url", "http://a/", config=config)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.splitlines()[-1].isdigit()

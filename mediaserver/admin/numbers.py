@@ -4,6 +4,7 @@ import argparse
 
 from mediaserver.admin import EXIT_FAILED, EXIT_USAGE, Subcommands, database, fail
 from mediaserver.config import Config
+from mediaserver.store.applications import UnknownApplicationError
 from mediaserver.store.numbers import NumberExistsError, SqliteNumbers, normalise_number
 
 
@@ -12,7 +13,7 @@ def add_commands(commands: Subcommands) -> list[argparse.ArgumentParser]:
     add = number.add_parser("add", help="own a number; prints it as stored (E.164, no '+')")
     add.add_argument("number")
     add.add_argument("--alias", default="")
-    add.add_argument("--app", dest="app_id", default=None)
+    add.add_argument("--app", dest="app_id", default=None, help="the application its calls run")
     add.add_argument("--sub-account", default=None)
     add.set_defaults(handler=_add)
     listing = number.add_parser("list", help="number, alias, app id, sub-account ('-' if none)")
@@ -35,6 +36,8 @@ def _add(config: Config, arguments: argparse.Namespace) -> int:
             )
         except NumberExistsError:
             return fail(f"number {digits} already exists", EXIT_FAILED)
+        except UnknownApplicationError as error:
+            return fail(str(error), EXIT_FAILED)
     print(digits)
     return 0
 

@@ -1,6 +1,8 @@
-"""The API listener (aiohttp): /metrics for Prometheus, on the address `[api] listen` names."""
+"""The API listener (aiohttp) on the address `[api] listen` names: /metrics for Prometheus,
+and the routes the other parts hand it (recording files)."""
 
 import logging
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -12,15 +14,22 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 
 
 class ApiServer:
-    def __init__(self, sources: list[MetricSource], labelled: list[LabelledSource]) -> None:
+    def __init__(
+        self,
+        sources: list[MetricSource],
+        labelled: list[LabelledSource],
+        routes: Sequence[web.RouteDef] = (),
+    ) -> None:
         self._sources = sources
         self._labelled = labelled
+        self._routes = routes
         self._runner: web.AppRunner | None = None
 
     async def start(self, listen: str) -> None:
         host, _, port = listen.rpartition(":")
         application = web.Application()
         application.router.add_get("/metrics", self._metrics)
+        application.router.add_routes(self._routes)
         self._runner = web.AppRunner(application, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host.strip("[]"), int(port))

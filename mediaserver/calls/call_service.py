@@ -10,6 +10,7 @@ by digest (407, §22.3). It can also originate a leg with no caller (the REST AP
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 from mediaserver.calls.call_control import CallControl
@@ -29,7 +30,7 @@ from mediaserver.calls.leg_media import (
 )
 from mediaserver.calls.leg_services import LegServices
 from mediaserver.calls.outbound_leg import OutboundLeg
-from mediaserver.calls.router import Refusal, Route, Router, Target
+from mediaserver.calls.router import ApplicationRoute, Refusal, Route, Router, Target
 from mediaserver.calls.scripts import Scripts
 from mediaserver.clock import Clock
 from mediaserver.config import CallsConfig
@@ -47,9 +48,11 @@ logger = logging.getLogger(__name__)
 PendingKey = tuple[str, str]  # (Call-ID, branch of the INVITE's top Via)
 # The media of a leg whose SIP goes to this peer (RTP through the engine unless told).
 MediaFactory = Callable[[Peer], LegMedia]
-# What drives a call that arrives: the caller's leg, the router's decision, how B legs
-# present the caller. The direct dial unless told (applications will choose per number).
+# What drives a call that arrives for no application: the caller's leg, the router's
+# decision, how B legs present the caller. The direct dial unless told.
 InboundScript = Callable[[CallControl, Route, Caller], Awaitable[None]]
+# What drives a call the router gave to an application (the Plivo XML interpreter).
+ApplicationScript = Callable[[CallControl, ApplicationRoute, Caller], Awaitable[None]]
 
 
 class Authenticator(Protocol):
@@ -71,6 +74,7 @@ class CallService:
         tts: TtsEngine | None = None,
         new_media: MediaFactory | None = None,
         inbound_script: "InboundScript | None" = None,
+        application_script: "ApplicationScript | None" = None,
     ) -> None:
         self._transport = transport
         self._authenticator = authenticator
@@ -81,6 +85,7 @@ class CallService:
         self._rtp_address = rtp_address
         self._new_media = new_media or self._rtp_media
         self._inbound_script = inbound_script or direct_dial
+        self._application_script = application_script
         self.deadlines = Deadlines(clock)
         dialer = Dialer(self._outbound_leg, self.deadlines, config.ring_timeout)
         self._services = LegServices(
@@ -106,35 +111,19 @@ class CallService:
     # -- the SIP service hands requests here ---------------------------------------------------
 
     def handle_invite(self, incoming: IncomingRequest) -> None:
-        request = incoming.request
         early = self._early_refusal(incoming)
         if early is not None:
             incoming.respond(early)
             return
-        carrier = self._router.incoming_carrier(incoming.source)
-        caller_name = carrier.name if carrier is not None else ""
-        if carrier is None and request.from_address.uri.host.lower() != self._domain:
-            # Neither a carrier's address nor one of our endpoints (they call as user@domain):
-            # an unknown trunk or a scanner. Refused outright, as a proxy's ACL would (§21.4.4).
-            incoming.respond(
-                build_response(request, 403, "Forbidden - unknown source", to_tag=new_tag())
-            )
+        decided = self._route(incoming)
+        if isinstance(decided, Response):
+            incoming.respond(decided)
             return
-        if carrier is None:
-            verdict = self._authenticator.authenticate(request, incoming.source)
-            if isinstance(verdict, Response):
-                incoming.respond(verdict)
-                return
-            caller_name = verdict.username
+        route, caller_name = decided
         a_leg = self._inbound_leg(incoming)
         if a_leg is None:
             return
-        route = (
-            self._router.route_from_carrier(request)
-            if carrier is not None
-            else self._router.route_from_endpoint(request)
-        )
-        self._start(a_leg, route, self._caller(request, caller_name))
+        self._start(a_leg, route, self._caller(incoming.request, caller_name))
 
     def cancel(self, incoming: IncomingRequest) -> bool:
         """§9.2: the 200 for the CANCEL goes first, then the leg answers the INVITE 487."""
@@ -195,6 +184,24 @@ class CallService:
             return build_response(request, 482, to_tag=new_tag())
         return None
 
+    def _route(
+        self, incoming: IncomingRequest
+    ) -> tuple[Route | ApplicationRoute | Refusal, str] | Response:
+        """Who calls (a carrier by source address, else an endpoint by digest), where the
+        call goes, and the caller's name; or the response that refuses the caller."""
+        request = incoming.request
+        carrier = self._router.incoming_carrier(incoming.source)
+        if carrier is not None:
+            return self._router.route_from_carrier(request), carrier.name
+        if request.from_address.uri.host.lower() != self._domain:
+            # Neither a carrier's address nor one of our endpoints (they call as user@domain):
+            # an unknown trunk or a scanner. Refused outright, as a proxy's ACL would (§21.4.4).
+            return build_response(request, 403, "Forbidden - unknown source", to_tag=new_tag())
+        verdict = self._authenticator.authenticate(request, incoming.source)
+        if isinstance(verdict, Response):
+            return verdict
+        return self._router.route_from_endpoint(request, verdict), verdict.username
+
     def _inbound_leg(self, incoming: IncomingRequest) -> InboundLeg | None:
         request = incoming.request
         try:
@@ -211,27 +218,44 @@ class CallService:
             return None
         return leg
 
-    def _start(self, a_leg: InboundLeg, route: Route | Refusal, caller: Caller) -> None:
+    def _start(
+        self, a_leg: InboundLeg, route: Route | ApplicationRoute | Refusal, caller: Caller
+    ) -> None:
         request = a_leg.request.request
         self._track(a_leg)
         assert a_leg.dialog is not None
         self._dialogs[a_leg.dialog.dialog_id] = a_leg
         self._pending[(request.call_id, request.top_via.branch or "")] = a_leg
         self._counts["calls_started"] += 1
-        if isinstance(route, Refusal):
+        started = self._script(a_leg, route, caller)
+        if isinstance(started, Refusal):
             self._counts["calls_refused"] += 1
-            a_leg.refuse(route.cause, route.reason)
+            a_leg.refuse(started.cause, started.reason)
             return
-        self.scripts.start("direct dial", self._answer_call(a_leg, route, caller), [a_leg])
+        name, script = started
+        self.scripts.start(name, self._answer_call(a_leg, script), [a_leg])
 
-    async def _answer_call(self, a_leg: InboundLeg, route: Route, caller: Caller) -> None:
+    def _script(
+        self, a_leg: InboundLeg, route: Route | ApplicationRoute | Refusal, caller: Caller
+    ) -> tuple[str, Callable[[], Awaitable[None]]] | Refusal:
+        """The script that drives the call, to run once the caller's media is prepared."""
+        if isinstance(route, Refusal):
+            return route
+        if isinstance(route, Route):
+            return "direct dial", partial(self._inbound_script, a_leg, route, caller)
+        if self._application_script is None:
+            # Never dialled directly instead: the owner asked for the application's behaviour.
+            return Refusal(Cause.ROUTING_ERROR, "applications are not served")
+        return "application", partial(self._application_script, a_leg, route, caller)
+
+    async def _answer_call(self, a_leg: InboundLeg, script: Callable[[], Awaitable[None]]) -> None:
         try:
             # Before anything rings, so an offer we cannot carry gets its 488 first.
             await a_leg.prepare_media()
         except MediaRefusedError as error:
             a_leg.refuse(Cause.INCOMPATIBLE_MEDIA, str(error))
             return
-        await self._inbound_script(a_leg, route, caller)
+        await script()
 
     def _caller(self, request: Request, caller_name: str) -> Caller:
         user = request.from_address.uri.user or caller_name

@@ -7,6 +7,7 @@ own time, so a test moves a ManualClock and calls `expire_due()` to drive every 
 numbers, as the transaction layer's tests do.
 """
 
+import asyncio
 import itertools
 from collections.abc import Callable
 
@@ -33,6 +34,21 @@ class Deadlines:
     def cancel(self, key: object) -> None:
         self._callbacks.pop(key, None)
         self._timer.set(key, None)
+
+    async def sleep(self, seconds: float) -> None:
+        """asyncio.sleep on this clock (a script's pauses: Wait, a digit timeout)."""
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        key = object()
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        self.at(key, self.clock.now() + seconds, wake)
+        try:
+            await woken
+        finally:
+            self.cancel(key)
 
     def expire_due(self) -> None:
         self._timer.expire_due()

@@ -34,6 +34,8 @@ class Caller:
     from_address: str
     from_number: str
     max_forwards: int = 70
+    # Headers every B leg's INVITE carries (an application's X-PH-* sipHeaders).
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
 
 RingingHandler = Callable[["OutboundLeg", bool], None]

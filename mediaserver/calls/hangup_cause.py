@@ -52,6 +52,30 @@ class Cause(enum.Enum):
     SCHEDULED_HANGUP = HangupCause("ALLOTTED_TIMEOUT", 6000, 480, "Scheduled Hangup")
     MEDIA_TIMEOUT = HangupCause("MEDIA_TIMEOUT", 6020, 480, "Media Timeout")
     LOST_RACE = HangupCause("LOSE_RACE", 9000, 487, "Lost Race")
+    # Applications (Plivo XML): the document ran out, or its server or XML failed the call.
+    END_OF_XML = HangupCause("NORMAL_CLEARING", 4010, 480, "End Of XML Instructions")
+    ANSWER_URL_ERROR = HangupCause(
+        "NORMAL_TEMPORARY_FAILURE", 7011, 500, "Error Reaching Answer URL"
+    )
+    ACTION_URL_ERROR = HangupCause(
+        "NORMAL_TEMPORARY_FAILURE", 7012, 500, "Error Reaching Action URL"
+    )
+    TRANSFER_URL_ERROR = HangupCause(
+        "NORMAL_TEMPORARY_FAILURE", 7013, 500, "Error Reaching Transfer URL"
+    )
+    REDIRECT_URL_ERROR = HangupCause(
+        "NORMAL_TEMPORARY_FAILURE", 7014, 500, "Error Reaching Redirect URL"
+    )
+    INVALID_ANSWER_XML = HangupCause("NORMAL_TEMPORARY_FAILURE", 8011, 500, "Invalid Answer XML")
+    INVALID_ACTION_XML = HangupCause("NORMAL_TEMPORARY_FAILURE", 8012, 500, "Invalid Action XML")
+    INVALID_TRANSFER_XML = HangupCause(
+        "NORMAL_TEMPORARY_FAILURE", 8013, 500, "Invalid Transfer XML"
+    )
+    INVALID_REDIRECT_XML = HangupCause(
+        "NORMAL_TEMPORARY_FAILURE", 8014, 500, "Invalid Redirect XML"
+    )
+    MACHINE_DETECTED = HangupCause("NORMAL_CLEARING", 9100, 480, "Machine Detected")
+    CONFIRM_KEY_FAILED = HangupCause("NORMAL_CLEARING", 9110, 480, "Confirm Key Challenge Failed")
 
     @property
     def cause(self) -> HangupCause:
@@ -66,6 +90,9 @@ class HangupSource(enum.Enum):
     PLIVO = "Plivo"
     CARRIER = "Carrier"
     ERROR = "Error"
+    API_REQUEST = "API Request"
+    ANSWER_XML = "Answer XML"
+    UNKNOWN = "Unknown"
 
 
 # RFC 3261 §21 and RFC 3398 §8.2.6.1: a B leg's final failure, as the cause the A leg reports.

@@ -58,6 +58,7 @@ class OutboundLeg(Leg):
                 ("Allow", ALLOW),
                 ("Supported", SUPPORTED),
                 ("Content-Type", SDP),
+                *self.caller.extra_headers,
             ]
         )
         invite = Request("INVITE", request_uri, headers, offer.serialize())

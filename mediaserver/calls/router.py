@@ -1,10 +1,14 @@
-"""Who may call and where a call goes (the built-in direct dial, until applications exist).
+"""Who may call and where a call goes: to a Plivo application, or dialled directly.
 
 Callers: an incoming carrier (the INVITE's source address is in an enabled carrier's IP set)
-may call our numbers; anyone else must be one of our endpoints, digest-authenticated. Targets:
-an endpoint's registered contacts, all rung at once (first answer wins), or a number through
+may call our numbers; anyone else must be one of our endpoints, digest-authenticated.
+Applications: a call from an endpoint runs the endpoint's application, else the account's
+default endpoint application; a call to one of our numbers runs the number's application,
+else the account's default number application. Otherwise the call is dialled directly: an
+endpoint's registered contacts, all rung at once (first answer wins), or a number through
 the outgoing carrier, tried `1 + retries` times at its address and then at its failover
-address, each attempt with its own prefix and the carrier's suffix.
+address, each attempt with its own prefix and the carrier's suffix; a number from a carrier
+rings the endpoint its alias names.
 """
 
 from dataclasses import dataclass
@@ -15,6 +19,7 @@ from mediaserver.calls.hangup_cause import Cause
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request
 from mediaserver.sip.uri import SipUri
+from mediaserver.store.applications import Application, Applications
 from mediaserver.store.bindings import Binding
 from mediaserver.store.numbers import Numbers, normalise_number
 from mediaserver.transport.peer import Peer
@@ -48,6 +53,15 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplicationRoute:
+    """The call is driven by `application`'s XML; `to_number` is what was called (the user
+    or the number's E.164 digits), as the application's To and the CDRs show it."""
+
+    application: Application
+    to_number: str
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     cause: Cause
     reason: str
@@ -77,6 +91,15 @@ class IncomingCarrier(Protocol):
     def name(self) -> str: ...
 
 
+class CallingEndpoint(Protocol):
+    """What routing reads of the endpoint a call's digest authenticated."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def app_id(self) -> str | None: ...
+
+
 class Contacts(Protocol):
     def contacts_for(self, username: str) -> list[Binding]: ...
 
@@ -101,40 +124,71 @@ def _number_in(user: str) -> str | None:
 
 class Router:
     def __init__(
-        self, contacts: Contacts, endpoints: EndpointDirectory, carriers: Carriers, numbers: Numbers
+        self,
+        contacts: Contacts,
+        endpoints: EndpointDirectory,
+        carriers: Carriers,
+        numbers: Numbers,
+        applications: Applications,
     ) -> None:
         self._contacts = contacts
         self._endpoints = endpoints
         self._carriers = carriers
         self._numbers = numbers
+        self._applications = applications
 
     def incoming_carrier(self, source: Peer) -> IncomingCarrier | None:
         return self._carriers.incoming_for_source(source.host)
 
-    def route_from_carrier(self, request: Request) -> Route | Refusal:
-        """An incoming carrier may only call our numbers; a number rings the endpoint its
-        alias names (applications take over routing with the Plivo XML layer)."""
+    def route_from_carrier(self, request: Request) -> Route | ApplicationRoute | Refusal:
+        """An incoming carrier may only call our numbers: the number's application, else its
+        account's default number application, else the endpoint its alias names."""
         number = _number_in(request.uri.user or "")
         found = self._numbers.get(number) if number else None
         if found is None:
             return Refusal(Cause.UNALLOCATED_NUMBER, "not one of our numbers")
-        if not found.alias or not self._endpoints.get(found.alias) is not None:
+        application = self._application(found.app_id) or self._applications.default_number_app(
+            found.sub_account
+        )
+        if application is not None:
+            return ApplicationRoute(application, found.number)
+        if not found.alias or self._endpoints.get(found.alias) is None:
             return Refusal(Cause.ROUTING_ERROR, f"number {found.number} routes nowhere")
         return self.route_to_endpoint(found.alias, found.number)
 
-    def route_from_endpoint(self, request: Request) -> Route | Refusal:
+    def route_from_endpoint(
+        self, request: Request, caller: CallingEndpoint
+    ) -> Route | ApplicationRoute | Refusal:
+        """The caller's application, else the default endpoint application, else the called
+        endpoint or number dialled directly (the called endpoint's own application does not
+        count: an endpoint's application drives the calls it makes)."""
         user = unquote(request.uri.user or "")
         if not user:
             return Refusal(Cause.INVALID_DESTINATION, "no user in the Request-URI")
+        application = self._application(caller.app_id) or self._applications.default_endpoint_app()
+        if application is not None:
+            is_endpoint = self._endpoints.get(user) is not None
+            return ApplicationRoute(application, user if is_endpoint else _number_in(user) or user)
+        return self._direct_from_endpoint(user)
+
+    def _direct_from_endpoint(self, user: str) -> Route | Refusal:
         if self._endpoints.get(user) is not None:
             return self.route_to_endpoint(user, user)
         number = _number_in(user)
         if number is None:
             return Refusal(Cause.UNALLOCATED_NUMBER, "no such endpoint")
+        return self.route_to_number(number)
+
+    def route_to_number(self, number: str) -> Route | Refusal:
+        """A phone number, out through the default outgoing carrier."""
         carrier = self._carriers.default_outgoing()
         if carrier is None:
             return Refusal(Cause.ROUTING_ERROR, "no outgoing carrier")
         return Route(carrier_attempts(carrier, number), number)
+
+    def _application(self, app_id: str | None) -> Application | None:
+        """An app_id removed since it was read counts as none, as Plivo detaches it."""
+        return None if app_id is None else self._applications.get(app_id)
 
     def route_to_endpoint(self, username: str, to_number: str = "") -> Route | Refusal:
         """Every registered contact of endpoint `username`, rung at once."""
@@ -174,3 +228,11 @@ def _binding_target(binding: Binding) -> Target:
     except SipParseError:
         uri = SipUri("sip", binding.username, host=binding.source_host, port=binding.source_port)
     return Target(uri, Peer(binding.transport, binding.source_host, binding.source_port))
+
+
+def route_to_sip_uri(uri: SipUri) -> Route:
+    """A SIP URI outside our domain, called as it is (an application's <User>sip:...</User>,
+    a REST call to a sip: URI): sent to its host, over its transport parameter."""
+    transport = (uri.parameter("transport") or "udp").lower()
+    target = Target(uri, Peer(transport, uri.host, uri.port or DEFAULT_SIP_PORT))
+    return Route((Attempt((target,)),), uri.user or uri.host)

@@ -82,3 +82,22 @@ class ToneSource:
         frame = tone(self.frequencies, FRAME_SAMPLES, self.amplitude, self._position)
         self._position += FRAME_SAMPLES
         return frame
+
+
+class RingbackSource:
+    """The ringback tone a caller hears while the far end rings: 440 + 480 Hz, 2 s on and 4 s
+    off (the North American cadence, which FreeSWITCH's default us-ring is too)."""
+
+    FREQUENCIES = (440.0, 480.0)
+    ON_FRAMES = 2000 // 20
+    CYCLE_FRAMES = 6000 // 20
+
+    def __init__(self, amplitude: float = 4000.0) -> None:
+        self._tone = ToneSource(self.FREQUENCIES, amplitude)
+        self._frame = 0
+
+    def read_frame(self) -> Pcm16 | None:
+        on = self._frame % self.CYCLE_FRAMES < self.ON_FRAMES
+        self._frame += 1
+        frame = self._tone.read_frame()
+        return frame if on else np.zeros(FRAME_SAMPLES, np.int16)

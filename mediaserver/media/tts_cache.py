@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from audiocodecs.pcm import Pcm16
+from mediaserver.config import TtsConfig
 from mediaserver.media.audio_file import read_audio
+from mediaserver.media.espeak_engine import EspeakEngine
+from mediaserver.media.pyttsx3_engine import Pyttsx3Engine
 from mediaserver.media.tts import WORDS_PER_MINUTE, Speech, SpeechEngine, espeak_voice
 
 
@@ -28,6 +31,13 @@ class TtsCache:
         self.directory = directory
         self.syntheses = 0
         self.cache_hits = 0
+
+    @classmethod
+    def configured(cls, config: TtsConfig, directory: Path) -> "TtsCache":
+        """The engine `[tts] engine` names, behind a cache in `directory`."""
+        if config.engine == "pyttsx3":
+            return cls(Pyttsx3Engine(config.workers), directory)
+        return cls(EspeakEngine(), directory)
 
     async def synthesize(self, text: str, voice: str, language: str, sample_rate: int) -> Pcm16:
         espeak = espeak_voice(voice, language)

@@ -1,10 +1,14 @@
 """SIP users (Plivo "endpoints"). Passwords are kept only as digest HA1 values."""
 
+import dataclasses
 import hashlib
 import sqlite3
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
+
+from mediaserver.store.applications import require_application
+from mediaserver.store.database import immediate_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +66,12 @@ class SqliteEndpoints:
             created_at=now,
         )
         try:
-            self._connection.execute(
-                "INSERT INTO endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    endpoint.endpoint_id,
-                    endpoint.username,
-                    endpoint.alias,
-                    endpoint.app_id,
-                    endpoint.realm,
-                    endpoint.ha1_md5,
-                    endpoint.ha1_sha256,
-                    endpoint.created_at,
-                ),
-            )
+            with immediate_transaction(self._connection):
+                require_application(self._connection, app_id)
+                self._connection.execute(
+                    "INSERT INTO endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    dataclasses.astuple(endpoint),
+                )
         except sqlite3.IntegrityError:
             raise EndpointExistsError(username) from None
         return endpoint

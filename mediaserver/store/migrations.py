@@ -91,4 +91,52 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE call_records ADD COLUMN rtp_packets_lost INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE call_records ADD COLUMN rtp_jitter_ms REAL NOT NULL DEFAULT 0;
     """,
+    # 4: Plivo applications (plivo.md §4.2). An account (the main one: sub_account NULL) has
+    # at most one default application for its endpoints and one for its numbers. App ids
+    # given to endpoints and numbers before this version named no application (none could
+    # exist), so they are cleared: NULL is Plivo's "no application".
+    """
+    CREATE TABLE applications (
+        app_id               TEXT PRIMARY KEY,  -- Plivo's shape: a numeric string
+        app_name             TEXT NOT NULL,
+        answer_url           TEXT NOT NULL,
+        answer_method        TEXT NOT NULL CHECK (answer_method IN ('GET', 'POST')),
+        hangup_url           TEXT NOT NULL DEFAULT '',
+        hangup_method        TEXT NOT NULL CHECK (hangup_method IN ('GET', 'POST')),
+        fallback_answer_url  TEXT NOT NULL DEFAULT '',
+        fallback_method      TEXT NOT NULL CHECK (fallback_method IN ('GET', 'POST')),
+        message_url          TEXT NOT NULL DEFAULT '',
+        message_method       TEXT NOT NULL CHECK (message_method IN ('GET', 'POST')),
+        default_number_app   INTEGER NOT NULL DEFAULT 0,
+        default_endpoint_app INTEGER NOT NULL DEFAULT 0,
+        public_uri           INTEGER NOT NULL DEFAULT 0,
+        sub_account          TEXT,
+        created_at           REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX applications_default_number
+        ON applications(ifnull(sub_account, '')) WHERE default_number_app = 1;
+    CREATE UNIQUE INDEX applications_default_endpoint
+        ON applications(ifnull(sub_account, '')) WHERE default_endpoint_app = 1;
+    UPDATE endpoints SET app_id = NULL;
+    UPDATE numbers SET app_id = NULL;
+    CREATE INDEX endpoints_app ON endpoints(app_id);
+    CREATE INDEX numbers_app ON numbers(app_id);
+    """,
+    # 5: recordings (Plivo's Recording resource), each row written once its file is in place.
+    """
+    CREATE TABLE recordings (
+        recording_id          TEXT PRIMARY KEY,
+        call_uuid             TEXT NOT NULL,
+        recording_format      TEXT NOT NULL CHECK (recording_format IN ('wav', 'mp3')),
+        recording_type        TEXT NOT NULL CHECK (recording_type IN ('call', 'conference')),
+        file_name             TEXT NOT NULL,
+        recording_duration_ms INTEGER NOT NULL,
+        recording_start_ms    INTEGER NOT NULL,
+        recording_end_ms      INTEGER NOT NULL,
+        add_time              REAL NOT NULL,
+        conference_name       TEXT,
+        sub_account           TEXT
+    );
+    CREATE INDEX recordings_call ON recordings(call_uuid);
+    """,
 )

@@ -10,6 +10,9 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from mediaserver.store.applications import require_application
+from mediaserver.store.database import immediate_transaction
+
 # ITU-T E.164 §6: up to 15 digits. A leading '+' and E.123's visual separators (spaces,
 # hyphens, dots, parentheses) are how people write them; they are not part of the number.
 _WRITTEN_NUMBER = re.compile(r"\+?[0-9][0-9\-.() ]*", re.ASCII)
@@ -66,10 +69,12 @@ class SqliteNumbers:
             time.time() if now is None else now,
         )
         try:
-            self._connection.execute(
-                "INSERT INTO numbers VALUES (?, ?, ?, ?, ?)",
-                (added.number, alias, app_id, sub_account, added.created_at),
-            )
+            with immediate_transaction(self._connection):
+                require_application(self._connection, app_id)
+                self._connection.execute(
+                    "INSERT INTO numbers VALUES (?, ?, ?, ?, ?)",
+                    (added.number, alias, app_id, sub_account, added.created_at),
+                )
         except sqlite3.IntegrityError:
             raise NumberExistsError(added.number) from None
         return added

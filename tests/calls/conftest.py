@@ -1,31 +1,36 @@
 """The calls unit tests' harness: a call service on an in-memory SIP peer, fake media and a
-manual clock."""
+manual clock; numbers and applications in an in-memory database."""
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
 
-from mediaserver.calls.call_service import CallService
+from mediaserver.calls.call_service import ApplicationScript, CallService
 from mediaserver.calls.leg import Leg
 from mediaserver.calls.router import Router
 from mediaserver.clock import ManualClock
 from mediaserver.config import CallsConfig
 from mediaserver.sip.message import Request
+from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import Binding
+from mediaserver.store.database import open_database
+from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.transport.peer import Peer
 from tests.calls.in_memory import FakeMedia, InMemorySip
 
 
 class Directory:
-    """Endpoints, their registered contacts, one outgoing carrier, our numbers."""
+    """Endpoints, their registered contacts, one outgoing carrier, incoming carriers' addresses."""
 
     def __init__(self) -> None:
         self.contacts: dict[str, list[Binding]] = {}
         self.carrier: SimpleNamespace | None = None
+        self.carrier_addresses: set[str] = set()
 
     def register(self, username: str, port: int) -> None:
         binding = Binding(
@@ -40,18 +45,20 @@ class Directory:
     def get(self, username: str) -> object | None:
         return username if username in ("alice", "bob", "carol") else None
 
-    def incoming_for_source(self, ip: str) -> None:
-        return None
+    def incoming_for_source(self, ip: str) -> SimpleNamespace | None:
+        return SimpleNamespace(name="trunk") if ip in self.carrier_addresses else None
 
     def default_outgoing(self) -> SimpleNamespace | None:
         return self.carrier
 
 
 class Caller:
-    """Every INVITE is authenticated as alice."""
+    """Every INVITE is authenticated as alice, whose application is `app_id`."""
+
+    app_id: str | None = None
 
     def authenticate(self, request: Request, source: Peer) -> object:
-        return SimpleNamespace(username="alice")
+        return SimpleNamespace(username="alice", app_id=self.app_id)
 
 
 @dataclass
@@ -62,6 +69,8 @@ class Harness:
     directory: Directory
     media: list[FakeMedia]
     ended: list[Leg]
+    caller: Caller
+    database: sqlite3.Connection
 
     async def settle(self) -> None:
         """Let every ready task run (scripts wake on events and deadlines)."""
@@ -85,9 +94,14 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_harness(tts: object = None) -> AsyncIterator[Harness]:
+async def running_harness(
+    tts: object = None,
+    application_script: ApplicationScript | None = None,
+    inbound_script: object = None,
+) -> AsyncIterator[Harness]:
     """A call service serving until the block ends; every leg is gone afterwards."""
-    clock, sip, directory = ManualClock(), InMemorySip(), Directory()
+    clock, sip, directory, caller = ManualClock(), InMemorySip(), Directory(), Caller()
+    database = open_database(":memory:")
     media: list[FakeMedia] = []
 
     def new_media(peer: Peer) -> FakeMedia:
@@ -95,19 +109,24 @@ async def running_harness(tts: object = None) -> AsyncIterator[Harness]:
         return media[-1]
 
     config = CallsConfig(ring_timeout=30, media_timeout=10, max_duration=100)
-    router = Router(directory, directory, directory, directory)  # type: ignore[arg-type]
+    router = Router(
+        directory, directory, directory,  # type: ignore[arg-type]
+        SqliteNumbers(database), SqliteApplications(database),
+    )  # fmt: skip
     service = CallService(
-        sip, Caller(), router, None, config, clock, "phone.local",  # type: ignore[arg-type]
-        tts=tts, new_media=new_media,  # type: ignore[arg-type]
+        sip, caller, router, None, config, clock, "phone.local",  # type: ignore[arg-type]
+        tts=tts, new_media=new_media, application_script=application_script,  # type: ignore[arg-type]
+        inbound_script=inbound_script,  # type: ignore[arg-type]
     )  # fmt: skip
     ended: list[Leg] = []
     service.on_leg_ended = ended.append
     stop = asyncio.Event()
     running = asyncio.create_task(service.run(stop))
     await asyncio.sleep(0)
-    yield Harness(service, sip, clock, directory, media, ended)
+    yield Harness(service, sip, clock, directory, media, ended, caller, database)
     stop.set()
     await running
+    database.close()
     assert service.statistics()["legs"] == 0
 
 

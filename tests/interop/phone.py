@@ -162,6 +162,16 @@ def dominant_frequency(path: Path, skip_seconds: float = 0.3) -> float:
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
 
+def dominant_between(path: Path, start: float, end: float) -> float:
+    """The strongest frequency between `start` and `end` seconds of a recording."""
+    samples, rate = read_wav(path)
+    window = samples[int(start * rate) : int(end * rate)]
+    assert len(window) > rate // 4, f"{path}: {len(samples) / rate:.1f} s recorded"
+    spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
+    spectrum[:5] = 0
+    return float(np.fft.rfftfreq(len(window), 1 / rate)[int(np.argmax(spectrum))])
+
+
 def tone_bursts(path: Path, window_ms: int = 5, threshold: float = 300.0) -> list[tuple[int, int]]:
     """(start, length) in ms of each stretch of a recording louder than `threshold` RMS,
     measured in `window_ms` windows: where the tones are, and how long each lasts."""

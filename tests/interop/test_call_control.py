@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mediaserver.calls.dialer import Caller
@@ -19,23 +18,13 @@ from tests.conftest import ServerProcess
 from tests.interop.call_checks import LEAK_COUNTERS, assert_no_leaks, baseline, call_records
 from tests.interop.in_process import InProcessServer
 from tests.interop.leg_waits import wait_answered
-from tests.interop.phone import Phone, read_wav
+from tests.interop.phone import Phone, dominant_between, read_wav
 
 pytestmark = pytest.mark.interop
 pytest.importorskip("pjsua2")
 # In-process, the file descriptors are the test's own too (the phones' pipes), so they are
 # not the server's to account for; every other counter is.
 SERVER_COUNTERS = tuple(name for name in LEAK_COUNTERS if name != "mediaserver_process_open_fds")
-
-
-def dominant_between(path: Path, start: float, end: float) -> float:
-    """The strongest frequency between `start` and `end` seconds of a recording."""
-    samples, rate = read_wav(path)
-    window = samples[int(start * rate) : int(end * rate)]
-    assert len(window) > rate // 4, f"{path}: {len(samples) / rate:.1f} s recorded"
-    spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
-    spectrum[:5] = 0
-    return float(np.fft.rfftfreq(len(window), 1 / rate)[int(np.argmax(spectrum))])
 
 
 def start_server(factory: Callable[..., ServerProcess], **fields: object) -> InProcessServer:

@@ -1,5 +1,6 @@
 import pytest
 
+from mediaserver.store.applications import SqliteApplications, new_application
 from mediaserver.store.database import open_database
 from mediaserver.store.numbers import Number, NumberExistsError, SqliteNumbers, normalise_number
 
@@ -30,9 +31,12 @@ def test_non_numbers_are_refused(text: str) -> None:
 
 
 def test_add_get_list_remove() -> None:
-    numbers = SqliteNumbers(open_database(":memory:"))
-    added = numbers.add("+1 415 555 0100", alias="Support", app_id="app1", now=5.0)
-    assert added == Number("14155550100", "Support", "app1", None, 5.0)
+    connection = open_database(":memory:")
+    numbers = SqliteNumbers(connection)
+    application = new_application("app", "https://example.com/answer")
+    app_id = SqliteApplications(connection).add(application).app_id
+    added = numbers.add("+1 415 555 0100", alias="Support", app_id=app_id, now=5.0)
+    assert added == Number("14155550100", "Support", app_id, None, 5.0)
     numbers.add("442079460958", sub_account="SA123", now=6.0)
     assert numbers.get("1-415-555-0100") == added
     assert numbers.get("+14155550101") is None

@@ -1,0 +1,105 @@
+"""What the call service runs for a call the router gave to an application: the application's
+URLs and the call's identity made into a session, and its XML run on the leg.
+
+It holds what every application call shares: the one webhook client (one aiohttp session),
+the sound cache, the recording archive and a clock of deadlines for the interpreter's waits.
+"""
+
+import logging
+import re
+from pathlib import Path
+
+from mediaserver.calls.call_control import CallControl
+from mediaserver.calls.deadlines import Deadlines
+from mediaserver.calls.dialer import Caller
+from mediaserver.calls.router import ApplicationRoute, Router
+from mediaserver.clock import Clock
+from mediaserver.plivoxml.account_webhooks import AccountWebhooks
+from mediaserver.plivoxml.application_script import run_application
+from mediaserver.plivoxml.dial_plan import RouterDialPlan
+from mediaserver.plivoxml.recording_archive import RecordingArchive
+from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Services
+from mediaserver.plivoxml.signature import RequestSigner
+from mediaserver.plivoxml.sound_cache import SoundCache
+from mediaserver.plivoxml.webhooks import WebhookClient, WebhookExchange
+
+logger = logging.getLogger(__name__)
+
+_PHONE_NUMBER = re.compile(r"\+?[0-9]{3,20}")
+_DISPLAY_NAME = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"')
+
+
+class ApplicationCalls:
+    def __init__(
+        self,
+        clock: Clock,
+        router: Router,
+        domain: str,
+        archive: RecordingArchive,
+        sound_directory: Path,
+        auth_token: str,
+    ) -> None:
+        self.webhooks = WebhookClient(clock, _log_exchange)
+        self.sounds = SoundCache(sound_directory)
+        self.deadlines = Deadlines(clock)
+        self.archive = archive
+        self._domain = domain
+        # Sub-accounts (and their own tokens) come with the REST API; until then every
+        # application is the main account's and both header families use its token.
+        self._signer = RequestSigner(auth_token, auth_token)
+        self._services = Services(
+            AccountWebhooks(self.webhooks, self._signer),
+            self.sounds,
+            RouterDialPlan(router, domain),
+            self.deadlines,
+            archive,
+        )
+
+    def start(self) -> None:
+        self.webhooks.start()
+
+    async def close(self) -> None:
+        await self.webhooks.close()
+        await self.sounds.close()
+        self.deadlines.close()
+
+    def statistics(self) -> dict[str, int]:
+        return {**self.webhooks.statistics(), "application_timers": len(self.deadlines)}
+
+    async def __call__(self, leg: CallControl, route: ApplicationRoute, caller: Caller) -> None:
+        application = route.application
+        urls = ApplicationUrls(
+            answer_url=application.answer_url,
+            answer_method=application.answer_method,
+            hangup_url=application.hangup_url or None,
+            hangup_method=application.hangup_method,
+            fallback_url=application.fallback_answer_url or None,
+            fallback_method=application.fallback_method,
+        )
+        identity = CallIdentity(
+            from_=self.address_of(leg.from_number),
+            to=self.address_of(route.to_number),
+            caller_name=_display_name(caller.from_address),
+        )
+        await run_application(leg, urls, identity, self._services)
+
+    def address_of(self, user: str) -> str:
+        """How Plivo names a party (§3): a phone number as its digits, an endpoint as its
+        SIP URI."""
+        if _PHONE_NUMBER.fullmatch(user):
+            return user.removeprefix("+")
+        return f"sip:{user}@{self._domain}"
+
+
+def _display_name(name_addr: str) -> str:
+    found = _DISPLAY_NAME.match(name_addr)
+    return "" if found is None else found.group(1)
+
+
+def _log_exchange(exchange: WebhookExchange) -> None:
+    call_uuid = exchange.params.get("CallUUID", "-")
+    outcome = exchange.error or f"HTTP {exchange.status}"
+    logger.debug(
+        "call %s: %s %s (attempt %d): %s in %.0f ms",
+        call_uuid, exchange.method, exchange.url, exchange.attempt, outcome, exchange.latency_ms,
+    )  # fmt: skip

@@ -1,0 +1,237 @@
+"""<Dial>: ring its Numbers and Users at once, bridge the first to answer (the others end 9000
+Lost Race), and when the B leg hangs up go on with the action URL or the next verb
+(plivo.md §2.7).
+
+The A leg is not answered by Dial itself: while the targets ring it hears 180 (or, answered
+already, a ringback tone), or the B leg's own early media with dialMusic="real"; it is
+answered when a target answers.
+"""
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+
+from mediaserver.calls.call_control import CallControl
+from mediaserver.calls.dialer import Caller, DialOptions, DialOutcome
+from mediaserver.calls.hangup_cause import Cause, HangupSource
+from mediaserver.calls.leg_events import DigitReceived, LegEvent, LegState
+from mediaserver.calls.outbound_leg import OutboundLeg
+from mediaserver.calls.router import Attempt, Refusal, Route
+from mediaserver.calls.scripts import first_to_end
+from mediaserver.media.tones import RingbackSource
+from mediaserver.plivoxml.record_verb import start_session_recording
+from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto, UnsupportedVerbError
+from mediaserver.plivoxml.verbs import Dial, DialTarget, Number, User
+
+# DialStatus for a dial that no target answered, by the cause it ended with.
+_STATUS_BY_CAUSE = {
+    Cause.USER_BUSY: "busy",
+    Cause.BUSY_EVERYWHERE: "busy",
+    Cause.RING_TIMEOUT: "timeout",
+    Cause.NO_ANSWER: "no-answer",
+    Cause.ORIGINATOR_CANCEL: "cancel",
+}
+# Attributes that change what a caller hears or who is connected, not run yet: a document
+# using them ends 8011 naming the attribute rather than running without it.
+_NOT_YET = ("confirm_sound", "confirm_key", "digits_match", "digits_match_b_leg")
+
+
+async def run_dial(session: CallSession, verb: Dial) -> Goto | None:
+    _refuse_unsupported(verb)
+    route = _route(session, verb)
+    ringing = _Ringing(session, verb)
+    if isinstance(route, Refusal):
+        outcome = DialOutcome(None, route.cause)
+    else:
+        options = DialOptions(_caller(session, verb), verb.timeout, ringing.on_ringing)
+        outcome = await session.leg.dial(route, options)
+    ringing.stop()
+    if session.leg.ended:
+        return None
+    b_leg = outcome.leg
+    if b_leg is None:
+        status = _STATUS_BY_CAUSE.get(outcome.cause, "failed")
+        return _report(session, verb, status, ringing.seen, outcome.cause, "")
+    await _connect(session, verb, b_leg)
+    if session.leg.ended:
+        return None
+    cause = b_leg.cause or Cause.NORMAL_CLEARING
+    return _report(session, verb, "completed", True, cause, b_leg.call_uuid)
+
+
+async def _connect(session: CallSession, verb: Dial, b_leg: OutboundLeg) -> None:
+    """Answer A, bridge, and hold the call until either leg ends (A's end takes B with it)."""
+    a_leg = session.leg
+    session.answer_if_needed()
+    digits = _send_digits_for(verb, b_leg)
+    if digits:
+        session.background(b_leg.send_digits(digits))
+    _callback(session, verb, "answer", b_leg)
+    a_leg.bridge(b_leg)
+    _record_from_answer(session, b_leg)
+    session.timers.after(
+        "dial time limit",
+        verb.time_limit,
+        lambda: b_leg.hangup(Cause.SCHEDULED_HANGUP, HangupSource.PLIVO),
+    )
+    star = _hang_up_on_star(a_leg, b_leg) if verb.hangup_on_star else None
+    try:
+        ended = await first_to_end(a_leg, b_leg)
+    finally:
+        session.timers.cancel("dial time limit")
+        if star is not None:
+            star()
+        a_leg.unbridge()
+    if ended is a_leg:
+        b_leg.hangup(
+            a_leg.cause or Cause.NORMAL_CLEARING, a_leg.hangup_source or HangupSource.CALLER
+        )
+    _callback(session, verb, "hangup", b_leg)
+
+
+def _record_from_answer(session: CallSession, b_leg: OutboundLeg) -> None:
+    """A Record startOnDialAnswer before this Dial starts now; a session recording takes the
+    B leg on its own channel."""
+    if session.recording_on_answer is not None:
+        start_session_recording(session, session.recording_on_answer)
+        session.recording_on_answer = None
+    if session.session_recording is not None:
+        session.session_recording.add_b_leg(b_leg)
+
+
+def _hang_up_on_star(a_leg: CallControl, b_leg: CallControl) -> Callable[[], None]:
+    """`*` from the caller drops the B leg; the caller goes on with the next verb."""
+
+    def hear(event: LegEvent) -> None:
+        if isinstance(event, DigitReceived) and event.digit == "*":
+            b_leg.hangup(Cause.NORMAL_CLEARING, HangupSource.CALLER)
+
+    a_leg.collect_digits(True)
+    subscription = a_leg.subscribe(hear)
+
+    def stop() -> None:
+        subscription.cancel()
+        a_leg.collect_digits(False)
+
+    return stop
+
+
+class _Ringing:
+    """What the caller hears while targets ring."""
+
+    def __init__(self, session: CallSession, verb: Dial) -> None:
+        self._session = session
+        self._real = verb.dial_music == "real"
+        self.seen = False
+        self._ringback: asyncio.Task[bool] | None = None
+
+    def on_ringing(self, b_leg: OutboundLeg, early_media: bool) -> None:
+        self.seen = True
+        a_leg = self._session.leg
+        if self._real and early_media:
+            a_leg.pre_answer()
+            a_leg.bridge(b_leg)
+        elif a_leg.state is LegState.ANSWERED:
+            if self._ringback is None:
+                self._ringback = self._session.background(a_leg.play(RingbackSource()))
+        else:
+            a_leg.ring()
+
+    def stop(self) -> None:
+        """The ringback ends, whether or not its task has started playing yet."""
+        if self._ringback is not None:
+            self._ringback.cancel()
+            self._ringback = None
+
+
+def _refuse_unsupported(verb: Dial) -> None:
+    for name in _NOT_YET:
+        if getattr(verb, name):
+            raise UnsupportedVerbError(f"<Dial {name}=...> is not supported yet")
+    if verb.dial_music not in (None, "real"):
+        raise UnsupportedVerbError("<Dial dialMusic> with an XML URL is not supported yet")
+
+
+def _route(session: CallSession, verb: Dial) -> Route | Refusal:
+    """Every target's route; several ring at once (their first attempts in parallel), one
+    alone keeps its carrier retries and failover."""
+    routes: list[Route] = []
+    refusal: Refusal | None = None
+    for target in verb.targets:
+        found = session.services.dial_plan.route_for(target)
+        if isinstance(found, Refusal):
+            session.debug(f"<Dial> {_describe(target)}: {found.reason}")
+            refusal = refusal or found
+        else:
+            routes.append(found)
+    if not routes:
+        return refusal or Refusal(Cause.ROUTING_ERROR, "nothing to dial")
+    if len(routes) == 1:
+        return routes[0]
+    targets = tuple(t for route in routes for t in route.attempts[0].targets)
+    return Route((Attempt(targets),), routes[0].to_number)
+
+
+def _caller(session: CallSession, verb: Dial) -> Caller:
+    identity = session.identity
+    caller_id = identity.from_ if verb.caller_id is None else verb.caller_id
+    name = identity.caller_name if verb.caller_name is None else verb.caller_name
+    caller = session.services.dial_plan.caller(caller_id, name)
+    headers = tuple((f"X-PH-{key}", value) for key, value in verb.sip_headers)
+    return dataclasses.replace(caller, extra_headers=headers)
+
+
+def _send_digits_for(verb: Dial, b_leg: OutboundLeg) -> str:
+    """The answering target's sendDigits (matched by the number or user it dialled)."""
+    for target in verb.targets:
+        if target.send_digits and _describe(target).endswith(b_leg.to_number):
+            return target.send_digits
+    return ""
+
+
+def _describe(target: DialTarget) -> str:
+    return target.number if isinstance(target, Number) else _user_part(target)
+
+
+def _user_part(target: User) -> str:
+    return target.uri.split(":", 1)[-1].split("@", 1)[0]
+
+
+def _report(
+    session: CallSession, verb: Dial, status: str, rang: bool, cause: Cause, b_leg_uuid: str
+) -> Goto | None:
+    if verb.action is None:
+        return None
+    params = {
+        "DialStatus": status,
+        "DialRingStatus": "true" if rang else "false",
+        "DialHangupCause": cause.cause.name,
+        "DialALegUUID": session.leg.call_uuid,
+        "DialBLegUUID": b_leg_uuid,
+    }
+    if verb.redirect:
+        return Goto(verb.action, verb.method, DocumentKind.ACTION, params)
+    session.notify(verb.action, verb.method, params)
+    return None
+
+
+def _callback(session: CallSession, verb: Dial, action: str, b_leg: OutboundLeg) -> None:
+    """callbackUrl's live B-leg events (no document is expected back)."""
+    if verb.callback_url is None:
+        return
+    params = {
+        "DialAction": action,
+        "DialBLegStatus": action,
+        "DialALegUUID": session.leg.call_uuid,
+        "DialBLegUUID": b_leg.call_uuid,
+        "DialBLegFrom": b_leg.from_number,
+        "DialBLegTo": b_leg.to_number,
+    }
+    if action == "hangup":
+        cause = (b_leg.cause or Cause.NORMAL_CLEARING).cause
+        params |= {
+            "DialBLegHangupCauseName": cause.label,
+            "DialBLegHangupCauseCode": str(cause.code),
+            "DialBLegHangupSource": (b_leg.hangup_source or HangupSource.UNKNOWN).value,
+        }
+    session.notify(verb.callback_url, verb.callback_method, params)
