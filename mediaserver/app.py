@@ -207,6 +207,7 @@ class Server:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
         await self.api.start(self.config.api.listen)
+        await self.tts.start()
         self.applications.start()
         forgotten = self.registrar.forget_connections(WEBSOCKET_TRANSPORTS)
         if forgotten:

@@ -59,6 +59,9 @@ class EspeakEngine:
                     process.kill()
                 await process.wait()
 
+    async def start(self) -> None:
+        """Nothing lives long: a process per text."""
+
     def statistics(self) -> dict[str, int]:
         return {"renders": self.renders, "processes": self.running}
 

@@ -2,9 +2,10 @@
 that the event loop talks to through pipes, never blocking on them.
 
 Each worker answers one request at a time; a request waits for an idle worker, the one used
-last first (so a second worker starts only when requests overlap). A worker is started on
-first use, and started again when it died, timed out or was left mid-request by a
-cancelled caller (its late answer would otherwise answer the next request).
+last first (so a second worker starts only when requests overlap, unless `start` started
+them all). A worker is started on first use, and started again when it died, timed out or
+was left mid-request by a cancelled caller (its late answer would otherwise answer the next
+request).
 """
 
 import asyncio
@@ -45,6 +46,9 @@ class Pyttsx3Worker:
         """The running worker's process id (None before the first request and after close)."""
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
+
+    async def start(self) -> None:
+        await self._running()
 
     async def render(self, request: RenderRequest) -> Speech:
         reused = self._process is not None and self._healthy
@@ -161,6 +165,12 @@ class Pyttsx3Engine:
             self._idle.put_nowait(worker)
         self.renders += 1
         return speech
+
+    async def start(self) -> None:
+        """Every worker, before any text: their processes (and pipes) then live as long as
+        the server, and the first Speak does not wait for Python and pyttsx3 to start."""
+        for worker in self.workers:
+            await worker.start()
 
     def statistics(self) -> dict[str, int]:
         starts = [worker.starts for worker in self.workers]

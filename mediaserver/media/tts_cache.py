@@ -63,6 +63,9 @@ class TtsCache:
             **self.engine.statistics(),
         }
 
+    async def start(self) -> None:
+        await self.engine.start()
+
     async def close(self) -> None:
         await self.engine.close()
 

@@ -184,9 +184,12 @@ async def test_a_worker_that_cannot_start_is_an_error() -> None:
     await engine.close()
 
 
-async def test_close_leaves_no_process() -> None:
+async def test_start_starts_every_worker_and_close_leaves_no_process() -> None:
     engine = Pyttsx3Engine(workers=2)
+    await engine.start()
+    assert engine.statistics()["processes"] == 2
     await asyncio.gather(*(engine.render(text, "roa/fr+f3") for text in TEXTS[:4]))
+    assert engine.statistics()["worker_restarts"] == 0
     pids = [worker.pid for worker in engine.workers]
     assert all(pid is not None and process_exists(pid) for pid in pids)
     await engine.close()

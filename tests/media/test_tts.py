@@ -43,6 +43,9 @@ class Silence:
     async def render(self, text: str, espeak_voice: str) -> Speech:
         return Speech(np.zeros(8000, np.int16), 8000)
 
+    async def start(self) -> None:
+        pass
+
     def statistics(self) -> dict[str, int]:
         return {}
 

@@ -71,6 +71,9 @@ class Figures:
         self.render_ms.append((time.perf_counter() - start) * 1000)
         return speech
 
+    async def start(self) -> None:
+        await self.engine.start()
+
     def statistics(self) -> dict[str, int]:
         return self.engine.statistics()
 
