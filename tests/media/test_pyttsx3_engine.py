@@ -3,13 +3,14 @@
 import asyncio
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mediaserver.media.espeak_engine import EspeakEngine
-from mediaserver.media.pyttsx3_engine import Pyttsx3Engine
+from mediaserver.media.pyttsx3_engine import WORKER_COMMAND, Pyttsx3Engine
 from mediaserver.media.pyttsx3_worker import RenderReply, RenderRequest
 from mediaserver.media.tts import (
     ESPEAK_VOICES,
@@ -197,3 +198,16 @@ async def test_start_starts_every_worker_and_close_leaves_no_process() -> None:
     assert engine.statistics()["processes"] == 0
     with pytest.raises(SynthesisError, match="closed"):
         await engine.render("Hello.", "roa/fr+f3")
+
+
+def test_a_worker_exits_when_its_server_is_gone() -> None:
+    """A server killed outright closes its end of the pipes: the worker exits by itself."""
+    worker = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert worker.stdin is not None
+    assert worker.stdout is not None
+    worker.stdin.write(RenderRequest("Hello.", "gmw/en-US+f3", 160).encode())
+    worker.stdin.flush()
+    assert RenderReply.decode(worker.stdout.readline()).sample_count > 10000
+    worker.stdin.close()
+    assert worker.wait(timeout=10) == 0
+    worker.stdout.close()
