@@ -3,7 +3,8 @@ program, once per text), both libespeak-ng underneath, both behind the disk cach
 
 Per engine, on 40 distinct sentences in en-US WOMAN, at the media engine's 8 kHz, each
 through the cache as Speak asks for it:
-- the first request of a fresh engine (for pyttsx3: a worker process starts);
+- the first request of an engine not started (for pyttsx3: a worker process starts then;
+  the server starts its workers with itself, so a call never waits for that);
 - cold: a cache miss, sentence by sentence (median and 95th percentile), and x real time:
   seconds of speech per wall-clock second, and per CPU second of this process and the
   synthesiser's processes together;
@@ -164,7 +165,7 @@ def _process_cpu_seconds(pid: int) -> float:
 def _cells(f: Figures) -> dict[str, str]:
     cold_seconds = sum(f.cold_ms) / 1000
     return {
-        "first request of a fresh engine": f"{f.first_ms:.0f} ms",
+        "first request, engine not started": f"{f.first_ms:.0f} ms",
         "cold, per sentence: median": f"{np.median(f.cold_ms):.1f} ms",
         "cold, per sentence: 95th percentile": f"{np.percentile(f.cold_ms, 95):.1f} ms",
         "  of which the engine's render: median": f"{np.median(f.render_ms):.1f} ms",
