@@ -108,10 +108,11 @@ def start_ivr(
     return server, baseline(server)
 
 
-@pytest.mark.parametrize("digit", ["1", "2"])
+@pytest.mark.parametrize(("digit", "command"), [("1", "dial_dtmf"), ("2", "inband_dtmf")])
 def test_each_key_speaks_its_own_sentence(
-    server_factory: Callable[..., ServerProcess], tmp_path: Path, digit: str
+    server_factory: Callable[..., ServerProcess], tmp_path: Path, digit: str, command: str
 ) -> None:
+    """Key 1 pressed as RFC 4733 events, key 2 as in-band tones."""
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
@@ -122,7 +123,7 @@ def test_each_key_speaks_its_own_sentence(
             alice.call("sip:ivr@phone.local")
             alice.wait_for("call_state", state="CONFIRMED")
             time.sleep(1.5)
-            alice.send("dial_dtmf", digits=digit)
+            alice.send(command, digits=digit)
             alice.wait_for("call_state", state="DISCONNECTED", timeout=20)
         answer, hangup = app.requests_to("/answer")  # no hangup_url: the answer URL hears it
         [chosen] = app.requests_to("/choice")
