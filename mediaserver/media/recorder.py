@@ -30,11 +30,9 @@ class StereoRecorder:
     """Two legs, one per channel. Each leg's sink buffers its frame until the tick's pair is
     complete; a leg that sends nothing in a tick is written as silence."""
 
-    channels = 2
-
     def __init__(self, writer: AudioWriter) -> None:
-        if writer.channels != self.channels:
-            raise ValueError(f"a {type(self).__name__} needs a {self.channels}-channel writer")
+        if writer.channels != 2:
+            raise ValueError("a StereoRecorder needs a two-channel writer")
         self._writer = writer
         self._pending: list[Pcm16 | None] = [None, None]
         self.left = _ChannelSink(self, 0)
@@ -52,26 +50,12 @@ class StereoRecorder:
             return
         silence = np.zeros(FRAME_SAMPLES, np.int16)
         left, right = (silence if f is None else f for f in self._pending)
-        self._write(left, right)
-        self._pending = [None, None]
-
-    def _write(self, left: Pcm16, right: Pcm16) -> None:
         self._writer.write(left, right)
+        self._pending = [None, None]
 
     def close(self) -> None:
         self.flush()
         self._writer.close()
-
-
-class MixedRecorder(StereoRecorder):
-    """Two legs mixed into one channel: a mono recording of a bridged call holds both
-    parties, as a listener on the line would hear them."""
-
-    channels = 1
-
-    def _write(self, left: Pcm16, right: Pcm16) -> None:
-        mixed = np.clip(left.astype(np.int32) + right, -32768, 32767).astype(np.int16)
-        self._writer.write(mixed)
 
 
 class _ChannelSink:

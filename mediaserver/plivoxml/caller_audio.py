@@ -4,6 +4,11 @@ A leg takes one recording sink (CallControl.record); an application can have sev
 listeners at a time: a Record recordSession keeps recording the whole call (plivo.md §2.6)
 while a voicemail Record, or a Wait for silence or a beep, listens too. Each listener joins and
 leaves here, and the leg's one sink is this fan-out while anyone listens.
+
+The leg mixes in what the caller hears when any listener asks for it (a mono session
+recording). The others then get that mix too; while they listen the caller hears nothing of
+the application's (a Record's beep comes before it listens, a Wait is silent), so the mix is
+the caller's voice.
 """
 
 from audiocodecs.pcm import Pcm16
@@ -14,18 +19,19 @@ from mediaserver.media.port import MediaSink
 class CallerAudio:
     def __init__(self, leg: CallControl) -> None:
         self._leg = leg
-        self._listeners: list[MediaSink] = []
+        self._listeners: dict[MediaSink, bool] = {}  # sink -> whether it asked for `heard`
 
-    def listen(self, sink: MediaSink) -> None:
-        if not self._listeners:
-            self._leg.record(self)
-        self._listeners.append(sink)
+    def listen(self, sink: MediaSink, heard: bool = False) -> None:
+        self._listeners[sink] = heard
+        self._leg.record(self, heard=any(self._listeners.values()))
 
     def stop_listening(self, sink: MediaSink) -> None:
-        if sink in self._listeners:
-            self._listeners.remove(sink)
-            if not self._listeners:
-                self._leg.stop_recording()
+        if self._listeners.pop(sink, None) is None:
+            return
+        if self._listeners:
+            self._leg.record(self, heard=any(self._listeners.values()))
+        else:
+            self._leg.stop_recording()
 
     def write_frame(self, pcm: Pcm16) -> None:
         # A copy: a listener may leave (a Wait ends on this very frame) while it is handed on.

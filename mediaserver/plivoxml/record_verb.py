@@ -17,7 +17,8 @@ from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_events import DigitReceived, Ended, LegEvent
 from mediaserver.media.audio_file import AudioWriter
 from mediaserver.media.frame import SAMPLE_RATE
-from mediaserver.media.recorder import MixedRecorder, Recorder, StereoRecorder
+from mediaserver.media.port import MediaSink
+from mediaserver.media.recorder import Recorder, StereoRecorder
 from mediaserver.media.vad import VoiceActivityDetector
 from mediaserver.plivoxml.prompts import play_beep
 from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto, UnsupportedVerbError
@@ -70,7 +71,7 @@ class _Take:
         timers.after("max length", self._verb.max_length, lambda: self._finish(""))
         leg.collect_digits(True)
         subscription = leg.subscribe(self._hear)
-        self._session.caller_audio.listen(self)
+        self._session.caller_audio.listen(self)  # the caller's voice: its silences end it
         try:
             digits = await self._done
         finally:
@@ -100,23 +101,27 @@ class _Take:
 
 
 class SessionRecording:
-    """The whole call in the background: the caller and, once a Dial connects one, the B leg;
-    each on its own channel (stereo) or mixed into one (mono, as on Plivo)."""
+    """The whole call in the background: the caller and, once a Dial connects one, the B leg
+    on its own channel (stereo), or the whole conversation as the caller hears it (mono)."""
 
     def __init__(self, session: CallSession, verb: Record) -> None:
         self._session = session
         self._verb = verb
         stereo = verb.record_channel_type == "stereo"
         self._file = _RecordingFile(session, verb.file_format, channels=2 if stereo else 1)
-        self._legs = (StereoRecorder if stereo else MixedRecorder)(self._file.writer)
-        session.caller_audio.listen(self._legs.left)
+        self._stereo = StereoRecorder(self._file.writer) if stereo else None
+        # mono: the caller and, mixed in, everything the caller hears (a B leg, prompts)
+        self._caller: MediaSink = self._stereo.left if self._stereo else Recorder(self._file.writer)
+        session.caller_audio.listen(self._caller, heard=self._stereo is None)
 
     def add_b_leg(self, b_leg: CallControl) -> None:
-        b_leg.record(self._legs.right)
+        if self._stereo is not None:
+            b_leg.record(self._stereo.right, heard=False)
 
     async def finish(self) -> None:
-        self._session.caller_audio.stop_listening(self._legs.left)
-        self._legs.flush()
+        self._session.caller_audio.stop_listening(self._caller)
+        if self._stereo is not None:
+            self._stereo.flush()
         recording = await self._file.close()
         _callback(self._session, self._verb, _Finished(recording, self._file.url, ""))
 

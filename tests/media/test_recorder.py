@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 
 from mediaserver.media.audio_file import AudioWriter, read_audio
-from mediaserver.media.recorder import MixedRecorder, Recorder, StereoRecorder
+from mediaserver.media.recorder import Recorder, StereoRecorder
 
 
 def test_mono_recorder_writes_every_frame(tmp_path: Path) -> None:
@@ -24,16 +24,3 @@ def test_stereo_recorder_pads_a_silent_leg(tmp_path: Path) -> None:
             recorder.right.write_frame(np.full(160, -1000, np.int16))
     recorder.close()
     assert writer.samples_written == 1600
-
-
-def test_mixed_recorder_puts_both_legs_in_one_channel(tmp_path: Path) -> None:
-    writer = AudioWriter(tmp_path / "m.wav")
-    recorder = MixedRecorder(writer)
-    for n in range(10):
-        recorder.left.write_frame(np.full(160, 1000, np.int16))
-        if n % 2 == 0:
-            recorder.right.write_frame(np.full(160, 32000, np.int16))
-    recorder.close()
-    samples = read_audio(tmp_path / "m.wav")
-    assert len(samples) == 1600
-    assert set(samples[::160].tolist()) == {32767, 1000}  # summed, clipped, padded

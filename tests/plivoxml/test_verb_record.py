@@ -244,44 +244,57 @@ async def test_record_session_records_in_the_background_and_the_callback_gets_it
         assert (channels, len(samples)) == (1, 2.5 * 8000)
 
 
-@pytest.mark.parametrize(
-    ("channel_type", "channels", "expected"),
-    [("", 2, [[440], [1000]]), ('recordChannelType="mono"', 1, [[440, 1000]])],
-)
-async def test_start_on_dial_answer_records_from_the_answer_each_leg_on_its_channel(
-    channel_type: str, channels: int, expected: list[list[float]]
-) -> None:
-    """stereo by default (latest DOCS): the caller on the left, the B leg on the right; mono
-    mixes them (a recording of the call holds both parties)."""
+async def answered_dial_with_recording(harness: AppHarness, channel_type: str) -> None:
+    """Record startOnDialAnswer then Dial bob: nothing is recorded until bob answers."""
     documents = record(
         f'startOnDialAnswer="true" redirect="false" fileFormat="wav" {channel_type}'
         f' callbackUrl="{CALLBACK_URL}"',
         after="<Dial><User>sip:bob@phone.local</User></Dial><Speak>After</Speak>",
     )
-    async with running_application(documents) as harness:
-        await call(harness)
-        [action] = harness.app.to(ACTION_URL)
-        assert action.params["RecordingDurationMs"] == "-1"
-        await harness.calls.settle()
-        [bob] = harness.calls.sip.invites()
-        media = caller_media(harness)
-        assert media.sink is None  # nothing recorded while bob rings
-        bob.answer(200, sdp(6000))
-        await harness.calls.settle()
-        b_media = harness.calls.media[1]
+    harness.app.documents.update(documents)
+    await call(harness)
+    [action] = harness.app.to(ACTION_URL)
+    assert action.params["RecordingDurationMs"] == "-1"
+    [bob] = harness.calls.sip.invites()
+    assert caller_media(harness).sink is None  # nothing recorded while bob rings
+    bob.answer(200, sdp(6000))
+    await harness.calls.settle()
+
+
+async def callee_hangs_up_and_the_recording_is_told(harness: AppHarness) -> Path:
+    [b_leg] = b_legs(harness)
+    b_leg.hangup(Cause.NORMAL_CLEARING, HangupSource.CALLEE)
+    await harness.calls.settle()
+    caller_media(harness).finish_playing()  # "After"
+    await until(lambda: harness.app.to(CALLBACK_URL))
+    return recording_file(harness)
+
+
+async def test_start_on_dial_answer_stereo_puts_each_leg_on_its_own_channel() -> None:
+    """stereo by default (latest DOCS): the caller's voice on the left, the B leg's right."""
+    async with running_application({}) as harness:
+        await answered_dial_with_recording(harness, "")
+        a_media, b_media = harness.calls.media
+        assert (a_media.sink_hears, b_media.sink_hears) == (False, False)  # voices alone
         for a_frame, b_frame in zip(frames(2.0, 3000, 440), frames(2.0, 3000, 1000), strict=True):
-            send(media.sink, [a_frame])
+            send(a_media.sink, [a_frame])
             send(b_media.sink, [b_frame])
-        [b_leg] = b_legs(harness)
-        b_leg.hangup(Cause.NORMAL_CLEARING, HangupSource.CALLEE)
-        await harness.calls.settle()
-        caller_media(harness).finish_playing()  # "After"
-        await until(lambda: harness.app.to(CALLBACK_URL))
-        found, samples = wav_channels(recording_file(harness))
-        assert found == channels
-        assert len(samples) == 2 * 8000
-        heard_per_channel = [peak_frequencies(samples[:, c], 3 - channels) for c in range(channels)]
-        assert heard_per_channel == [pytest.approx(hz, abs=5) for hz in expected]
+        channels, samples = wav_channels(await callee_hangs_up_and_the_recording_is_told(harness))
+        assert (channels, len(samples)) == (2, 2 * 8000)
+        assert peak_frequencies(samples[:, 0]) == pytest.approx([440], abs=5)
+        assert peak_frequencies(samples[:, 1]) == pytest.approx([1000], abs=5)
+
+
+async def test_start_on_dial_answer_mono_records_the_conversation_as_the_caller_hears_it() -> None:
+    async with running_application({}) as harness:
+        await answered_dial_with_recording(harness, 'recordChannelType="mono"')
+        a_media, b_media = harness.calls.media
+        assert a_media.sink_hears  # the caller's side with what it hears (bob) mixed in
+        assert b_media.sink is None
+        send(a_media.sink, frames(2.0, 3000, 440))
+        channels, samples = wav_channels(await callee_hangs_up_and_the_recording_is_told(harness))
+        assert (channels, len(samples)) == (1, 2 * 8000)
+        assert peak_frequencies(samples[:, 0]) == pytest.approx([440], abs=5)
 
 
 async def test_a_session_recording_goes_on_through_a_record_and_a_wait_for_silence() -> None:
