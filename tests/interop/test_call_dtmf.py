@@ -12,10 +12,11 @@ packet; its sendDtmf over SIP INFO sends one INFO per digit at once, each with D
 
 Bob's jitter buffer holds HELD_MS of audio. multimon-ng hears a concealed frame in a tone as
 the end of a digit, and pjmedia's adaptive buffer shrinks to about a frame when packets come
-steadily, so a packet sent 10 ms late concealed one: the server's media tick waits that long
-for a CPU on a loaded machine (its process runnable, not busy), and about one run in ten
-heard a digit twice ('1559#'). HELD_MS is as long as the media clock catches up after a stall
-(ticker.py, five ticks); a longer stall skips ticks, and bob conceals the frames missing then.
+steadily, so a packet later than bob's next read (6-17 ms late in the failures seen) was
+concealed: the server's media tick waits that long for a CPU on a loaded machine (its process
+runnable, not busy), and one run in 8 to 20 heard a digit twice ('1559#'). HELD_MS is as
+long as the media clock catches up after a stall (ticker.py, five ticks); a longer stall skips
+ticks, and bob conceals the frames missing then.
 """
 
 import contextlib
