@@ -20,9 +20,11 @@ BOB = "<User>sip:bob@phone.local</User>"
 Documents = dict[str, str | Exception]
 
 
-def dial(attributes: str, targets: str = BOB, after: str = "<Speak>After</Speak>") -> Documents:
+def dial(
+    attributes: str, targets: str = BOB, after: str = "<Speak>After</Speak>", before: str = ""
+) -> Documents:
     return {
-        ANSWER_URL: f"<Response><Dial {attributes}>{targets}</Dial>{after}</Response>",
+        ANSWER_URL: f"<Response>{before}<Dial {attributes}>{targets}</Dial>{after}</Response>",
         ACTION_URL: "<Response><Speak>Action</Speak></Response>",
     }
 
@@ -184,11 +186,7 @@ async def test_without_dial_music_an_unanswered_caller_hears_180_not_early_media
 
 
 async def test_an_answered_caller_hears_a_ringback_tone_while_the_b_leg_rings() -> None:
-    documents = dial("", after="")
-    documents[ANSWER_URL] = documents[ANSWER_URL].replace(  # type: ignore[union-attr]
-        "<Response>", "<Response><Speak>Connecting</Speak>"
-    )
-    async with running_application(documents) as harness:
+    async with running_application(dial("", before="<Speak>Connecting</Speak>")) as harness:
         await call(harness)
         caller_media(harness).finish_playing()
         await harness.calls.settle()
