@@ -21,6 +21,7 @@ class Endpoint:
     ha1_md5: str
     ha1_sha256: str
     created_at: float
+    sub_account: str | None = None  # None: the main account's
 
     def ha1(self, algorithm: str) -> str:
         """RFC 7616 §3.4.2: HA1 = H(username ":" realm ":" password)."""
@@ -48,6 +49,10 @@ class Endpoints(Protocol):
     def remove(self, username: str) -> bool: ...
 
 
+_COLUMNS = ", ".join(field.name for field in dataclasses.fields(Endpoint))
+_PLACEHOLDERS = ", ".join("?" * len(dataclasses.fields(Endpoint)))
+
+
 class SqliteEndpoints:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
@@ -69,7 +74,7 @@ class SqliteEndpoints:
             with immediate_transaction(self._connection):
                 require_application(self._connection, app_id)
                 self._connection.execute(
-                    "INSERT INTO endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO endpoints ({_COLUMNS}) VALUES ({_PLACEHOLDERS})",
                     dataclasses.astuple(endpoint),
                 )
         except sqlite3.IntegrityError:

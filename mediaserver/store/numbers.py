@@ -26,6 +26,9 @@ class Number:
     app_id: str | None
     sub_account: str | None
     created_at: float
+    carrier: str = ""  # where the number came from (Plivo's Number resource)
+    region: str = ""
+    number_type: str = "local"
 
 
 class NumberExistsError(Exception):
@@ -72,7 +75,8 @@ class SqliteNumbers:
             with immediate_transaction(self._connection):
                 require_application(self._connection, app_id)
                 self._connection.execute(
-                    "INSERT INTO numbers VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO numbers (number, alias, app_id, sub_account, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     (added.number, alias, app_id, sub_account, added.created_at),
                 )
         except sqlite3.IntegrityError:
