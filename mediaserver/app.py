@@ -18,6 +18,10 @@ from pathlib import Path
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
 from mediaserver.api.recording_files import RecordingFiles
+from mediaserver.api.rest.caller import Authenticator
+from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
+from mediaserver.api.rest.rest_api import MAX_REQUEST_BYTES, RestApi
+from mediaserver.api.rest.route import Route
 from mediaserver.calls.call_record import CallRecordWriter
 from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
@@ -39,6 +43,7 @@ from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.store.recordings import SqliteRecordings
+from mediaserver.store.subaccounts import SqliteSubaccounts
 from mediaserver.transport.certificate import TlsFiles, self_signed
 from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.sip_transport import SipTransport
@@ -109,6 +114,20 @@ def _applications(
     return ApplicationCalls(
         clock, router, config.sip.domain, archive, data / "sound-cache", config.account.auth_token
     )
+
+
+def _rest_api(
+    config: Config, clock: SystemClock, database: sqlite3.Connection, routes: list[Route]
+) -> RestApi:
+    """The Plivo-compatible REST API: the main account from configuration, sub-accounts from
+    the store, Plivo's rate limit."""
+    account = config.account
+    authenticator = Authenticator(account.auth_id, account.auth_token, SqliteSubaccounts(database))
+    return RestApi(routes, authenticator, RateLimiter(RateLimit(), clock))
+
+
+def _rest_routes() -> list[Route]:
+    return []
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -182,6 +201,7 @@ class Server:
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
+        rest = _rest_api(config, clock, database, _rest_routes())
         api = ApiServer(
             [
                 MetricSource("sip", transport.statistics),
@@ -192,9 +212,14 @@ class Server:
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
-            RecordingFiles(
-                applications.archive, config.account.auth_id, config.account.auth_token
-            ).routes(),
+            [
+                *RecordingFiles(
+                    applications.archive, config.account.auth_id, config.account.auth_token
+                ).routes(),
+                *rest.routes(),
+            ],
+            [rest.errors_middleware],
+            MAX_REQUEST_BYTES,
         )
         return cls(config, database, registrar, router, transport, engine, calls, applications, api)
 
