@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, fields
 
 from mediaserver.store.database import immediate_transaction
-from mediaserver.store.invalid_field import InvalidFieldError
+from mediaserver.store.errors import InvalidFieldError, UnknownReferenceError
 
 AUTH_ID_LENGTH = 18
 AUTH_TOKEN_LENGTH = 40
@@ -53,10 +53,9 @@ def new_subaccount(name: str, enabled: bool, *, now: float | None = None) -> Sub
 _COLUMNS = tuple(field.name for field in fields(Subaccount))
 
 
-class UnknownSubaccountError(LookupError):
+class UnknownSubaccountError(UnknownReferenceError):
     def __init__(self, auth_id: str) -> None:
-        super().__init__(f"no sub-account {auth_id}")
-        self.auth_id = auth_id
+        super().__init__("subaccount", auth_id, "sub-account")
 
 
 def require_subaccount(connection: sqlite3.Connection, auth_id: str | None) -> None:

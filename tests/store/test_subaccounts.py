@@ -5,7 +5,7 @@ import pytest
 
 from mediaserver.store.applications import SqliteApplications, new_application
 from mediaserver.store.database import open_database
-from mediaserver.store.invalid_field import InvalidFieldError
+from mediaserver.store.errors import InvalidFieldError
 from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.store.subaccounts import SqliteSubaccounts, new_subaccount
 

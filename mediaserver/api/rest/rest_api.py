@@ -5,7 +5,8 @@ For each request, in order: an api_id; the caller from HTTP Basic (401, or 403 f
 sub-account); the URL's auth_id must be the caller's (403); the account's rate (429); the
 route's scope (403); the parameters, from the query string for GET and from the JSON body
 (and query string) otherwise, parsed by the route's declarations (400 naming the field); then
-the handler. An ApiError becomes Plivo's `{"api_id", "error"}` with its 4xx; anything else is
+the handler. The store's refusals (invalid, unknown or taken values) are a 400 naming the
+field; an ApiError becomes Plivo's `{"api_id", "error"}` with its 4xx; anything else is
 a server fault: logged, and the one 500.
 """
 
@@ -24,7 +25,7 @@ from mediaserver.api.rest.openapi import ACCOUNT_PREFIX, openapi_document
 from mediaserver.api.rest.parameter import parse_parameters
 from mediaserver.api.rest.rate_limit import RateLimiter
 from mediaserver.api.rest.route import Reply, RestRequest, Route
-from mediaserver.store.invalid_field import InvalidFieldError
+from mediaserver.store.errors import AlreadyExistsError, InvalidFieldError, UnknownReferenceError
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ class RestApi:
                 reply = await self._dispatch(route, request)
             except ApiError as refused:
                 return _error(api_id, refused)
-            except InvalidFieldError as invalid:
-                return _error(api_id, ApiError.invalid(invalid.field, invalid.problem))
+            except (InvalidFieldError, UnknownReferenceError, AlreadyExistsError) as refused:
+                return _error(api_id, ApiError.invalid(refused.field, refused.problem))
             except web.HTTPRequestEntityTooLarge:
                 return _error(
                     api_id, ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")

@@ -21,7 +21,7 @@ from mediaserver.api.rest.route import Reply, RestRequest, Route
 from mediaserver.api.rest.schema import object_schema, reply_schema
 from mediaserver.clock import ManualClock
 from mediaserver.store.database import open_database
-from mediaserver.store.invalid_field import InvalidFieldError
+from mediaserver.store.errors import InvalidFieldError
 from mediaserver.store.subaccounts import SqliteSubaccounts, new_subaccount
 
 MAIN = ("MA00000000000000000A", "main-token-123")
