@@ -20,6 +20,16 @@ from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
 from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.api.rest.caller import Authenticator
 from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
+from mediaserver.api.rest.resources.applications import ApplicationResource
+from mediaserver.api.rest.resources.carriers import (
+    IncomingCarrierResource,
+    OutgoingCarrierResource,
+    carrier_routes,
+)
+from mediaserver.api.rest.resources.endpoints import EndpointResource
+from mediaserver.api.rest.resources.numbers import NumberResource
+from mediaserver.api.rest.resources.recordings import RecordingResource
+from mediaserver.api.rest.resources.subaccounts import SubaccountResource
 from mediaserver.api.rest.rest_api import MAX_REQUEST_BYTES, RestApi
 from mediaserver.api.rest.route import Route
 from mediaserver.calls.call_record import CallRecordWriter
@@ -126,8 +136,29 @@ def _rest_api(
     return RestApi(routes, authenticator, RateLimiter(RateLimit(), clock))
 
 
-def _rest_routes() -> list[Route]:
-    return []
+def _rest_routes(
+    config: Config, clock: Clock, database: sqlite3.Connection, parts: "RestParts"
+) -> list[Route]:
+    """Every REST resource, over the one store the command line uses."""
+    domain = config.sip.domain
+    carriers = SqliteCarriers(database)
+    return [
+        *ApplicationResource(SqliteApplications(database), domain).routes(),
+        *EndpointResource(SqliteEndpoints(database), parts.registrar, clock, domain).routes(),
+        *NumberResource(SqliteNumbers(database), clock).routes(),
+        *carrier_routes(IncomingCarrierResource(carriers)),
+        *carrier_routes(OutgoingCarrierResource(carriers)),
+        *RecordingResource(parts.archive).routes(),
+        *SubaccountResource(SqliteSubaccounts(database), clock).routes(),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class RestParts:
+    """The running parts the REST resources read: live registrations, recordings."""
+
+    registrar: Registrar
+    archive: RecordingArchive
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -201,7 +232,8 @@ class Server:
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
-        rest = _rest_api(config, clock, database, _rest_routes())
+        parts = RestParts(registrar, applications.archive)
+        rest = _rest_api(config, clock, database, _rest_routes(config, clock, database, parts))
         api = ApiServer(
             [
                 MetricSource("sip", transport.statistics),

@@ -58,9 +58,9 @@ class CarrierExistsError(AlreadyExistsError):
         super().__init__("name", name)
 
 
-class OutgoingChanges(TypedDict, total=False):
-    name: str
-    address: str
+class OutgoingOptions(TypedDict, total=False):
+    """The settings of an outgoing carrier beside its name and address."""
+
     failover_address: str | None
     prefix: str
     failover_prefix: str
@@ -68,6 +68,11 @@ class OutgoingChanges(TypedDict, total=False):
     retries: int
     retry_seconds: float
     enabled: bool
+
+
+class OutgoingChanges(OutgoingOptions, total=False):
+    name: str
+    address: str
 
 
 class Carriers(Protocol):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from mediaserver.api.rest.api_error import ApiError
+from mediaserver.store.account_scope import EVERY_ACCOUNT, AccountScope, one_account
 from mediaserver.store.subaccounts import SqliteSubaccounts
 
 
@@ -22,6 +23,17 @@ class Caller:
 
     def owns(self, sub_account: str | None) -> bool:
         return self.sub_account is None or sub_account == self.sub_account
+
+    def view(self, requested: str | None = None) -> AccountScope:
+        """What a list shows: the main account sees every account's resources, or the one
+        sub-account it names (Plivo's `subaccount` filter); a sub-account its own only."""
+        if self.sub_account is not None:
+            return one_account(self.scope_for(requested))
+        return EVERY_ACCOUNT if requested is None else one_account(requested)
+
+    def uri(self, *parts: str) -> str:
+        """A resource_uri under the caller's account, with Plivo's trailing slash."""
+        return "/".join(("/v1/Account", self.auth_id, *parts)) + "/"
 
     def scope_for(self, requested: str | None) -> str | None:
         """The sub_account a new resource gets: a sub-account's own; the main account's

@@ -95,11 +95,11 @@ class RestApi:
     async def _dispatch(self, route: Route, request: web.Request) -> Reply:
         caller = self._caller(request)
         route.admit(caller)
-        received = await _received(request)
-        values = parse_parameters(route.parameters, received)
         path_values = {
             name: value for name, value in request.match_info.items() if name != "auth_id"
         }
+        received = _without_path_values(await _received(request), path_values)
+        values = parse_parameters(route.parameters, received)
         rest_request = RestRequest(caller, path_values, values, request.path, dict(request.query))
         result = route.handler(rest_request)
         return await result if inspect.isawaitable(result) else result
@@ -129,6 +129,17 @@ async def _received(request: web.Request) -> Mapping[str, object]:
     if not isinstance(parsed, dict):
         raise ApiError(HTTPStatus.BAD_REQUEST, "the request body must be a JSON object")
     return {**received, **parsed}
+
+
+def _without_path_values(
+    received: Mapping[str, object], path_values: Mapping[str, str]
+) -> Mapping[str, object]:
+    """The SDK repeats the URL's id among the parameters of some calls (endpoints.get sends
+    endpoint_id, applications.delete app_id): accepted when it agrees with the URL."""
+    for name, value in path_values.items():
+        if name in received and str(received[name]) != value:
+            raise ApiError.invalid(name, "differs from the one in the URL")
+    return {name: value for name, value in received.items() if name not in path_values}
 
 
 def _error(api_id: str, refused: ApiError) -> web.Response:
