@@ -115,7 +115,7 @@ class SubaccountResource:
 
     def _found(self, request: RestRequest) -> Subaccount:
         auth_id = request.text("subaccount_id")
-        repeated = request.optional_text("auth_id")
+        repeated = request.optional_text("auth_id") if "auth_id" in request.values else None
         if repeated is not None and repeated != auth_id:
             raise ApiError.invalid("auth_id", "differs from the one in the URL")
         subaccount = self._subaccounts.get(auth_id)
