@@ -1,8 +1,11 @@
-"""Carrier addresses: the IP addresses and networks an incoming carrier sends from, and the
-`host[:port][;transport=udp|tcp]` an outgoing carrier is reached at."""
+"""Carrier addresses: the IP addresses and networks an incoming carrier sends from, the
+`host[:port][;transport=udp|tcp]` an outgoing carrier is reached at, and the prefix and
+suffix written around a number in its Request-URI."""
 
 import ipaddress
 import re
+
+from mediaserver.store.errors import InvalidFieldError
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -100,3 +103,15 @@ def _check_ip(
         kind(host)
     except ValueError:
         raise ValueError(f"outgoing carrier address {address!r}: bad IP address {host!r}") from None
+
+
+# The prefix and suffix end up in the user part of a Request-URI: dial-string characters only,
+# so nothing can inject URI parameters, headers or another host (';', '?', '@', ':', spaces).
+_DIAL_AFFIX = re.compile(r"[0-9A-Za-z+*#._-]*", re.ASCII)
+
+
+def check_dial_affix(field: str, value: str) -> None:
+    if not _DIAL_AFFIX.fullmatch(value):
+        raise InvalidFieldError(
+            field, f"{field} {value!r} may hold only digits, letters and + * # . _ -"
+        )

@@ -9,7 +9,6 @@ it, in the spirit of plivoframework's gateways, gatewayRetries and gatewayTimeou
 import dataclasses
 import ipaddress
 import math
-import re
 import sqlite3
 import time
 import uuid
@@ -19,6 +18,7 @@ from typing import Literal, Protocol, TypedDict, TypeVar, Unpack
 
 from mediaserver.store.carrier_address import (
     address_text,
+    check_dial_affix,
     parse_incoming_address,
     parse_outgoing_address,
 )
@@ -83,22 +83,10 @@ class Carriers(Protocol):
     def default_outgoing(self) -> OutgoingCarrier | None: ...
 
 
-# The prefix and suffix end up in the user part of a Request-URI: dial-string characters only,
-# so nothing can inject URI parameters, headers or another host (';', '?', '@', ':', spaces).
-_DIAL_AFFIX = re.compile(r"[0-9A-Za-z+*#._-]*", re.ASCII)
-
-
 def _check_name(name: str) -> None:
     if not name or name != name.strip() or not name.isprintable():
         raise InvalidFieldError(
             "name", f"carrier name {name!r} must be non-empty, without surrounding spaces"
-        )
-
-
-def _check_affix(field: str, value: str) -> None:
-    if not _DIAL_AFFIX.fullmatch(value):
-        raise InvalidFieldError(
-            field, f"{field} {value!r} may hold only digits, letters and + * # . _ -"
         )
 
 
@@ -148,7 +136,7 @@ def new_outgoing_carrier(
         ("failover_prefix", failover_prefix),
         ("suffix", suffix),
     ):
-        _check_affix(field, value)
+        check_dial_affix(field, value)
     if retries < 0:
         raise InvalidFieldError("retries", f"retries must be 0 or more, not {retries}")
     if not (math.isfinite(retry_seconds) and retry_seconds > 0):
@@ -274,10 +262,8 @@ class SqliteCarriers:
 
     def remove_carrier(self, kind: CarrierKind, carrier_id: str) -> bool:
         """Delete a carrier by its id (the REST API's handle; the CLI's is the name)."""
-        if kind not in ("incoming", "outgoing"):
-            raise ValueError(f"carrier kind must be 'incoming' or 'outgoing', not {kind!r}")
         cursor = self._connection.execute(
-            f"DELETE FROM {kind}_carriers WHERE carrier_id = ?", (carrier_id,)
+            f"DELETE FROM {_table(kind)} WHERE carrier_id = ?", (carrier_id,)
         )
         return cursor.rowcount > 0
 
@@ -361,10 +347,8 @@ class SqliteCarriers:
 
     def set_enabled(self, kind: CarrierKind, name: str, enabled: bool) -> bool:
         """Switch a carrier on or off without forgetting it; False if there is no such carrier."""
-        if kind not in ("incoming", "outgoing"):
-            raise ValueError(f"carrier kind must be 'incoming' or 'outgoing', not {kind!r}")
         cursor = self._connection.execute(
-            f"UPDATE {kind}_carriers SET enabled = ? WHERE name = ?", (int(enabled), name)
+            f"UPDATE {_table(kind)} SET enabled = ? WHERE name = ?", (int(enabled), name)
         )
         return cursor.rowcount > 0
 
@@ -392,6 +376,12 @@ class SqliteCarriers:
             (*parameters, limit),
         ).fetchall()
         return [_outgoing_carrier(row) for row in rows]
+
+
+def _table(kind: CarrierKind) -> str:
+    if kind not in ("incoming", "outgoing"):
+        raise ValueError(f"carrier kind must be 'incoming' or 'outgoing', not {kind!r}")
+    return f"{kind}_carriers"
 
 
 _OUTGOING_COLUMNS = (

@@ -10,10 +10,19 @@ import binascii
 import hmac
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Protocol, TypeVar
 
 from mediaserver.api.rest.api_error import ApiError
 from mediaserver.store.account_scope import EVERY_ACCOUNT, AccountScope, one_account
 from mediaserver.store.subaccounts import SqliteSubaccounts
+
+
+class AccountResource(Protocol):
+    @property
+    def sub_account(self) -> str | None: ...
+
+
+Found = TypeVar("Found", bound=AccountResource)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +32,13 @@ class Caller:
 
     def owns(self, sub_account: str | None) -> bool:
         return self.sub_account is None or sub_account == self.sub_account
+
+    def reach(self, found: Found | None, resource: str, identifier: str) -> Found:
+        """The resource a URL names, if this caller's scope holds it; otherwise a 404:
+        another account's resource looks exactly like none (no enumeration)."""
+        if found is None or not self.owns(found.sub_account):
+            raise ApiError.not_found(resource, identifier)
+        return found
 
     def view(self, requested: str | None = None) -> AccountScope:
         """What a list shows: the main account sees every account's resources, or the one

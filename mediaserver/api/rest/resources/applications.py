@@ -4,7 +4,6 @@ checks are the store's (`store/applications.py`), shared with the command line."
 from http import HTTPStatus
 from typing import cast
 
-from mediaserver.api.rest.api_error import ApiError
 from mediaserver.api.rest.caller import Caller
 from mediaserver.api.rest.page import PAGE_PARAMETERS, list_schema, page_reply
 from mediaserver.api.rest.parameter import Parameter
@@ -133,13 +132,8 @@ class ApplicationResource:
         return Reply(HTTPStatus.NO_CONTENT)
 
     def _owned(self, request: RestRequest) -> Application:
-        """The URL's application, if the caller's scope holds it; otherwise a 404 (another
-        account's application looks exactly like none)."""
         app_id = request.text("app_id")
-        application = self._applications.get(app_id)
-        if application is None or not request.caller.owns(application.sub_account):
-            raise ApiError.not_found("application", app_id)
-        return application
+        return request.caller.reach(self._applications.get(app_id), "application", app_id)
 
     def _object(self, caller: Caller, application: Application) -> dict[str, object]:
         fields = {name: getattr(application, name) for name in (*_URLS, *_METHODS)}

@@ -6,7 +6,6 @@ import time
 from http import HTTPStatus
 from typing import Protocol, cast
 
-from mediaserver.api.rest.api_error import ApiError
 from mediaserver.api.rest.caller import Caller
 from mediaserver.api.rest.page import PAGE_PARAMETERS, list_schema, page_reply
 from mediaserver.api.rest.parameter import Parameter
@@ -121,10 +120,7 @@ class EndpointResource:
 
     def _owned(self, request: RestRequest) -> Endpoint:
         endpoint_id = request.text("endpoint_id")
-        endpoint = self._endpoints.by_id(endpoint_id)
-        if endpoint is None or not request.caller.owns(endpoint.sub_account):
-            raise ApiError.not_found("endpoint", endpoint_id)
-        return endpoint
+        return request.caller.reach(self._endpoints.by_id(endpoint_id), "endpoint", endpoint_id)
 
     def _object(self, caller: Caller, endpoint: Endpoint) -> dict[str, object]:
         application = caller.uri("Application", endpoint.app_id) if endpoint.app_id else ""

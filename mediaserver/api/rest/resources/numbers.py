@@ -5,7 +5,6 @@ or without '+', with separators)."""
 from http import HTTPStatus
 from typing import cast
 
-from mediaserver.api.rest.api_error import ApiError
 from mediaserver.api.rest.caller import Caller
 from mediaserver.api.rest.page import PAGE_PARAMETERS, list_schema, page_reply
 from mediaserver.api.rest.parameter import Parameter
@@ -127,10 +126,7 @@ class NumberResource:
 
     def _owned(self, request: RestRequest) -> Number:
         written = request.text("number")
-        number = self._numbers.get(written)
-        if number is None or not request.caller.owns(number.sub_account):
-            raise ApiError.not_found("number", written)
-        return number
+        return request.caller.reach(self._numbers.get(written), "number", written)
 
 
 def _object(caller: Caller, number: Number) -> dict[str, object]:

@@ -5,7 +5,6 @@ these routes by recording_files.py."""
 import math
 from http import HTTPStatus
 
-from mediaserver.api.rest.api_error import ApiError
 from mediaserver.api.rest.caller import Caller
 from mediaserver.api.rest.page import PAGE_PARAMETERS, list_schema, page_reply
 from mediaserver.api.rest.parameter import Parameter
@@ -83,10 +82,8 @@ class RecordingResource:
 
     def _owned(self, request: RestRequest) -> Recording:
         recording_id = request.text("recording_id")
-        recording = self._archive.rows.get(recording_id)
-        if recording is None or not request.caller.owns(recording.sub_account):
-            raise ApiError.not_found("recording", recording_id)
-        return recording
+        found = self._archive.rows.get(recording_id)
+        return request.caller.reach(found, "recording", recording_id)
 
     def _object(self, caller: Caller, recording: Recording) -> JsonObject:
         return {
