@@ -240,6 +240,7 @@ class Server:
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
                 MetricSource("applications", applications.statistics),
+                MetricSource("rest", rest.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("process", _process_statistics),
             ],

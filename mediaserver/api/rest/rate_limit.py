@@ -25,6 +25,7 @@ class RateLimiter:
         self._limit = limit
         self._clock = clock
         self._admitted: dict[str, deque[float]] = {}
+        self._refused = 0
 
     def admit(self, account: str) -> bool:
         now = self._clock.now()
@@ -32,9 +33,10 @@ class RateLimiter:
         while times and times[0] <= now - self._limit.window_seconds:
             times.popleft()
         if len(times) >= self._limit.requests:
+            self._refused += 1
             return False
         times.append(now)
         return True
 
-    def statistics(self) -> dict[str, float]:
-        return {"accounts_tracked": len(self._admitted)}
+    def statistics(self) -> dict[str, int]:
+        return {"rate_limited": self._refused, "accounts_tracked": len(self._admitted)}

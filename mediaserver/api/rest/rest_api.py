@@ -43,6 +43,11 @@ class RestApi:
         self._authenticator = authenticator
         self._limiter = limiter
         self._document = openapi_document(self._routes, "mediaserver REST API", "1")
+        self._answered = {"requests": 0, "answered_2xx": 0, "refused_4xx": 0, "faults_5xx": 0}
+
+    def statistics(self) -> dict[str, int]:
+        """Requests through declared routes, by how they were answered (/metrics)."""
+        return {**self._answered, **self._limiter.statistics()}
 
     def routes(self) -> list[web.RouteDef]:
         declared = [
@@ -70,27 +75,32 @@ class RestApi:
 
     def _endpoint(self, route: Route) -> _WebHandler:
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            api_id = str(uuid.uuid4())
-            try:
-                reply = await self._dispatch(route, request)
-            except ApiError as refused:
-                return _error(api_id, refused)
-            except (InvalidFieldError, UnknownReferenceError, AlreadyExistsError) as refused:
-                return _error(api_id, ApiError.invalid(refused.field, refused.problem))
-            except web.HTTPRequestEntityTooLarge:
-                return _error(
-                    api_id, ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
-                )
-            except Exception:
-                logger.exception(
-                    "REST %s %s failed (api_id %s)", request.method, request.path, api_id
-                )
-                return _error(api_id, ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error"))
-            if reply.body is None:
-                return web.Response(status=reply.status)
-            return web.json_response({"api_id": api_id, **reply.body}, status=reply.status)
+            response = await self._answer(route, request)
+            self._answered["requests"] += 1
+            kind = {2: "answered_2xx", 4: "refused_4xx"}.get(response.status // 100, "faults_5xx")
+            self._answered[kind] += 1
+            return response
 
         return endpoint
+
+    async def _answer(self, route: Route, request: web.Request) -> web.StreamResponse:
+        api_id = str(uuid.uuid4())
+        try:
+            reply = await self._dispatch(route, request)
+        except ApiError as refused:
+            return _error(api_id, refused)
+        except (InvalidFieldError, UnknownReferenceError, AlreadyExistsError) as refused:
+            return _error(api_id, ApiError.invalid(refused.field, refused.problem))
+        except web.HTTPRequestEntityTooLarge:
+            return _error(
+                api_id, ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
+            )
+        except Exception:
+            logger.exception("REST %s %s failed (api_id %s)", request.method, request.path, api_id)
+            return _error(api_id, ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error"))
+        if reply.body is None:
+            return web.Response(status=reply.status)
+        return web.json_response({"api_id": api_id, **reply.body}, status=reply.status)
 
     async def _dispatch(self, route: Route, request: web.Request) -> Reply:
         caller = self._caller(request)

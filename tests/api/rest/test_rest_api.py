@@ -93,12 +93,14 @@ def database() -> sqlite3.Connection:
 
 
 @pytest.fixture
-async def client(
-    database: sqlite3.Connection,
-) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+def rest(database: sqlite3.Connection) -> RestApi:
     authenticator = Authenticator(*MAIN, SqliteSubaccounts(database))
     limiter = RateLimiter(RateLimit(requests=50, window_seconds=60), ManualClock())
-    rest = RestApi(ROUTES, authenticator, limiter)
+    return RestApi(ROUTES, authenticator, limiter)
+
+
+@pytest.fixture
+async def client(rest: RestApi) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     application = web.Application(
         middlewares=[rest.errors_middleware], client_max_size=MAX_REQUEST_BYTES
     )
@@ -254,3 +256,18 @@ async def test_openapi_describes_every_route(
     assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 20}
     assert "201" in thing["post"]["responses"]
     assert "thing_id" in str(document["paths"]["/v1/Account/{auth_id}/Thing/{thing_id}/"])
+
+
+async def test_statistics_count_answers_by_class(
+    client: TestClient[web.Request, web.Application], rest: RestApi
+) -> None:
+    await client.get(URL, headers=basic(*MAIN))
+    await client.get(URL)
+    await client.get(f"/v1/Account/{MAIN[0]}/Broken/", headers=basic(*MAIN))
+    statistics = rest.statistics()
+    assert statistics["requests"] == 3
+    assert (statistics["answered_2xx"], statistics["refused_4xx"], statistics["faults_5xx"]) == (
+        1,
+        1,
+        1,
+    )
