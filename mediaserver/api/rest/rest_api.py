@@ -153,4 +153,8 @@ def _without_path_values(
 
 
 def _error(api_id: str, refused: ApiError) -> web.Response:
-    return web.json_response({"api_id": api_id, "error": refused.error}, status=refused.status)
+    # RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+    challenge = {"WWW-Authenticate": 'Basic realm="mediaserver"'}
+    headers = challenge if refused.status == HTTPStatus.UNAUTHORIZED else None
+    body = {"api_id": api_id, "error": refused.error}
+    return web.json_response(body, status=refused.status, headers=headers)

@@ -164,7 +164,9 @@ async def test_body_that_is_not_a_json_object_is_400(
 async def test_credentials(
     client: TestClient[web.Request, web.Application], database: sqlite3.Connection
 ) -> None:
-    assert (await client.get(URL)).status == 401
+    anonymous = await client.get(URL)
+    assert anonymous.status == 401
+    assert anonymous.headers["WWW-Authenticate"] == 'Basic realm="mediaserver"'
     assert (await client.get(URL, headers={"Authorization": "Basic !!!"})).status == 401
     assert (await client.get(URL, headers=basic(MAIN[0], "wrong"))).status == 401
     other = "/v1/Account/MA99999999999999999Z/Thing/"
