@@ -15,7 +15,7 @@ from typing import Protocol
 
 from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.deadlines import Deadlines
-from mediaserver.calls.dialer import Caller, Dialer
+from mediaserver.calls.dialer import Caller, Dialer, DialOptions, DialOutcome
 from mediaserver.calls.dialog_transport import DialogTransport, IncomingRequest
 from mediaserver.calls.direct_dial import direct_dial
 from mediaserver.calls.hangup_cause import Cause, HangupSource
@@ -157,6 +157,11 @@ class CallService:
         leg = self._outbound_leg(target, None, caller)
         await leg.start()
         return leg
+
+    async def dial_out(self, route: Route, options: DialOptions) -> DialOutcome:
+        """Ring `route` for nobody (the REST API's Call create, all of its targets): the
+        answered leg is the caller's to take into a script; the others end themselves."""
+        return await self._services.dialer.dial(None, route, options)
 
     def statistics(self) -> dict[str, int]:
         return {

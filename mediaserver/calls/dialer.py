@@ -39,6 +39,7 @@ class Caller:
 
 
 RingingHandler = Callable[["OutboundLeg", bool], None]
+LegHandler = Callable[["OutboundLeg"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,9 @@ class DialOptions:
     on_ringing: RingingHandler | None = None
     # Targets presented otherwise than `caller` (an application's per-Number callerId...).
     callers: Mapping[Target, Caller] = field(default_factory=dict)
+    # Each leg as it is created, before its INVITE: a dial with no caller's leg (the REST
+    # API's) is withdrawn by cancelling these (DELETE Request/).
+    on_leg: LegHandler | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,10 @@ class Dialer:
         return DialOutcome(None, cause)
 
     def new_leg(self, target: Target, caller: "Leg | None", options: DialOptions) -> "OutboundLeg":
-        return self._new_leg(target, caller, options.callers.get(target, options.caller))
+        leg = self._new_leg(target, caller, options.callers.get(target, options.caller))
+        if options.on_leg is not None:
+            options.on_leg(leg)
+        return leg
 
     @property
     def clock_now(self) -> float:

@@ -28,6 +28,7 @@ class ScriptRun:
         self.name = name
         self._owners = owners
         self._legs: dict[str, Leg] = {}
+        self.task: asyncio.Task[None] | None = None
 
     def take(self, leg: Leg) -> None:
         self._owners[leg.call_uuid] = self
@@ -66,8 +67,17 @@ class Scripts:
         for leg in legs:
             run.take(leg)
         self._running.add(run)
-        task = self.tasks.create_task(run.run(body))
-        task.add_done_callback(lambda _: self._running.discard(run))
+        run.task = self.tasks.create_task(run.run(body))
+        run.task.add_done_callback(lambda _: self._running.discard(run))
+        return run
+
+    def hand_over(self, leg: Leg, name: str, body: ScriptBody) -> ScriptRun:
+        """Give `leg` to a new script and stop the one that drove it (a transfer): the old
+        script hangs up what it still owns (a B leg it dialled), not this leg."""
+        previous = self.owner_of(leg)
+        run = self.start(name, body, [leg])
+        if previous is not None and previous.task is not None:
+            previous.task.cancel()
         return run
 
     def owner_of(self, leg: Leg) -> ScriptRun | None:
