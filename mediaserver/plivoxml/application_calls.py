@@ -2,11 +2,13 @@
 URLs and the call's identity made into a session, and its XML run on the leg.
 
 It holds what every application call shares: the one webhook client (one aiohttp session),
-the sound cache, the recording archive and a clock of deadlines for the interpreter's waits.
+the sound cache, the recording archive, the per-call debug log and a clock of deadlines for
+the interpreter's waits; and which application each live leg runs (its URLs and identity),
+so a transfer can start the leg on another document with the same identity.
 """
 
-import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from mediaserver.calls.call_control import CallControl
@@ -16,17 +18,22 @@ from mediaserver.calls.router import ApplicationRoute, Router
 from mediaserver.clock import Clock
 from mediaserver.plivoxml.account_webhooks import AccountWebhooks
 from mediaserver.plivoxml.application_script import run_application
+from mediaserver.plivoxml.call_debug_log import CallDebugLog
 from mediaserver.plivoxml.dial_plan import RouterDialPlan
 from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Services
 from mediaserver.plivoxml.signature import RequestSigner
 from mediaserver.plivoxml.sound_cache import SoundCache
-from mediaserver.plivoxml.webhooks import WebhookClient, WebhookExchange
-
-logger = logging.getLogger(__name__)
+from mediaserver.plivoxml.webhooks import WebhookClient
 
 _PHONE_NUMBER = re.compile(r"\+?[0-9]{3,20}")
 _DISPLAY_NAME = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True, slots=True)
+class RunningApplication:
+    urls: ApplicationUrls
+    identity: CallIdentity
 
 
 class ApplicationCalls:
@@ -39,7 +46,8 @@ class ApplicationCalls:
         sound_directory: Path,
         auth_token: str,
     ) -> None:
-        self.webhooks = WebhookClient(clock, _log_exchange)
+        self.debug_log = CallDebugLog()
+        self.webhooks = WebhookClient(clock, self.debug_log.exchange)
         self.sounds = SoundCache(sound_directory)
         self.deadlines = Deadlines(clock)
         self.archive = archive
@@ -47,13 +55,16 @@ class ApplicationCalls:
         # Sub-accounts (and their own tokens) come with the REST API; until then every
         # application is the main account's and both header families use its token.
         self._signer = RequestSigner(auth_token, auth_token)
-        self._services = Services(
+        self.dial_plan = RouterDialPlan(router, domain)
+        self.services = Services(
             AccountWebhooks(self.webhooks, self._signer),
             self.sounds,
-            RouterDialPlan(router, domain),
+            self.dial_plan,
             self.deadlines,
             archive,
+            debug_log=self.debug_log,
         )
+        self.running: dict[str, RunningApplication] = {}
 
     def start(self) -> None:
         self.webhooks.start()
@@ -64,7 +75,12 @@ class ApplicationCalls:
         self.deadlines.close()
 
     def statistics(self) -> dict[str, int]:
-        return {**self.webhooks.statistics(), "application_timers": len(self.deadlines)}
+        return {
+            **self.webhooks.statistics(),
+            **self.debug_log.statistics(),
+            "application_timers": len(self.deadlines),
+            "application_legs": len(self.running),
+        }
 
     async def __call__(self, leg: CallControl, route: ApplicationRoute, caller: Caller) -> None:
         application = route.application
@@ -81,7 +97,17 @@ class ApplicationCalls:
             to=self.address_of(route.to_number),
             caller_name=_display_name(caller.from_address),
         )
-        await run_application(leg, urls, identity, self._services)
+        await self.run(leg, urls, identity)
+
+    async def run(self, leg: CallControl, urls: ApplicationUrls, identity: CallIdentity) -> None:
+        """Run the application on `leg`, known as running until it returns."""
+        running = self.running[leg.call_uuid] = RunningApplication(urls, identity)
+        try:
+            await run_application(leg, urls, identity, self.services)
+        finally:
+            # A transfer's new run may have replaced this one's entry already.
+            if self.running.get(leg.call_uuid) is running:
+                del self.running[leg.call_uuid]
 
     def address_of(self, user: str) -> str:
         """How Plivo names a party (§3): a phone number as its digits, an endpoint as its
@@ -95,11 +121,3 @@ def _display_name(name_addr: str) -> str:
     found = _DISPLAY_NAME.match(name_addr)
     return "" if found is None else found.group(1)
 
-
-def _log_exchange(exchange: WebhookExchange) -> None:
-    call_uuid = exchange.params.get("CallUUID", "-")
-    outcome = exchange.error or f"HTTP {exchange.status}"
-    logger.debug(
-        "call %s: %s %s (attempt %d): %s in %.0f ms",
-        call_uuid, exchange.method, exchange.url, exchange.attempt, outcome, exchange.latency_ms,
-    )  # fmt: skip
