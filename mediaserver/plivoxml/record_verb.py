@@ -21,7 +21,13 @@ from mediaserver.media.port import MediaSink
 from mediaserver.media.recorder import Recorder, StereoRecorder
 from mediaserver.media.vad import VoiceActivityDetector
 from mediaserver.plivoxml.prompts import play_beep
-from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto, UnsupportedVerbError
+from mediaserver.plivoxml.session import (
+    CallSession,
+    DocumentKind,
+    Goto,
+    RecordingArchive,
+    UnsupportedVerbError,
+)
 from mediaserver.plivoxml.verbs import Record
 from mediaserver.store.recordings import Recording
 
@@ -62,7 +68,9 @@ class _Take:
         self._verb = verb
         self._vad = VoiceActivityDetector()
         self._done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._file = _RecordingFile(session, verb.file_format, channels=1)
+        self._file = RecordingFile(
+            session.services.recordings, session.leg.call_uuid, verb.file_format, channels=1
+        )
         self._recorder = Recorder(self._file.writer)
 
     async def run(self) -> _Finished:
@@ -108,7 +116,12 @@ class SessionRecording:
         self._session = session
         self._verb = verb
         stereo = verb.record_channel_type == "stereo"
-        self._file = _RecordingFile(session, verb.file_format, channels=2 if stereo else 1)
+        self._file = RecordingFile(
+            session.services.recordings,
+            session.leg.call_uuid,
+            verb.file_format,
+            channels=2 if stereo else 1,
+        )
         self._stereo = StereoRecorder(self._file.writer) if stereo else None
         # mono: the caller and, mixed in, everything the caller hears (a B leg, prompts)
         self._caller: MediaSink = self._stereo.left if self._stereo else Recorder(self._file.writer)
@@ -131,12 +144,14 @@ def start_session_recording(session: CallSession, verb: Record) -> None:
         session.session_recording = SessionRecording(session, verb)
 
 
-class _RecordingFile:
-    """The file under the recordings directory and its row, written once it is whole."""
+class RecordingFile:
+    """The file under the recordings directory and its row, written once it is whole (the
+    Record verb's, and the REST API's live Record/)."""
 
-    def __init__(self, session: CallSession, file_format: str, channels: int) -> None:
-        archive = session.services.recordings
-        self._session = session
+    def __init__(
+        self, archive: RecordingArchive, call_uuid: str, file_format: str, channels: int
+    ) -> None:
+        self._call_uuid = call_uuid
         self._archive = archive
         self.recording_id = secrets.token_hex(16)
         self.file_format = file_format
@@ -150,7 +165,7 @@ class _RecordingFile:
         duration_ms = self.writer.samples_written * 1000 // SAMPLE_RATE
         recording = Recording(
             recording_id=self.recording_id,
-            call_uuid=self._session.leg.call_uuid,
+            call_uuid=self._call_uuid,
             recording_format=self.file_format,
             recording_type="call",
             file_name=path.name,
