@@ -9,6 +9,9 @@ from dataclasses import dataclass, fields
 from typing import Literal, Protocol
 
 Direction = Literal["inbound", "outbound"]
+# Plivo's list filters compare with these suffixes: bill_duration__gt, end_time__lte (§4.1).
+COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+BoundColumn = Literal["bill_duration", "end_time"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,36 @@ class CallRecord:
     def __post_init__(self) -> None:
         if self.direction not in ("inbound", "outbound"):
             raise ValueError(f"call direction must be inbound or outbound, not {self.direction!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecordFilter:
+    """Plivo's GET Call/ filters: equal values, and (column, comparison, value) bounds on
+    bill_duration and end_time."""
+
+    call_direction: Direction | None = None
+    from_number: str | None = None
+    to_number: str | None = None
+    parent_call_uuid: str | None = None
+    hangup_cause_code: int | None = None
+    hangup_source: str | None = None
+    bounds: tuple[tuple[BoundColumn, str, float], ...] = ()
+
+    def where(self) -> tuple[str, list[object]]:
+        equal = {
+            "direction": self.call_direction,
+            "from_number": self.from_number,
+            "to_number": self.to_number,
+            "parent_call_uuid": self.parent_call_uuid,
+            "hangup_cause_code": self.hangup_cause_code,
+            "hangup_source": self.hangup_source,
+        }
+        conditions = [f"{column} = ?" for column, value in equal.items() if value is not None]
+        values: list[object] = [value for value in equal.values() if value is not None]
+        for column, comparison, bound in self.bounds:
+            conditions.append(f"{column} {COMPARISONS[comparison]} ?")
+            values.append(bound)
+        return " AND ".join(conditions) or "1", values
 
 
 class CallRecordExistsError(Exception):
@@ -87,6 +120,15 @@ class SqliteCallRecords:
             f"SELECT {_COLUMNS} FROM call_records WHERE parent_call_uuid = ?"
             " ORDER BY initiation_time, rowid",
             (parent_call_uuid,),
+        ).fetchall()
+        return [CallRecord(*row) for row in rows]
+
+    def matching(self, found: CallRecordFilter) -> list[CallRecord]:
+        """Every record the filter admits, the most recently ended first (Plivo's order)."""
+        where, values = found.where()
+        rows = self._connection.execute(
+            f"SELECT {_COLUMNS} FROM call_records WHERE {where} ORDER BY end_time DESC, rowid DESC",
+            values,
         ).fetchall()
         return [CallRecord(*row) for row in rows]
 
