@@ -21,12 +21,15 @@ from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.api.rest.caller import Authenticator
 from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
 from mediaserver.api.rest.resources.applications import ApplicationResource
+from mediaserver.api.rest.resources.call_details import CallDetailResource
+from mediaserver.api.rest.resources.calls import CallResource
 from mediaserver.api.rest.resources.carriers import (
     IncomingCarrierResource,
     OutgoingCarrierResource,
     carrier_routes,
 )
 from mediaserver.api.rest.resources.endpoints import EndpointResource
+from mediaserver.api.rest.resources.live_calls import LiveCallResource
 from mediaserver.api.rest.resources.numbers import NumberResource
 from mediaserver.api.rest.resources.recordings import RecordingResource
 from mediaserver.api.rest.resources.subaccounts import SubaccountResource
@@ -43,6 +46,8 @@ from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.tts_cache import TtsCache
 from mediaserver.plivoxml.application_calls import ApplicationCalls
+from mediaserver.plivoxml.call_requests import CallRequests
+from mediaserver.plivoxml.live_media import LiveMedia
 from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.applications import SqliteApplications
@@ -150,15 +155,26 @@ def _rest_routes(
         *carrier_routes(OutgoingCarrierResource(carriers)),
         *RecordingResource(parts.archive).routes(),
         *SubaccountResource(SqliteSubaccounts(database), clock).routes(),
-    ]
+        *CallResource(
+            parts.calls, parts.requests, parts.applications.debug_log,
+            parts.applications.services.webhooks,
+        ).routes(),
+        *CallDetailResource(SqliteCallRecords(database), parts.calls, parts.requests).routes(),
+        *LiveCallResource(parts.calls, parts.requests, parts.live_media).routes(),
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class RestParts:
-    """The running parts the REST resources read: live registrations, recordings."""
+    """The running parts the REST resources read and drive: live registrations, recordings,
+    calls and the calls the API placed, the applications' webhooks and debug log."""
 
     registrar: Registrar
     archive: RecordingArchive
+    calls: CallService
+    requests: CallRequests
+    applications: ApplicationCalls
+    live_media: LiveMedia
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -183,6 +199,7 @@ class Server:
     calls: CallService
     applications: ApplicationCalls
     api: ApiServer
+    live_media: LiveMedia
 
     @classmethod
     def build(cls, config: Config, inbound_script: InboundScript | None = None) -> "Server":
@@ -234,7 +251,11 @@ class Server:
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
-        parts = RestParts(registrar, applications.archive)
+        requests = CallRequests(calls, applications)
+        live_media = LiveMedia(applications.services)
+        parts = RestParts(
+            registrar, applications.archive, calls, requests, applications, live_media
+        )
         rest = _rest_api(config, clock, database, _rest_routes(config, clock, database, parts))
         api = ApiServer(
             [
@@ -242,6 +263,9 @@ class Server:
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
                 MetricSource("applications", applications.statistics),
+                MetricSource(
+                    "api_calls", lambda: {**requests.statistics(), **live_media.statistics()}
+                ),
                 MetricSource("rest", rest.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("tts", tts.statistics),
@@ -258,8 +282,9 @@ class Server:
             MAX_REQUEST_BYTES,
         )
         return cls(
-            config, database, registrar, router, transport, engine, tts, calls, applications, api
-        )
+            config, database, registrar, router, transport, engine, tts, calls, applications, api,
+            live_media,
+        )  # fmt: skip
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
@@ -289,6 +314,7 @@ class Server:
             ("call", self.calls.statistics()),
         ):
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
+        await self.live_media.close()
         self.engine.close()
         await self.tts.close()
         await self.applications.close()

@@ -1,0 +1,272 @@
+"""Call/ (plivo.md §4.1): place calls (POST Call/, with `callback_url` the async mode),
+withdraw one not yet answered (DELETE Request/), transfer a live call to another document
+(POST Call/{uuid}/), hang it up (DELETE Call/{uuid}/), and read its debug log
+(GET Call/{uuid}/DebugLog/: every webhook exchange and XML error of the call).
+
+Machine detection is not offered: `machine_detection` is refused naming it; the SDK's
+defaults for its other knobs are accepted and unused.
+"""
+
+from dataclasses import asdict
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from mediaserver.api.rest.api_error import ApiError
+from mediaserver.api.rest.caller import Caller
+from mediaserver.api.rest.parameter import Parameter
+from mediaserver.api.rest.route import Reply, RestRequest, Route
+from mediaserver.api.rest.schema import reply_schema
+from mediaserver.calls.call_service import CallService
+from mediaserver.calls.hangup_cause import Cause, HangupSource
+from mediaserver.calls.leg import Leg
+from mediaserver.plivoxml.call_debug_log import CallDebugLog
+from mediaserver.plivoxml.call_requests import CallOrder, CallRequests
+from mediaserver.plivoxml.session import ApplicationUrls, Webhooks
+
+HTTP_METHODS = ("GET", "POST")
+# Plivo: "to" takes at most 1000 destinations joined by "<"; caller_name at most 50 characters.
+MAX_DESTINATIONS = 1000
+MAX_CALLER_NAME = 50
+_URL_NAMES = ("answer_url", "ring_url", "hangup_url", "fallback_url", "callback_url")
+_UNUSED_MACHINE_DETECTION = (
+    Parameter("machine_detection_time", "integer", minimum=2000, maximum=10000),
+    Parameter("machine_detection_url"),
+    Parameter("machine_detection_method", choices=HTTP_METHODS),
+    Parameter("machine_detection_maximum_speech_length", "integer"),
+    Parameter("machine_detection_initial_silence", "integer"),
+    Parameter("machine_detection_maximum_words", "integer"),
+    Parameter("machine_detection_answer_time", "integer"),
+)
+_CREATE = (
+    Parameter("from", required=True, description="the caller ID: a number or an endpoint"),
+    Parameter("to", required=True, description="destinations joined by '<'"),
+    Parameter("answer_url", required=True),
+    Parameter("answer_method", default="POST", choices=HTTP_METHODS),
+    Parameter("ring_url"),
+    Parameter("ring_method", default="POST", choices=HTTP_METHODS),
+    Parameter("hangup_url"),
+    Parameter("hangup_method", default="POST", choices=HTTP_METHODS),
+    Parameter("fallback_url"),
+    Parameter("fallback_method", default="POST", choices=HTTP_METHODS),
+    Parameter("caller_name", default=""),
+    Parameter("send_digits", default=""),
+    Parameter("send_on_preanswer", "boolean", default=False),
+    Parameter("time_limit", "integer", default=14400, minimum=1, maximum=86400),
+    Parameter("hangup_on_ring", "integer", minimum=0),
+    Parameter("ring_timeout", "integer", default=120, minimum=1, maximum=86400),
+    Parameter("sip_headers", default="", description="k=v,k2=v2: sent as X-PH-k headers"),
+    Parameter("parent_call_uuid"),
+    Parameter("error_if_parent_not_found", "boolean", default=False),
+    Parameter("machine_detection", description="not offered: refused when given"),
+    *_UNUSED_MACHINE_DETECTION,
+    Parameter("callback_url", description="async mode: the result is POSTed here"),
+    Parameter("callback_method", default="POST", choices=HTTP_METHODS),
+)
+_FIRED = {
+    "anyOf": [
+        reply_schema(message="string", request_uuid="string"),
+        reply_schema(message="string", request_uuid="array"),
+        reply_schema(message="string"),
+    ]
+}
+_DEBUG_ENTRY = {
+    "type": "object",
+    "required": ["time", "kind", "message"],
+    "properties": {
+        "time": {"type": "number"},
+        "kind": {"type": "string", "enum": ["webhook", "xml"]},
+        "message": {"type": "string"},
+        "url": {"type": "string", "nullable": True},
+        "method": {"type": "string", "nullable": True},
+        "status": {"type": "integer", "nullable": True},
+        "error": {"type": "string", "nullable": True},
+        "latency_ms": {"type": "number", "nullable": True},
+        "attempt": {"type": "integer", "nullable": True},
+        "signature_headers": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+_DEBUG_LOG = {
+    "type": "object",
+    "required": ["api_id", "call_uuid", "entries"],
+    "properties": {
+        "api_id": {"type": "string"},
+        "call_uuid": {"type": "string"},
+        "entries": {"type": "array", "items": _DEBUG_ENTRY},
+    },
+}
+
+
+def reach_live_leg(calls: CallService, requests: CallRequests, caller: Caller, uuid: str) -> Leg:
+    """A live leg the caller may act on: any for the main account, its own API calls for a
+    sub-account; a 404 otherwise (another account's call looks like none)."""
+    leg = calls.find(uuid)
+    if leg is None or not caller.owns(requests.sub_account_of(uuid)):
+        raise ApiError.not_found("live call", uuid)
+    return leg
+
+
+class CallResource:
+    def __init__(
+        self,
+        calls: CallService,
+        requests: CallRequests,
+        debug_log: CallDebugLog,
+        webhooks: Webhooks,
+    ) -> None:
+        self._calls = calls
+        self._requests = requests
+        self._debug_log = debug_log
+        self._webhooks = webhooks
+
+    def routes(self) -> list[Route]:
+        one = "Call/{call_uuid}/"
+        transfer = (
+            Parameter("legs", default="aleg", choices=("aleg", "bleg", "both")),
+            Parameter("aleg_url"),
+            Parameter("aleg_method", default="POST", choices=HTTP_METHODS),
+            Parameter("bleg_url"),
+            Parameter("bleg_method", default="POST", choices=HTTP_METHODS),
+        )
+        return [
+            Route(
+                "POST", "Call/", self._create, "place calls", status=HTTPStatus.CREATED,
+                parameters=_CREATE, response=_FIRED,
+            ),
+            Route(
+                "DELETE", "Request/{request_uuid}/", self._withdraw,
+                "cancel a call not yet answered", status=HTTPStatus.NO_CONTENT,
+            ),
+            Route(
+                "POST", one, self._transfer, "transfer a live call to another document",
+                status=HTTPStatus.ACCEPTED, parameters=transfer,
+                response=reply_schema(message="string"),
+            ),
+            Route(
+                "DELETE", one, self._hangup, "hang up a live call", status=HTTPStatus.NO_CONTENT
+            ),
+            Route(
+                "GET", "Call/{call_uuid}/DebugLog/", self._debug, "a call's debug log",
+                response=_DEBUG_LOG,
+            ),
+        ]  # fmt: skip
+
+    def _create(self, request: RestRequest) -> Reply:
+        if request.optional_text("machine_detection") is not None:
+            raise ApiError.invalid(
+                "machine_detection", "answering-machine detection is not offered"
+            )
+        orders = [self._order(request, to) for to in _destinations(request)]
+        parent = request.optional_text("parent_call_uuid")
+        wanted = parent is not None and request.values["error_if_parent_not_found"]
+        if wanted and self._calls.find(str(parent)) is None:
+            raise ApiError.invalid("parent_call_uuid", f"no live call {parent}")
+        fired = [self._requests.fire(order) for order in orders]
+        request_uuid: str | list[str] = fired[0] if len(fired) == 1 else fired
+        body = {"message": "call fired", "request_uuid": request_uuid}
+        callback_url = request.optional_text("callback_url")
+        if callback_url is None:
+            return Reply(HTTPStatus.CREATED, body)
+        # Plivo's async mode: the answer says the work is spawned, the result goes to the URL.
+        result = {"message": "call fired", "request_uuid": ",".join(fired)}
+        self._webhooks.notify(callback_url, request.text("callback_method"), result)
+        return Reply(HTTPStatus.CREATED, {"message": "async api spawned"})
+
+    def _order(self, request: RestRequest, to: str) -> CallOrder:
+        for name in _URL_NAMES:
+            _check_url(name, request.optional_text(name))
+        caller_name = request.text("caller_name")
+        if len(caller_name) > MAX_CALLER_NAME:
+            raise ApiError.invalid("caller_name", f"at most {MAX_CALLER_NAME} characters")
+        urls = ApplicationUrls(
+            request.text("answer_url"), request.text("answer_method"),
+            request.optional_text("hangup_url"), request.text("hangup_method"),
+            request.optional_text("fallback_url"), request.text("fallback_method"),
+        )  # fmt: skip
+        hangup_on_ring = request.values["hangup_on_ring"]
+        return CallOrder(
+            from_=request.text("from"), to=to, urls=urls, caller_name=caller_name,
+            ring_url=request.optional_text("ring_url"), ring_method=request.text("ring_method"),
+            send_digits=_digits("send_digits", request.text("send_digits")),
+            send_on_preanswer=bool(request.values["send_on_preanswer"]),
+            time_limit=request.integer("time_limit"),
+            hangup_on_ring=hangup_on_ring if isinstance(hangup_on_ring, int) else None,
+            ring_timeout=request.integer("ring_timeout"),
+            sip_headers=_sip_headers(request.text("sip_headers")),
+            parent_call_uuid=request.optional_text("parent_call_uuid"),
+            sub_account=request.caller.sub_account,
+        )  # fmt: skip
+
+    def _withdraw(self, request: RestRequest) -> Reply:
+        request_uuid = request.text("request_uuid")
+        if not self._requests.withdraw(request_uuid, request.caller.sub_account):
+            raise ApiError.not_found("unanswered call request", request_uuid)
+        return Reply(HTTPStatus.NO_CONTENT)
+
+    def _transfer(self, request: RestRequest) -> Reply:
+        leg = self._live(request)
+        if request.text("legs") != "aleg":
+            raise ApiError.invalid("legs", "only aleg can be transferred here")
+        url = request.optional_text("aleg_url")
+        if url is None:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "aleg_url parameter is missing")
+        _check_url("aleg_url", url)
+        self._requests.transfer(leg, url, request.text("aleg_method"))
+        return Reply(HTTPStatus.ACCEPTED, {"message": "call transferred"})
+
+    def _hangup(self, request: RestRequest) -> Reply:
+        leg = self._live(request)
+        other = leg.bridged_to
+        # Both legs end, each with the source "API Request" (§3 hangup sources).
+        leg.hangup(Cause.NORMAL_CLEARING, HangupSource.API_REQUEST)
+        if other is not None:
+            other.hangup(Cause.NORMAL_CLEARING, HangupSource.API_REQUEST)
+        return Reply(HTTPStatus.NO_CONTENT)
+
+    def _debug(self, request: RestRequest) -> Reply:
+        call_uuid = request.text("call_uuid")
+        entries = self._debug_log.entries(call_uuid)
+        if entries is None or not request.caller.owns(self._requests.sub_account_of(call_uuid)):
+            raise ApiError.not_found("debug log of call", call_uuid)
+        return Reply(body={"call_uuid": call_uuid, "entries": [asdict(e) for e in entries]})
+
+    def _live(self, request: RestRequest) -> Leg:
+        uuid = request.text("call_uuid")
+        return reach_live_leg(self._calls, self._requests, request.caller, uuid)
+
+
+def _destinations(request: RestRequest) -> list[str]:
+    destinations = [part.strip() for part in request.text("to").split("<")]
+    if not all(destinations):
+        raise ApiError.invalid("to", "an empty destination")
+    if len(destinations) > MAX_DESTINATIONS:
+        raise ApiError.invalid("to", f"at most {MAX_DESTINATIONS} destinations")
+    if request.text("from") in destinations:
+        raise ApiError.invalid("to", "from and to cannot be the same")
+    return destinations
+
+
+def _check_url(name: str, url: str | None) -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ApiError.invalid(name, "must be an absolute http or https URL")
+
+
+def _digits(name: str, digits: str) -> str:
+    """DTMF as Plivo writes it: 0-9, *, #, A-D, and w/W pauses."""
+    if any(digit not in "0123456789*#ABCDwW" for digit in digits):
+        raise ApiError.invalid(name, "digits are 0-9, *, #, A-D and w or W (pauses)")
+    return digits
+
+
+def _sip_headers(text: str) -> tuple[tuple[str, str], ...]:
+    """`k=v,k2=v2`, alphanumeric keys and values (plivo.md §2.7 sipHeaders)."""
+    headers = []
+    for pair in filter(None, text.split(",")):
+        name, equals, value = pair.partition("=")
+        if not (equals and name.isalnum() and value.isalnum() and name.isascii()):
+            raise ApiError.invalid("sip_headers", "must be k=v pairs of letters and digits")
+        headers.append((name, value))
+    return tuple(headers)
