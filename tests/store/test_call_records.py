@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from mediaserver.store.call_records import CallRecord, CallRecordExistsError, SqliteCallRecords
+from mediaserver.store.call_records import (
+    CallRecord,
+    CallRecordExistsError,
+    CallRecordFilter,
+    SqliteCallRecords,
+)
 from mediaserver.store.database import open_database
 from mediaserver.store.migrations import MIGRATIONS
 
@@ -122,3 +127,27 @@ def test_records_written_before_migration_3_read_back_without_media(tmp_path: Pa
     )
     old.close()
     assert SqliteCallRecords(open_database(path)).get("leg-a") == written
+
+
+def test_matching_applies_plivos_filters_newest_first(tmp_path: Path) -> None:
+    records = SqliteCallRecords(open_database(tmp_path / "db.sqlite"))
+    records.write(record("in-short", end_time=100.0, bill_duration=5))
+    records.write(record("out-long", end_time=200.0, direction="outbound", bill_duration=60))
+    records.write(
+        record("b-leg", end_time=300.0, direction="outbound", parent_call_uuid="out-long",
+               hangup_source="API Request", hangup_cause_code=4000, bill_duration=30)
+    )  # fmt: skip
+
+    def uuids(**filters: object) -> list[str]:
+        found = records.matching(CallRecordFilter(**filters))  # type: ignore[arg-type]
+        return [found_record.call_uuid for found_record in found]
+
+    assert uuids() == ["b-leg", "out-long", "in-short"]
+    assert uuids(call_direction="outbound") == ["b-leg", "out-long"]
+    assert uuids(parent_call_uuid="out-long") == ["b-leg"]
+    assert uuids(hangup_source="API Request", hangup_cause_code=4000) == ["b-leg"]
+    assert uuids(bounds=(("bill_duration", "gte", 30.0),)) == ["b-leg", "out-long"]
+    assert uuids(bounds=(("bill_duration", "gt", 30.0),)) == ["out-long"]
+    assert uuids(bounds=(("end_time", "lt", 200.0),)) == ["in-short"]
+    assert uuids(bounds=(("end_time", "lte", 200.0), ("bill_duration", "lt", 10.0))) == ["in-short"]
+    assert uuids(to_number="nobody") == []

@@ -35,7 +35,7 @@ HOLD = '<Response><Wait length="60"/></Response>'
 
 @pytest.fixture
 def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
-    running = server_factory()
+    running = server_factory('[log]\nlevel = "DEBUG"\n')
     running.cli("endpoint", "add", "bob", "bob-secret", "--exact")
     running.cli("endpoint", "add", "carol", "carol-secret", "--exact")
     return running
