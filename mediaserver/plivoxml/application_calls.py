@@ -120,4 +120,3 @@ class ApplicationCalls:
 def _display_name(name_addr: str) -> str:
     found = _DISPLAY_NAME.match(name_addr)
     return "" if found is None else found.group(1)
-
