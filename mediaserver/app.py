@@ -153,7 +153,7 @@ def _rest_routes(
         *NumberResource(SqliteNumbers(database), clock).routes(),
         *carrier_routes(IncomingCarrierResource(carriers)),
         *carrier_routes(OutgoingCarrierResource(carriers)),
-        *RecordingResource(parts.archive).routes(),
+        *RecordingResource(parts.applications.archive).routes(),
         *SubaccountResource(SqliteSubaccounts(database), clock).routes(),
         *CallResource(
             parts.calls, parts.requests, parts.applications.debug_log,
@@ -166,11 +166,9 @@ def _rest_routes(
 
 @dataclass(frozen=True, slots=True)
 class RestParts:
-    """The running parts the REST resources read and drive: live registrations, recordings,
-    calls and the calls the API placed, the applications' webhooks and debug log."""
+    """The running parts the REST resources read and drive (registrations, calls, media)."""
 
     registrar: Registrar
-    archive: RecordingArchive
     calls: CallService
     requests: CallRequests
     applications: ApplicationCalls
@@ -253,9 +251,7 @@ class Server:
         sip_service.calls = calls
         requests = CallRequests(calls, applications)
         live_media = LiveMedia(applications.services)
-        parts = RestParts(
-            registrar, applications.archive, calls, requests, applications, live_media
-        )
+        parts = RestParts(registrar, calls, requests, applications, live_media)
         rest = _rest_api(config, clock, database, _rest_routes(config, clock, database, parts))
         api = ApiServer(
             [
@@ -263,9 +259,8 @@ class Server:
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
                 MetricSource("applications", applications.statistics),
-                MetricSource(
-                    "api_calls", lambda: {**requests.statistics(), **live_media.statistics()}
-                ),
+                MetricSource("api_calls", requests.statistics),
+                MetricSource("live_media", live_media.statistics),
                 MetricSource("rest", rest.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("tts", tts.statistics),
@@ -281,10 +276,8 @@ class Server:
             [rest.errors_middleware],
             MAX_REQUEST_BYTES,
         )
-        return cls(
-            config, database, registrar, router, transport, engine, tts, calls, applications, api,
-            live_media,
-        )  # fmt: skip
+        parts_built = (registrar, router, transport, engine, tts, calls, applications, api)
+        return cls(config, database, *parts_built, live_media)
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely

@@ -100,7 +100,7 @@ class LiveMedia:
         await asyncio.gather(*self._finishing, return_exceptions=True)
 
     def statistics(self) -> dict[str, int]:
-        return {"live_prompts": len(self._prompts), "live_recordings": len(self._recordings)}
+        return {"prompts": len(self._prompts), "recordings": len(self._recordings)}
 
     def _prompt(
         self, leg: CallControl, work: Coroutine[Any, Any, None], length: int | None

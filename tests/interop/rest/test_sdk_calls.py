@@ -26,8 +26,8 @@ pytest.importorskip("pjsua2")
 CALL_COUNTERS = (
     *LEAK_COUNTERS,
     "mediaserver_api_calls_api_call_requests",
-    "mediaserver_api_calls_live_prompts",
-    "mediaserver_api_calls_live_recordings",
+    "mediaserver_live_media_prompts",
+    "mediaserver_live_media_recordings",
 )
 CALLER_ID = "15550001111"
 HOLD = '<Response><Wait length="60"/></Response>'
@@ -211,6 +211,7 @@ def test_hangup_ends_both_legs_of_a_bridged_call_as_an_api_request(
             client.calls.create(from_=CALLER_ID, to_="bob", answer_url=app.url("/answer"))
             carol.wait_for("call_state", state="CONFIRMED")
             call_uuid = app.requests_to("/answer")[0].params["CallUUID"]
+            assert_out_of_a_subaccounts_reach(client, call_uuid, server)
             client.calls.send_digits(call_uuid, digits="7", leg="bleg")
             time.sleep(1.0)
             client.calls.hangup(call_uuid)
@@ -224,6 +225,31 @@ def test_hangup_ends_both_legs_of_a_bridged_call_as_an_api_request(
     assert sources[call_uuid] == "API Request"
     [b_leg] = [leg for leg in legs if leg.parent_call_uuid == call_uuid]
     assert b_leg.hangup_source == "API Request"
+
+
+def assert_out_of_a_subaccounts_reach(
+    client: plivo.RestClient, call_uuid: str, server: ServerProcess
+) -> None:
+    """The main account's live call is not a sub-account's to see or touch, nor are records."""
+    created = client.subaccounts.create(name="shop", enabled=True)
+    shop = plivo.RestClient(created.auth_id, created.auth_token)
+    assert call_uuid not in shop.live_calls.list_ids().calls
+    for act in (
+        lambda: shop.live_calls.get(call_uuid),
+        lambda: shop.calls.play(call_uuid, urls="http://127.0.0.1:9/a.wav"),
+        lambda: shop.calls.send_digits(call_uuid, digits="1", leg="aleg"),
+        lambda: shop.calls.transfer(call_uuid, legs="aleg", aleg_url="http://127.0.0.1:9/x"),
+        lambda: shop.calls.hangup(call_uuid),
+    ):
+        with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+            act()
+    # Plain HTTP: the SDK's list parser cannot read an error body (AttributeError).
+    listed = http(
+        f"http://127.0.0.1:{server.api_port}", "GET", f"/v1/Account/{created.auth_id}/Call/",
+        credentials=(created.auth_id, created.auth_token),
+    )  # fmt: skip
+    assert listed.status == 403
+    shop.session.close()  # its keep-alive connection is not the call's to leave behind
 
 
 def test_a_request_withdrawn_before_the_answer_stops_ringing(
