@@ -158,6 +158,7 @@ class CallRequests:
         order = request.order
         request.answered = leg
         self._counts["api_calls_answered"] += 1
+        self._applications.deadlines.cancel(("hangup_on_ring", leg.call_uuid))
         assert request.run is not None
         request.run.take(leg)
         deadlines = self._applications.deadlines

@@ -306,3 +306,37 @@ def test_mistakes_are_4xx_naming_the_field(server: ServerProcess) -> None:
         assert http(base, method, f"/v1/Account/{AUTH_ID}/{path}", body).status == 404, path
     wrong = http(base, "GET", calls, credentials=(AUTH_ID, "wrong"))
     assert wrong.status == 401
+
+
+def test_ring_timeout_hangup_on_ring_and_time_limit_end_calls_as_plivo_says(
+    server: ServerProcess, client: plivo.RestClient
+) -> None:
+    with ApplicationServer({"/answer": HOLD, "/hangup": ""}) as app:
+        before = baseline(server, client)
+        outcomes = []
+        for auto_answer, limits in (
+            (180, {"ring_timeout": 2}),
+            (180, {"hangup_on_ring": 1}),
+            (200, {"time_limit": 2}),
+        ):
+            with Phone(
+                "bob", server.sip_port, password="bob-secret", auto_answer=auto_answer
+            ) as bob:
+                bob.register()
+                started = time.monotonic()
+                client.calls.create(
+                    from_=CALLER_ID, to_="bob", answer_url=app.url("/answer"),
+                    hangup_url=app.url("/hangup"), **limits,
+                )  # fmt: skip
+                bob.wait_for("call_state", state="DISCONNECTED", timeout=15)
+                lasted = time.monotonic() - started
+            [hangup] = wait_until(lambda: app.requests_to("/hangup")[len(outcomes) :])
+            outcomes.append((hangup.params["CallStatus"], hangup.params["HangupCauseCode"], lasted))
+    (ring_status, ring_code, ring_lasted), (_, on_ring_code, on_ring_lasted), limited = outcomes
+    assert (ring_status, ring_code) == ("timeout", "6010")  # Ring Timeout Reached
+    assert 1.5 < ring_lasted < 5
+    assert on_ring_code == "6000"
+    assert 0.5 < on_ring_lasted < 4
+    assert limited[:2] == ("completed", "6000")
+    assert 1.5 < limited[2] < 5
+    assert_no_leaks(server, before, counters=CALL_COUNTERS)
