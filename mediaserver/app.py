@@ -94,7 +94,12 @@ def _tune_garbage_collector() -> None:
 
 
 def _applications(
-    config: Config, clock: SystemClock, router: Router, database: sqlite3.Connection
+    config: Config,
+    clock: SystemClock,
+    router: Router,
+    database: sqlite3.Connection,
+    engine: MediaEngine,
+    tts: EspeakTts,
 ) -> ApplicationCalls:
     """The Plivo XML side: recordings under the data directory, served by the API listener;
     Play sounds cached beside them."""
@@ -107,8 +112,9 @@ def _applications(
         config.account.auth_token,
     )
     return ApplicationCalls(
-        clock, router, config.sip.domain, archive, data / "sound-cache", config.account.auth_token
-    )
+        clock, router, config.sip.domain, archive, data / "sound-cache",
+        config.account.auth_token, engine, tts,
+    )  # fmt: skip
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -165,7 +171,8 @@ class Server:
             SqliteNumbers(database),
             SqliteApplications(database),
         )
-        applications = _applications(config, clock, router, database)
+        tts = EspeakTts(config.storage.sqlite_path.parent / "tts-cache")
+        applications = _applications(config, clock, router, database, engine, tts)
         calls = CallService(
             transport,
             registrar,
@@ -176,7 +183,7 @@ class Server:
             config.sip.domain,
             config.rtp.address,
             timers,
-            EspeakTts(config.storage.sqlite_path.parent / "tts-cache"),
+            tts,
             inbound_script=inbound_script,
             application_script=applications,
         )

@@ -58,6 +58,7 @@ class Member:
         self.options = options
         self.muted = options.muted
         self.deaf = False
+        self.on_hold = False  # a member on hold sends music or noise: it drops out of the mix
         self.join_time = time.time()
         self.in_mix = False
         loop = asyncio.get_running_loop()
@@ -84,6 +85,8 @@ class ConferenceRoom:
         self.started = False
         self.ended = False
         self.closed = False
+        self.on_close: list[Callable[[], None]] = []  # e.g. its recording's end
+        self.recording: MediaSink | None = None
 
     def admit(self, leg: CallControl, media: LegMedia, options: MemberOptions) -> Member:
         """A new member: in the mix at once if the room has started (or this member starts
@@ -135,7 +138,12 @@ class ConferenceRoom:
     def mute(self, member: Member, muted: bool) -> None:
         member.muted = muted
         if member.in_mix:
-            self._mixer.mute(member.media, muted)
+            self._mixer.mute(member.media, muted or member.on_hold)
+
+    def hold(self, member: Member, on_hold: bool) -> None:
+        member.on_hold = on_hold
+        if member.in_mix:
+            self._mixer.mute(member.media, member.muted or on_hold)
 
     def deafen(self, member: Member, deaf: bool) -> None:
         member.deaf = deaf
@@ -147,6 +155,8 @@ class ConferenceRoom:
         return self._mixer.play(source)
 
     def record(self, sink: MediaSink | None) -> None:
+        """The room's whole mix into `sink` (None: stop)."""
+        self.recording = sink
         self._mixer.record(sink)
 
     def others(self, member: Member) -> list[Member]:
@@ -155,7 +165,7 @@ class ConferenceRoom:
     def _enter_mix(self, member: Member) -> None:
         self._mixer.join(member.media)
         member.in_mix = True
-        if member.muted:
+        if member.muted or member.on_hold:
             self._mixer.mute(member.media, True)
         if member.deaf:
             self._mixer.deafen(member.media, True)
@@ -173,4 +183,6 @@ class ConferenceRoom:
         self.ended = self.closed = True
         self._timers.cancel_all()
         self._mixer.close()
+        for hook in self.on_close:
+            hook()
         self._on_empty()

@@ -3,9 +3,15 @@ plivo.md §2.8), and their counters.
 
 A room exists from its first member to its last; the XML side enters members through here and
 the REST API reaches the same rooms through ConferenceControl.
+
+Work that outlives the member that started it (a room sound fetched from a URL, a recording
+being written after the room closed) runs as the rooms' own tasks, awaited by `close`.
 """
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.conference_room import (
@@ -25,6 +31,7 @@ class ConferenceRooms:
         self._deadlines = deadlines
         self._new_mixer = new_mixer
         self._rooms: dict[str, ConferenceRoom] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.rooms_opened = 0
 
     def enter(
@@ -48,12 +55,28 @@ class ConferenceRooms:
     def names(self) -> list[str]:
         return list(self._rooms)
 
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> "asyncio.Task[Any]":
+        """Run `work` as the rooms' own task (awaited by `close`, counted meanwhile)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """Every room ended, and the work they left behind finished."""
+        for room in list(self._rooms.values()):
+            room.end(LeaveReason.ROOM_ENDED)
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def statistics(self) -> dict[str, int]:
         rooms = list(self._rooms.values())
         return {
             "conference_rooms": len(rooms),
             "conference_members": sum(len(room.members) for room in rooms),
             "conference_rooms_opened": self.rooms_opened,
+            "conference_tasks": len(self._tasks),
         }
 
     def _open(self, name: str) -> ConferenceRoom:
