@@ -10,6 +10,7 @@ moderator's endConferenceOnExit takes everyone to the action URL; maxMembers ref
 one; the room's recording holds every member. Every callback carries valid V2/V3 signatures.
 """
 
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -189,6 +190,141 @@ def test_five_members_on_three_codecs_each_hear_the_others_and_not_themselves(
     assert_hears(window(mono, rate, -3.0, -0.3), rate, everyone - {"erin"}, {"erin"})
     actions = sorted(request.params["ConferenceAction"] for request in events)
     assert actions == ["enter"] * 5 + ["exit"] * 5
+    for request in events:
+        assert_signed(request)
+    assert_no_leaks(server, before, counters=COUNTERS)
+
+
+def levels_over_time(path: Path, hz: float, frame_ms: int = 50) -> Samples:
+    """The level of the band around `hz` in each `frame_ms` of a recording."""
+    samples, rate = read_wav(path)
+    size = rate * frame_ms // 1000
+    frames = samples[: len(samples) // size * size].reshape(-1, size)
+    return np.array([band_level(frame, rate, hz) for frame in frames])
+
+
+def bursts(levels: Samples, threshold: float) -> int:
+    """How many runs of frames stand above `threshold`; a single quiet frame inside a run
+    (a concealed packet) does not split it, the 200 ms between two beeps does."""
+    above = levels > threshold
+    above[1:-1] |= above[:-2] & above[2:]
+    return int(np.count_nonzero(above[1:] & ~above[:-1]) + above[0])
+
+
+def test_mute_and_deaf_through_conference_control_and_back(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    names = ["alice", "bob", "carol"]
+    with ApplicationServer(
+        {"/answer": "<Response><Conference>standup</Conference></Response>"}
+    ) as app:
+        server, before = start(server_factory, app, names)
+        rooms = control(server)
+        with phones(server, tmp_path, names) as members:
+            joined = {}
+            for name, phone in members.items():
+                call_in(phone)
+                joined[name] = time.monotonic()
+            wait_for_members(server, 3)
+            time.sleep(1.5)
+            muted_at = time.monotonic()
+            in_loop(server, lambda: rooms.mute("standup", "1"))  # alice, the first in
+            in_loop(server, lambda: rooms.deafen("standup", "2"))  # bob
+            time.sleep(2.5)
+            restored_at = time.monotonic()
+            in_loop(server, lambda: rooms.mute("standup", "1", muted=False))
+            in_loop(server, lambda: rooms.deafen("standup", "2", deaf=False))
+            time.sleep(2.5)
+            hang_up_all(members)
+    heard = {name: read_wav(tmp_path / f"{name}.wav") for name in names}
+
+    def phase(name: str, start: float, end: float) -> Samples:
+        samples, rate = heard[name]
+        return window(samples, rate, start - joined[name] + 0.4, end - joined[name] - 0.4)
+
+    rate = heard["alice"][1]
+    # Muted alice is heard by nobody; deaf bob hears nothing; alice still hears both.
+    assert_hears(phase("carol", muted_at, restored_at), rate, {"bob"}, {"alice", "carol"})
+    deaf = phase("bob", muted_at, restored_at)
+    assert np.sqrt(np.mean(deaf**2)) < 50, "a deaf member received sound"
+    assert_hears(phase("alice", muted_at, restored_at), rate, {"bob", "carol"}, {"alice"})
+    # Unmuted and undeafened, everyone hears the two others again.
+    end = restored_at + 2.5
+    for name in names:
+        assert_hears(phase(name, restored_at, end), rate, set(names) - {name}, {name})
+    assert_no_leaks(server, before, counters=COUNTERS)
+
+
+def test_wait_sound_until_the_moderator_then_beeps_and_the_end_of_the_room(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """alice (no tone) waits with hold music; bob the moderator starts the room and ends it;
+    carol's enterSound and exitSound beep in between; alice then goes to her action URL."""
+    hold = tmp_path / "hold.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", str(hold), "synth", "1", "sine", "600"],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    with ApplicationServer({"/answer": ""}, files={"/hold.wav": hold.read_bytes()}) as app:
+        documents = {
+            "alice": f'startConferenceOnEnter="false" waitSound="{app.url("/hold")}" '
+            f'action="{app.url("/left")}" callbackUrl="{app.url("/events")}"',
+            "bob": f'endConferenceOnExit="true" callbackUrl="{app.url("/events")}"',
+            "carol": f'enterSound="beep:1" exitSound="beep:2" callbackUrl="{app.url("/events")}"',
+        }
+
+        def answer(params: Mapping[str, str]) -> str:
+            user = params["From"].removeprefix("sip:").split("@")[0]
+            return f"<Response><Conference {documents[user]}>standup</Conference></Response>"
+
+        app.routes |= {
+            "/answer": answer,
+            "/hold": f"<Response><Play>{app.url('/hold.wav')}</Play></Response>",
+            "/left": '<Response><Wait length="1"/></Response>',
+            "/events": "<Response/>",
+        }
+        server, before = start(server_factory, app, ["alice", "bob", "carol"])
+        alice = Phone(
+            "alice", server.sip_port, password="alice-secret", record_path=tmp_path / "alice.wav"
+        )
+        with alice, phones(server, tmp_path, ["bob", "carol"]) as members:
+            alice.register()
+            call_in(alice)
+            alice_joined = time.monotonic()
+            time.sleep(3)
+            call_in(members["bob"])
+            moderator_at = time.monotonic() - alice_joined
+            time.sleep(1.5)
+            call_in(members["carol"])
+            time.sleep(1.5)
+            members["carol"].hangup()
+            time.sleep(1.5)
+            members["bob"].hangup()
+            alice.wait_for("call_state", state="DISCONNECTED", timeout=15)
+        left = app.requests_to("/left")
+        events = app.requests_to("/events")
+    samples, rate = read_wav(tmp_path / "alice.wav")
+    waiting = window(samples, rate, 0.4, 2.6)
+    assert band_level(waiting, rate, 600) > 20 * band_level(waiting, rate, TONES["bob"])
+    # The beeps, counted from just after the moderator's arrival: the call's first frames and
+    # the hold music's cut-off click across the spectrum, the beeps come a second later.
+    levels = levels_over_time(tmp_path / "alice.wav", 700)[int((moderator_at + 0.3) * 20) :]
+    assert bursts(levels, threshold=300) == 3  # carol's enter beep, then her exit's two
+    started = window(samples, rate, moderator_at + 0.3, moderator_at + 1.4)
+    assert band_level(started, rate, TONES["bob"]) > 20 * band_level(started, rate, 600)
+    [action] = left
+    assert action.params["ConferenceName"] == "standup"
+    assert action.params["ConferenceMemberID"] == "1"
+    assert_signed(action)
+    actions = [(r.params["ConferenceAction"], r.params["ConferenceMemberID"]) for r in events]
+    assert actions == [
+        ("enter", "2"),
+        ("enter", "1"),
+        ("enter", "3"),
+        ("exit", "3"),
+        ("exit", "2"),
+        ("exit", "1"),
+    ]
     for request in events:
         assert_signed(request)
     assert_no_leaks(server, before, counters=COUNTERS)
