@@ -12,6 +12,7 @@ one; the room's recording holds every member. Every callback carries valid V2/V3
 
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -327,4 +328,39 @@ def test_wait_sound_until_the_moderator_then_beeps_and_the_end_of_the_room(
     ]
     for request in events:
         assert_signed(request)
+    assert_no_leaks(server, before, counters=COUNTERS)
+
+
+def test_max_members_time_limit_and_the_room_recording(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """Two members fill a room of maxMembers=2 that records itself; carol is refused and
+    goes on to her next verb; the room's timeLimit ends it; its recording holds both members
+    and lasts the room's life (timeLimit) within 100 ms."""
+    with ApplicationServer({"/answer": "", "/left": "<Response/>"}) as app:
+        app.routes["/answer"] = (
+            f'<Response><Conference maxMembers="2" timeLimit="4" record="true" '
+            f'recordFileFormat="wav" recordWhenAlone="true" action="{app.url("/left")}">'
+            'standup</Conference><Hangup reason="busy"/></Response>'
+        )
+        server, before = start(server_factory, app, ["alice", "bob", "carol"])
+        with phones(server, tmp_path, ["alice", "bob", "carol"]) as members:
+            call_in(members["alice"])
+            call_in(members["bob"])
+            members["carol"].call(f"sip:room@{SIP_DOMAIN}")
+            refused = members["carol"].wait_for("call_state", state="DISCONNECTED", timeout=15)
+            assert server.metrics()["mediaserver_applications_conference_members"] == 2
+            for name in ("alice", "bob"):
+                members[name].wait_for("call_state", state="DISCONNECTED", timeout=15)
+        left = app.requests_to("/left")
+    # Answered (Conference is not one of the answerless verbs), then her next verb hung up.
+    assert refused["last_status_code"] == 200
+    assert sorted(request.params["ConferenceMemberID"] for request in left) == ["1", "2"]
+    [url] = {request.params["RecordUrl"] for request in left}
+    recording = tmp_path / "room.wav"
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        recording.write_bytes(reply.read())
+    samples, rate = read_wav(recording)
+    assert abs(len(samples) / rate - 4.0) < 0.1
+    assert_hears(window(samples, rate, 1.0, -0.2), rate, {"alice", "bob"}, {"carol"})
     assert_no_leaks(server, before, counters=COUNTERS)
