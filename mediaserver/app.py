@@ -35,6 +35,7 @@ from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
 from mediaserver.store.carriers import SqliteCarriers
+from mediaserver.store.conference_records import SqliteConferenceRecords
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
@@ -113,7 +114,7 @@ def _applications(
     )
     return ApplicationCalls(
         clock, router, config.sip.domain, archive, data / "sound-cache",
-        config.account.auth_token, engine, tts,
+        config.account.auth_token, engine, tts, SqliteConferenceRecords(database),
     )  # fmt: skip
 
 

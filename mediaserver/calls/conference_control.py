@@ -103,7 +103,7 @@ class ConferenceControl:
 
     def record(self, name: str, sink: MediaSink | None) -> None:
         """The room's whole mix into `sink` (None: stop)."""
-        self._room(name).record(sink)
+        self._room(name).record_mix(sink)
 
     def _room(self, name: str) -> ConferenceRoom:
         room = self._rooms.get(name)

@@ -27,6 +27,7 @@ from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_media import LegMedia
 from mediaserver.calls.room_mixer import RoomMixer
 from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.store.conference_records import ConferenceRecord, MemberRecord
 
 
 class LeaveReason(enum.Enum):
@@ -82,6 +83,7 @@ class ConferenceRoom:
         self._on_empty = on_empty
         self._member_ids = itertools.count(1)
         self.members: dict[str, Member] = {}
+        self.departed: list[MemberRecord] = []  # for the room's record, once it closes
         self.started = False
         self.ended = False
         self.closed = False
@@ -116,6 +118,7 @@ class ConferenceRoom:
             member.in_mix = False
         if not member.left.done():
             member.left.set_result(reason)
+        self.departed.append(_member_record(member, reason))
         if not self.ended and self._ends_after(member):
             self.end(LeaveReason.ROOM_ENDED)
         if not self.members:
@@ -154,10 +157,16 @@ class ConferenceRoom:
         """Mixed into what every member in the room hears."""
         return self._mixer.play(source)
 
-    def record(self, sink: MediaSink | None) -> None:
+    def record_mix(self, sink: MediaSink | None) -> None:
         """The room's whole mix into `sink` (None: stop)."""
         self.recording = sink
         self._mixer.record(sink)
+
+    def record(self) -> ConferenceRecord:
+        """The room's record so far (whole once it has closed)."""
+        return ConferenceRecord(
+            self.conference_uuid, self.name, self.created, time.time(), tuple(self.departed)
+        )
 
     def others(self, member: Member) -> list[Member]:
         return [other for other in self.members.values() if other is not member]
@@ -186,3 +195,16 @@ class ConferenceRoom:
         for hook in self.on_close:
             hook()
         self._on_empty()
+
+
+def _member_record(member: Member, reason: LeaveReason) -> MemberRecord:
+    leg = member.leg
+    return MemberRecord(
+        member_id=member.member_id,
+        call_uuid=leg.call_uuid,
+        from_number=leg.from_number,
+        to_number=leg.to_number,
+        join_time=member.join_time,
+        leave_time=time.time(),
+        leave_reason=reason.value,
+    )

@@ -24,12 +24,19 @@ from mediaserver.calls.conference_room import (
 from mediaserver.calls.deadlines import Deadlines, NamedTimers
 from mediaserver.calls.leg_media import LegMedia
 from mediaserver.calls.room_mixer import RoomMixer
+from mediaserver.store.conference_records import ConferenceRecords
 
 
 class ConferenceRooms:
-    def __init__(self, deadlines: Deadlines, new_mixer: Callable[[], RoomMixer]) -> None:
+    def __init__(
+        self,
+        deadlines: Deadlines,
+        new_mixer: Callable[[], RoomMixer],
+        records: ConferenceRecords | None = None,
+    ) -> None:
         self._deadlines = deadlines
         self._new_mixer = new_mixer
+        self._records = records
         self._rooms: dict[str, ConferenceRoom] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.rooms_opened = 0
@@ -83,6 +90,8 @@ class ConferenceRooms:
         def forget() -> None:
             if self._rooms.get(name) is room:
                 del self._rooms[name]
+            if self._records is not None:
+                self._records.write(room.record())
 
         room = ConferenceRoom(name, self._new_mixer(), NamedTimers(self._deadlines), forget)
         self._rooms[name] = room

@@ -26,6 +26,7 @@ from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Services
 from mediaserver.plivoxml.signature import RequestSigner
 from mediaserver.plivoxml.sound_cache import SoundCache
 from mediaserver.plivoxml.webhooks import WebhookClient, WebhookExchange
+from mediaserver.store.conference_records import ConferenceRecords
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +45,16 @@ class ApplicationCalls:
         auth_token: str,
         engine: MediaEngine | None = None,
         tts: TtsEngine | None = None,
+        conference_records: ConferenceRecords | None = None,
     ) -> None:
         self.webhooks = WebhookClient(clock, _log_exchange)
         self.sounds = SoundCache(sound_directory)
         self.deadlines = Deadlines(clock)
         self.archive = archive
         # The account's conference rooms (the REST API reaches them through ConferenceControl).
-        self.conferences = None if engine is None else _rooms(self.deadlines, engine)
+        self.conferences = (
+            None if engine is None else _rooms(self.deadlines, engine, conference_records)
+        )
         self._domain = domain
         # Sub-accounts (and their own tokens) come with the REST API; until then every
         # application is the main account's and both header families use its token.
@@ -108,8 +112,10 @@ class ApplicationCalls:
         return f"sip:{user}@{self._domain}"
 
 
-def _rooms(deadlines: Deadlines, engine: MediaEngine) -> ConferenceRooms:
-    return ConferenceRooms(deadlines, lambda: EngineRoomMixer(engine))
+def _rooms(
+    deadlines: Deadlines, engine: MediaEngine, records: ConferenceRecords | None
+) -> ConferenceRooms:
+    return ConferenceRooms(deadlines, lambda: EngineRoomMixer(engine), records)
 
 
 def _display_name(name_addr: str) -> str:

@@ -96,7 +96,7 @@ def start_recording(
 ) -> ConferenceRecording:
     """Record `room` until it closes; the file is finished by the rooms' own task."""
     recording = ConferenceRecording(room, archive, file_format, alone, call_uuid)
-    room.record(recording)
+    room.record_mix(recording)
 
     def finish() -> None:
         rooms.spawn(recording.finish())

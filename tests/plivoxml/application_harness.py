@@ -23,6 +23,7 @@ from mediaserver.plivoxml.session import (
     Services,
     SoundError,
 )
+from mediaserver.store.conference_records import SqliteConferenceRecords
 from mediaserver.store.recordings import Recording
 from tests.calls.conftest import Harness, running_harness
 from tests.plivoxml.fake_room_mixer import FakeRoomMixer
@@ -136,7 +137,8 @@ async def running_application(
     with scratch:
         async with running_harness(tts=tts, inbound_script=script) as calls:
             holder.append(calls)
-            rooms = ConferenceRooms(calls.service.deadlines, new_mixer)
+            records = SqliteConferenceRecords(calls.database)
+            rooms = ConferenceRooms(calls.service.deadlines, new_mixer, records)
             rooms_holder.append(rooms)
             yield AppHarness(calls, app, sounds, tts, debug, recordings, rooms, mixers)
             await rooms.close()

@@ -9,6 +9,7 @@ from mediaserver.calls.leg_events import DigitSource
 from mediaserver.media.tones import SampleSource
 from mediaserver.plivoxml.conference_sounds import beeps
 from mediaserver.sip.message import Request, parse_message
+from mediaserver.store.conference_records import SqliteConferenceRecords
 from tests.calls.in_memory import FakeMedia, Incoming, in_dialog, invite
 from tests.plivoxml.application_harness import ANSWER_URL, AppHarness, running_application
 
@@ -72,6 +73,14 @@ async def test_members_meet_in_the_mix_and_callbacks_say_who_entered_and_left() 
         await hang_up(harness, second, 2)
         assert mixer.closed
         assert harness.rooms.names() == []
+        [record] = SqliteConferenceRecords(harness.calls.database).recent()
+        assert record.conference_name == "standup"
+        assert [(m.member_id, m.leave_reason) for m in record.members] == [
+            ("1", "hangup"),
+            ("2", "hangup"),
+        ]
+        assert record.start_time <= record.members[0].join_time <= record.members[0].leave_time
+        assert record.members[1].leave_time <= record.end_time
 
 
 async def test_max_members_refuses_the_next_member_who_goes_on_with_the_document() -> None:
