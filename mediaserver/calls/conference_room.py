@@ -89,6 +89,7 @@ class ConferenceRoom:
         self.closed = False
         self.on_close: list[Callable[[], None]] = []  # e.g. its recording's end
         self.recording: MediaSink | None = None
+        self.floor_listeners: list[Callable[[Member], None]] = []
 
     def admit(self, leg: CallControl, media: LegMedia, options: MemberOptions) -> Member:
         """A new member: in the mix at once if the room has started (or this member starts
@@ -161,6 +162,18 @@ class ConferenceRoom:
         """The room's whole mix into `sink` (None: stop)."""
         self.recording = sink
         self._mixer.record(sink)
+
+    def on_floor(self, listener: Callable[[Member], None]) -> None:
+        """Tell `listener` each member that takes the floor (floorEvent)."""
+        if not self.floor_listeners:
+            self._mixer.watch_floor(self._floor_taken)
+        self.floor_listeners.append(listener)
+
+    def _floor_taken(self, media: LegMedia) -> None:
+        holder = next((m for m in self.members.values() if m.media is media), None)
+        if holder is not None:
+            for listener in list(self.floor_listeners):
+                listener(holder)
 
     def record(self) -> ConferenceRecord:
         """The room's record so far (whole once it has closed)."""

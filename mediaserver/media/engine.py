@@ -20,6 +20,7 @@ from mediaserver.clock import Clock
 from mediaserver.config import RtpConfig
 from mediaserver.media.batch import BatchProcessor
 from mediaserver.media.digit_tone_queue import DEFAULT_DURATION_MS
+from mediaserver.media.floor import FloorHandler, FloorTracker
 from mediaserver.media.mixer import Conference, RoomSound
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import PortAllocator
@@ -280,13 +281,17 @@ class MediaEngine:
         conference.sounds.append(RoomSound(source, done))
         return done
 
+    def watch_floor(self, conference: Conference, handler: FloorHandler | None) -> None:
+        """Tell `handler` each time another member takes the floor (None: stop)."""
+        conference.floor = None if handler is None else FloorTracker(handler)
+
     def record_conference(self, conference: Conference, sink: MediaSink | None) -> None:
         """Every member and every room sound, mixed, into `sink` (None: stop)."""
         conference.sink = sink
 
     def close_conference(self, conference: Conference) -> None:
         conference.stop_sounds()
-        conference.sink = None
+        conference.sink = conference.floor = None
         for stream in list(conference.members):
             self.leave_conference(conference, stream)
         if conference in self._conferences:

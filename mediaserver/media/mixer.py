@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audiocodecs.pcm import Pcm16
+from mediaserver.media.floor import FloorTracker
 from mediaserver.media.frame import FRAME_SAMPLES
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.stream import MediaStream
@@ -93,6 +94,7 @@ class Conference:
         self.deaf: set[int] = set()  # stream ids that receive silence
         self.sounds: list[RoomSound] = []
         self.sink: MediaSink | None = None  # the room's recording
+        self.floor: FloorTracker | None = None  # who speaks, when someone asked
         self.closed = False
 
     def add(self, stream: MediaStream) -> None:
@@ -152,6 +154,7 @@ class _Layout:
     """The tick's members grouped room after room, with what the mix needs of each."""
 
     rooms: list[Conference] = field(default_factory=list)
+    streams: list[MediaStream] = field(default_factory=list)  # row by row
     starts: list[int] = field(default_factory=list)  # each room's first row in `rows`
     rows: list[int] = field(default_factory=list)  # rows of the tick's stack
     speaking: list[bool] = field(default_factory=list)
@@ -163,6 +166,7 @@ class _Layout:
         self.rooms.append(conference)
         self.starts.append(len(self.rows))
         for stream in members:
+            self.streams.append(stream)
             self.rows.append(row_of[stream.stream_id])
             self.speaking.append(conference.speaks(stream))
             self.deaf.append(stream.stream_id in conference.deaf)
@@ -195,4 +199,19 @@ def mix_rooms(
     for index, conference in enumerate(layout.rooms):
         if conference.sink is not None:
             conference.sink.write_frame(saturate(totals[index]))
+    _follow_floors(layout, contributions)
     return RoomMix(layout.rows, heard)
+
+
+def _follow_floors(layout: _Layout, contributions: Wide) -> None:
+    """Each room that tracks its floor gets its members' levels of this tick."""
+    watched = [index for index, room in enumerate(layout.rooms) if room.floor is not None]
+    if not watched:
+        return
+    levels = np.abs(contributions).mean(axis=1).tolist()
+    ends = [*layout.starts[1:], len(layout.rows)]
+    for index in watched:
+        tracker = layout.rooms[index].floor
+        assert tracker is not None
+        start, end = layout.starts[index], ends[index]
+        tracker.follow(layout.streams[start:end], levels[start:end])

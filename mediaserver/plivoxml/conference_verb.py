@@ -7,11 +7,11 @@ The room's rules (who starts it, what ends it, maxMembers) are calls/conference_
 here are the member's side of them: waitSound while the room has not started, enter and exit
 sounds mixed into the room, digits (hangupOnStar, digitsMatch, relayDTMF to the others),
 sendDigits on entry, the room's recording, and callbackUrl's events (enter, exit, digits,
-record) with their parameters.
+floor, record) with their parameters.
 
 A member refused at maxMembers never enters: its document goes on with the next verb, with a
-log entry. floorEvent and transcription are refused (8011) rather than skipped: there is no
-floor detection and no transcription engine here yet.
+log entry. floorEvent reports this member taking the floor (media/floor.py decides who holds
+it). Transcription is refused (8011) rather than skipped: there is no transcription engine.
 """
 
 import asyncio
@@ -51,8 +51,6 @@ async def run_conference(session: CallSession, verb: Conference) -> Goto | None:
 
 
 def _rooms(session: CallSession, verb: Conference) -> ConferenceRooms:
-    if verb.floor_event:
-        raise UnsupportedVerbError("<Conference floorEvent> is not supported yet")
     if verb.transcription_type or verb.transcription_url:
         raise UnsupportedVerbError("<Conference> transcription is not supported yet")
     rooms = session.services.conferences
@@ -130,6 +128,8 @@ class _Membership:
         if verb.send_digits:
             session.background(session.leg.send_digits(verb.send_digits))
         self._callback("enter")
+        if verb.floor_event:
+            self._room.on_floor(self._floor_taken)
         if verb.record:
             self._record()
 
@@ -156,6 +156,11 @@ class _Membership:
         self.recording = recording
         recording.listeners.append(lambda params: self._callback("record", params))
         self._callback("record", recording.parameters())
+
+    def _floor_taken(self, holder: Member) -> None:
+        """floorEvent: this member has become the one speaking."""
+        if holder is self.member and not holder.left.done():
+            self._callback("floor")
 
     def _hear(self, event: LegEvent) -> None:
         if isinstance(event, HoldChanged):

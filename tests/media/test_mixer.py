@@ -5,6 +5,7 @@ from typing import cast
 
 import numpy as np
 
+from mediaserver.media.floor import HOLD_TICKS, FloorTracker
 from mediaserver.media.mixer import Conference, RoomSound, mix_all, mix_minus_one, mix_rooms
 from mediaserver.media.stream import MediaStream
 from mediaserver.media.tones import SampleSource
@@ -93,3 +94,28 @@ def test_saturation_after_subtracting_own_voice() -> None:
     mixed = mix_rooms([room], row_of, inputs, np.ones(3, np.bool_))
     # The loud pair's sum clips, but each of them hears the other minus the third exactly.
     assert mixed.heard[:, 0].tolist() == [0, 0, 32767]
+
+
+def test_the_floor_goes_to_the_member_loud_longest_and_stays_through_silence() -> None:
+    [room], row_of = _rooms(3)
+    taken: list[int] = []
+    room.floor = FloorTracker(lambda stream: taken.append(stream.stream_id))
+    speech = np.full((3, 160), 20, np.int16)
+    speech[1] = 3000
+    for tick in range(HOLD_TICKS):
+        assert taken == [], tick
+        mix_rooms([room], row_of, speech, np.ones(3, np.bool_))
+    assert taken == [1]
+    speech[1], speech[2] = 0, -2000
+    for _ in range(HOLD_TICKS - 1):  # not long enough yet
+        mix_rooms([room], row_of, speech, np.ones(3, np.bool_))
+    mix_rooms([room], row_of, np.zeros((3, 160), np.int16), np.ones(3, np.bool_))
+    assert taken == [1]
+    room.muted.add(2)  # a muted member never takes the floor
+    for _ in range(2 * HOLD_TICKS):
+        mix_rooms([room], row_of, speech, np.ones(3, np.bool_))
+    assert taken == [1]
+    room.muted.clear()
+    for _ in range(HOLD_TICKS):
+        mix_rooms([room], row_of, speech, np.ones(3, np.bool_))
+    assert taken == [1, 2]

@@ -2,6 +2,7 @@
 (each play ends when the test says)."""
 
 import asyncio
+from collections.abc import Callable
 
 from mediaserver.calls.leg_media import LegMedia
 from mediaserver.media.port import MediaSink, MediaSource
@@ -15,6 +16,7 @@ class FakeRoomMixer:
         self.played: list[MediaSource] = []
         self.plays: list[asyncio.Future[bool]] = []
         self.sink: MediaSink | None = None
+        self.floor_handler: Callable[[LegMedia], None] | None = None
         self.closed = False
 
     def join(self, media: LegMedia) -> None:
@@ -39,6 +41,9 @@ class FakeRoomMixer:
 
     def record(self, sink: MediaSink | None) -> None:
         self.sink = sink
+
+    def watch_floor(self, handler: Callable[[LegMedia], None] | None) -> None:
+        self.floor_handler = handler
 
     def close(self) -> None:
         assert not self.members

@@ -263,3 +263,16 @@ async def test_control_reports_unknown_rooms() -> None:
         assert control.names() == []
         with pytest.raises(ConferenceNotFoundError):
             control.room("nobody")
+
+
+async def test_floor_event_reports_this_member_taking_the_floor() -> None:
+    document = room_document(floorEvent="true", callbackUrl=EVENTS_URL)
+    async with running_application({ANSWER_URL: document}) as harness:
+        await join(harness, 1)
+        await join(harness, 2)
+        mixer = harness.mixers[0]
+        assert mixer.floor_handler is not None
+        mixer.floor_handler(media(harness, 2))
+        mixer.floor_handler(media(harness, 1))
+        floors = [e for e in events(harness) if e[0] == "floor"]
+        assert floors == [("floor", "2"), ("floor", "1")]
