@@ -41,6 +41,7 @@ from mediaserver.clock import Clock, SystemClock
 from mediaserver.config import WEBSOCKET_TRANSPORTS, Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
+from mediaserver.media.tts import TtsEngine
 from mediaserver.media.tts_cache import TtsCache
 from mediaserver.plivoxml.application_calls import ApplicationCalls
 from mediaserver.plivoxml.recording_archive import RecordingArchive
@@ -109,7 +110,12 @@ def _tune_garbage_collector() -> None:
 
 
 def _applications(
-    config: Config, clock: SystemClock, router: Router, database: sqlite3.Connection
+    config: Config,
+    clock: SystemClock,
+    router: Router,
+    database: sqlite3.Connection,
+    engine: MediaEngine,
+    tts: TtsEngine,
 ) -> ApplicationCalls:
     """The Plivo XML side: recordings under the data directory, served by the API listener;
     Play sounds cached beside them."""
@@ -122,8 +128,9 @@ def _applications(
         config.account.auth_token,
     )
     return ApplicationCalls(
-        clock, router, config.sip.domain, archive, data / "sound-cache", config.account.auth_token
-    )
+        clock, router, config.sip.domain, archive, data / "sound-cache",
+        config.account.auth_token, engine, tts,
+    )  # fmt: skip
 
 
 def _rest_api(
@@ -216,8 +223,8 @@ class Server:
             SqliteNumbers(database),
             SqliteApplications(database),
         )
-        applications = _applications(config, clock, router, database)
         tts = TtsCache.configured(config.tts, config.storage.sqlite_path.parent / "tts-cache")
+        applications = _applications(config, clock, router, database, engine, tts)
         calls = CallService(
             transport,
             registrar,

@@ -242,7 +242,7 @@ class RtpLegMedia:
 
     def connect(self, other: LegMedia) -> None:
         """Bridge both ways through the engine (relayed or transcoded, its choice)."""
-        mine, theirs = self._open_stream(), _stream_of(other)
+        mine, theirs = self._open_stream(), stream_of(other)
         if mine.peer is theirs:
             return
         try:
@@ -255,7 +255,7 @@ class RtpLegMedia:
             self._engine.disconnect(self.stream)
 
     def connected_to(self, other: LegMedia) -> bool:
-        return self.stream is not None and self.stream.peer is _stream_of(other)
+        return self.stream is not None and self.stream.peer is stream_of(other)
 
     def play(self, source: MediaSource) -> "asyncio.Future[bool]":
         return self._engine.play(self._open_stream(), source)
@@ -348,8 +348,8 @@ class RtpLegMedia:
 _DIGIT_SOURCES = {DtmfMethod.RFC4733: DigitSource.RFC4733, DtmfMethod.INBAND: DigitSource.INBAND}
 
 
-def _stream_of(media: LegMedia) -> MediaStream:
-    """Two legs bridge through the engine only when both are engine streams."""
+def stream_of(media: LegMedia) -> MediaStream:
+    """Legs bridge (or meet in a conference) through the engine only as engine streams."""
     if not isinstance(media, RtpLegMedia) or media.stream is None:
         raise MediaRefusedError("the other leg's media cannot be bridged")
     return media.stream

@@ -20,7 +20,7 @@ from mediaserver.clock import Clock
 from mediaserver.config import RtpConfig
 from mediaserver.media.batch import BatchProcessor
 from mediaserver.media.digit_tone_queue import DEFAULT_DURATION_MS
-from mediaserver.media.mixer import Conference
+from mediaserver.media.mixer import Conference, RoomSound
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import PortAllocator
 from mediaserver.media.relay import RelayDirection
@@ -264,7 +264,29 @@ class MediaEngine:
         conference.remove(stream)
         self._update(stream)
 
+    def mute_member(self, conference: Conference, stream: MediaStream, muted: bool) -> None:
+        """A muted member is not mixed into what the others hear; it still hears them."""
+        (conference.muted.add if muted else conference.muted.discard)(stream.stream_id)
+
+    def deafen_member(self, conference: Conference, stream: MediaStream, deaf: bool) -> None:
+        """A deaf member receives silence; the others still hear it."""
+        (conference.deaf.add if deaf else conference.deaf.discard)(stream.stream_id)
+
+    def play_to_conference(
+        self, conference: Conference, source: MediaSource
+    ) -> "asyncio.Future[bool]":
+        """Mix `source` into what every member hears; True once it ran out."""
+        done: asyncio.Future[bool] = self._loop.create_future()
+        conference.sounds.append(RoomSound(source, done))
+        return done
+
+    def record_conference(self, conference: Conference, sink: MediaSink | None) -> None:
+        """Every member and every room sound, mixed, into `sink` (None: stop)."""
+        conference.sink = sink
+
     def close_conference(self, conference: Conference) -> None:
+        conference.stop_sounds()
+        conference.sink = None
         for stream in list(conference.members):
             self.leave_conference(conference, stream)
         if conference in self._conferences:

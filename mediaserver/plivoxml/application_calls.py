@@ -10,10 +10,14 @@ import re
 from pathlib import Path
 
 from mediaserver.calls.call_control import CallControl
+from mediaserver.calls.conference_rooms import ConferenceRooms
 from mediaserver.calls.deadlines import Deadlines
 from mediaserver.calls.dialer import Caller
+from mediaserver.calls.room_mixer import EngineRoomMixer
 from mediaserver.calls.router import ApplicationRoute, Router
 from mediaserver.clock import Clock
+from mediaserver.media.engine import MediaEngine
+from mediaserver.media.tts import TtsEngine
 from mediaserver.plivoxml.account_webhooks import AccountWebhooks
 from mediaserver.plivoxml.application_script import run_application
 from mediaserver.plivoxml.dial_plan import RouterDialPlan
@@ -38,11 +42,15 @@ class ApplicationCalls:
         archive: RecordingArchive,
         sound_directory: Path,
         auth_token: str,
+        engine: MediaEngine | None = None,
+        tts: TtsEngine | None = None,
     ) -> None:
         self.webhooks = WebhookClient(clock, _log_exchange)
         self.sounds = SoundCache(sound_directory)
         self.deadlines = Deadlines(clock)
         self.archive = archive
+        # The account's conference rooms (the REST API reaches them through ConferenceControl).
+        self.conferences = None if engine is None else _rooms(self.deadlines, engine)
         self._domain = domain
         # Sub-accounts (and their own tokens) come with the REST API; until then every
         # application is the main account's and both header families use its token.
@@ -53,18 +61,27 @@ class ApplicationCalls:
             RouterDialPlan(router, domain),
             self.deadlines,
             archive,
+            conferences=self.conferences,
+            tts=tts,
         )
 
     def start(self) -> None:
         self.webhooks.start()
 
     async def close(self) -> None:
+        if self.conferences is not None:
+            await self.conferences.close()
         await self.webhooks.close()
         await self.sounds.close()
         self.deadlines.close()
 
     def statistics(self) -> dict[str, int]:
-        return {**self.webhooks.statistics(), "application_timers": len(self.deadlines)}
+        rooms = {} if self.conferences is None else self.conferences.statistics()
+        return {
+            **self.webhooks.statistics(),
+            "application_timers": len(self.deadlines),
+            **rooms,
+        }
 
     async def __call__(self, leg: CallControl, route: ApplicationRoute, caller: Caller) -> None:
         application = route.application
@@ -89,6 +106,10 @@ class ApplicationCalls:
         if _PHONE_NUMBER.fullmatch(user):
             return user.removeprefix("+")
         return f"sip:{user}@{self._domain}"
+
+
+def _rooms(deadlines: Deadlines, engine: MediaEngine) -> ConferenceRooms:
+    return ConferenceRooms(deadlines, lambda: EngineRoomMixer(engine))
 
 
 def _display_name(name_addr: str) -> str:
