@@ -4,8 +4,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediaserver.rtp.interarrival_jitter import MAX_RUN, JitterRun, interarrival_jitter
-from mediaserver.rtp.statistics import ReceiveStatistics
+from mediaserver.rtp.statistics import (
+    MAX_RUN,
+    JitterRun,
+    ReceiveStatistics,
+    interarrival_jitter,
+)
 
 CLOCK_RATE = 8000
 
