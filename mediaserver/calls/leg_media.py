@@ -297,7 +297,11 @@ class RtpLegMedia:
             self._engine.record(self.stream, sink, sent_too=heard)
 
     def packets_received(self) -> int:
-        figures = self.statistics()
+        """A count only, read every second by the leg's media check: the engine's count,
+        not a whole statistics() snapshot (that would run the jitter estimate each time)."""
+        if self.stream is not None:
+            return self._engine.packets_received(self.stream)
+        figures = self._final_statistics
         return -1 if figures is None else figures.packets_received
 
     def statistics(self) -> StreamStatistics | None:

@@ -351,6 +351,11 @@ class MediaEngine:
             },
         )
 
+    def packets_received(self, stream: MediaStream) -> int:
+        """Valid RTP the stream has taken from its source (stream_statistics' first figure,
+        without the rest: a cheap question for a check that asks every second)."""
+        return stream.rtp.packets_received
+
     def stream_statistics(self, stream: MediaStream) -> StreamStatistics:
         """A snapshot of one stream's counters (the call layer reads no stream internals)."""
         return stream_statistics(stream)
@@ -382,11 +387,13 @@ class MediaEngine:
         if stream.mode is StreamMode.BATCH and mode is not StreamMode.BATCH:
             self._batch.remove(stream)
         stream.mode = mode
+        stream.rtp.relay = None
         if mode is StreamMode.RELAY:
             assert stream.peer is not None
             relay = RelayDirection(stream, stream.peer)
             self._relays[stream.stream_id] = relay
-            stream.rtp.handler = relay.forward
+            stream.rtp.relay = relay.relay
+            stream.rtp.handler = _drop
         elif mode is StreamMode.BATCH:
             stream.rtp.handler = self._batch.add(stream)
         else:
