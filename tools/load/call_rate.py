@@ -54,8 +54,17 @@ def run() -> None:
     print(f"ratio mediaserver/kamailio: {ours / reference if reference else 0:.2f}")
 
 
-def climb(workdir: Path, injection: Path, *, ours: bool) -> tuple[float, float]:
-    """(the best clean achieved rate, the server's CPU share during that step)."""
+def climb(
+    workdir: Path,
+    injection: Path,
+    *,
+    ours: bool,
+    scenario: Path = SCENARIO,
+    answer_url: str | None = None,
+) -> tuple[float, float]:
+    """(the best clean achieved rate, the server's CPU share during that step). With
+    `answer_url`, our server also has an application caller (call_servers.py) for the
+    injection file to name."""
     workdir.mkdir()
     trunk_port = free_port()
     trunk = f"127.0.0.1:{trunk_port}"
@@ -69,14 +78,14 @@ def climb(workdir: Path, injection: Path, *, ours: bool) -> tuple[float, float]:
         server: RunningServer
         pid: int
         if ours:
-            our_server = start_ours(workdir / "server", trunk)
+            our_server = start_ours(workdir / "server", trunk, answer_url=answer_url)
             server, pid = our_server.running, our_server.pid
         else:
             server = start_kamailio_proxy(workdir / "server", trunk)
             pid = server.pid
         with server:
             for rate in RATES:
-                outcome, cpu = clean_step(server, pid, injection, rate, workdir)
+                outcome, cpu = clean_step(server, pid, injection, rate, workdir, scenario)
                 if outcome is None:
                     break
                 best, best_cpu = outcome.successful / outcome.wall_seconds, cpu
@@ -87,11 +96,11 @@ def climb(workdir: Path, injection: Path, *, ours: bool) -> tuple[float, float]:
 
 
 def clean_step(
-    server: RunningServer, pid: int, injection: Path, rate: int, workdir: Path
+    server: RunningServer, pid: int, injection: Path, rate: int, workdir: Path, scenario: Path
 ) -> tuple[SippOutcome | None, float]:
     for _ in range(STEP_ATTEMPTS):
         meter = CpuMeter(pid)
-        outcome = drive(server.port, injection, rate, workdir)
+        outcome = drive(server.port, injection, rate, workdir, scenario)
         cpu = meter.share()
         achieved = outcome.successful / outcome.wall_seconds
         print(
@@ -107,10 +116,10 @@ def clean_step(
     return None, 0.0
 
 
-def drive(port: int, injection: Path, rate: int, workdir: Path) -> SippOutcome:
+def drive(port: int, injection: Path, rate: int, workdir: Path, scenario: Path) -> SippOutcome:
     statistics = workdir / f"stats-{port}-{rate}-{time.monotonic_ns()}.csv"
     command = [
-        "sipp", "-sf", str(SCENARIO), "-inf", str(injection), "-s", CALLED,
+        "sipp", "-sf", str(scenario), "-inf", str(injection), "-s", CALLED,
         "-auth_uri", f"{CALLED}@{DOMAIN}", "-d", str(HOLD_MS),
         "-r", str(rate), "-m", str(rate * STEP_SECONDS), "-l", str(rate * 5),
         "-i", "127.0.0.1", "-p", str(free_port()), "-nostdin",
