@@ -141,6 +141,10 @@ class MediaStream:
         self.sink: MediaSink | None = None
         self.digit_handler: DigitHandler | None = None
         self.inband_detection = False
+        # The in-band digit whose key was down when the stream last left the batch path: a
+        # digit collection that ends on a press and the next one that starts within the same
+        # tone must not hear it twice (dtmf_detector.py, hold).
+        self.digit_held: str | None = None
         # RFC 4733 packets waiting for their tick: (payload, marker, timestamp).
         self.dtmf_outbox: deque[tuple[bytes, bool, int]] = deque()
         self.dtmf_waiters: list[asyncio.Future[bool]] = []
