@@ -145,6 +145,8 @@ class MediaStream:
         # digit collection that ends on a press and the next one that starts within the same
         # tone must not hear it twice (dtmf_detector.py, hold).
         self.digit_held: str | None = None
+        # When the stream last went idle (no path: it sends nothing), on the engine's clock.
+        self.idle_since: float | None = None
         # RFC 4733 packets waiting for their tick: (payload, marker, timestamp).
         self.dtmf_outbox: deque[tuple[bytes, bool, int]] = deque()
         self.dtmf_waiters: list[asyncio.Future[bool]] = []
