@@ -26,6 +26,7 @@ from mediaserver.clock import SystemClock
 from mediaserver.config import Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
+from mediaserver.media.recent_speech import RecentSpeech
 from mediaserver.media.tts import EspeakTts
 from mediaserver.plivoxml.application_calls import ApplicationCalls
 from mediaserver.plivoxml.recording_archive import RecordingArchive
@@ -159,6 +160,7 @@ class Server:
             SqliteApplications(database),
         )
         applications = _applications(config, clock, router, database)
+        speech = RecentSpeech(EspeakTts(config.storage.sqlite_path.parent / "tts-cache"))
         calls = CallService(
             transport,
             registrar,
@@ -169,7 +171,7 @@ class Server:
             config.sip.domain,
             config.rtp.address,
             timers,
-            EspeakTts(config.storage.sqlite_path.parent / "tts-cache"),
+            speech,
             inbound_script=inbound_script,
             application_script=applications,
         )
@@ -182,6 +184,7 @@ class Server:
                 MetricSource("calls", calls.statistics),
                 MetricSource("applications", applications.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
+                MetricSource("speech", speech.statistics),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
