@@ -5,15 +5,19 @@ answers `<Speak>` of a short sentence then `<Hangup/>` (tools/load/app_uac.xml: 
 INVITE with credentials, 200, ACK, then the server's BYE after the speech). Every call costs
 the server an answer-URL request, a parse, a TTS cache lookup (warm: one sentence for all),
 a played prompt and the hangup URL's request. The rate steps up as call_rate.py does (10 s
-steps, the highest clean one counts; SIPp's wall time includes the last call's speech).
+steps, the highest clean one counts), the achieved rate taken over SIPp's wall time less one
+call's length (the sentence's duration; call_rate.py's calls are held HOLD_MS).
 
 Reference in the same run: call_rate.py's direct dial (the same SIPp caller, authenticated the
 same way, through the outgoing carrier to a SIPp UAS, calls held 100 ms) on a fresh server.
 """
 
+import asyncio
 import tempfile
 from pathlib import Path
 
+from mediaserver.media.frame import SAMPLE_RATE
+from mediaserver.media.tts import EspeakTts
 from tools.load.answer_application import SENTENCE, AnswerApplication
 from tools.load.call_rate import STEP_SECONDS, climb
 from tools.load.call_servers import (
@@ -35,8 +39,10 @@ def run() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="load-app-cps-") as directory:
         workdir = Path(directory)
+        speech_seconds = spoken_seconds(workdir / "tts")
         print(f"{STEP_SECONDS} s steps; SIPp UAC (an endpoint) -> server")
-        print(f"through an answer URL (<Speak>{SENTENCE}</Speak><Hangup/>, TTS cache warm):")
+        print(f"through an answer URL (<Speak>{SENTENCE}</Speak><Hangup/>, {speech_seconds:.2f} s"
+              " of speech, TTS cache warm):")  # fmt: skip
         with AnswerApplication() as app:
             ours, cpu = climb(
                 workdir / "application",
@@ -44,6 +50,7 @@ def run() -> None:
                 ours=True,
                 scenario=SCENARIO,
                 answer_url=app.url("/speak"),
+                call_seconds=speech_seconds,
             )
             requests = app.statistics()["requests"]
         print("direct dial (the same caller -> outgoing carrier -> SIPp UAS, held 100 ms):")
@@ -55,3 +62,9 @@ def run() -> None:
     print(f"direct dial:      {reference:,.0f} calls/s with no failure,"
           f" server CPU {100 * reference_cpu:.0f}% of a core")  # fmt: skip
     print(f"ratio answer URL/direct dial: {ours / reference if reference else 0:.2f}")
+
+
+def spoken_seconds(cache: Path) -> float:
+    """How long the application's sentence lasts: what each call holds beyond its setup."""
+    speech = asyncio.run(EspeakTts(cache).synthesize(SENTENCE, "WOMAN", "en-US", SAMPLE_RATE))
+    return len(speech) / SAMPLE_RATE

@@ -10,6 +10,7 @@ through Kamailio as a stateful proxy (digest auth, record-route, tm) is the refe
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.bench.registration import DOMAIN, RunningServer, free_port
@@ -61,10 +62,11 @@ def climb(
     ours: bool,
     scenario: Path = SCENARIO,
     answer_url: str | None = None,
+    call_seconds: float = HOLD_MS / 1000,
 ) -> tuple[float, float]:
     """(the best clean achieved rate, the server's CPU share during that step). With
     `answer_url`, our server also has an application caller (call_servers.py) for the
-    injection file to name."""
+    injection file to name. `call_seconds`: how long the scenario holds a call."""
     workdir.mkdir()
     trunk_port = free_port()
     trunk = f"127.0.0.1:{trunk_port}"
@@ -85,24 +87,38 @@ def climb(
             pid = server.pid
         with server:
             for rate in RATES:
-                outcome, cpu = clean_step(server, pid, injection, rate, workdir, scenario)
+                plan = StepPlan(rate, scenario, call_seconds)
+                outcome, cpu = clean_step(server, pid, injection, plan, workdir)
                 if outcome is None:
                     break
-                best, best_cpu = outcome.successful / outcome.wall_seconds, cpu
+                best, best_cpu = plan.achieved(outcome), cpu
     finally:
         uas.kill()
         uas.wait()
     return best, best_cpu
 
 
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    rate: int
+    scenario: Path
+    call_seconds: float
+
+    def achieved(self, outcome: SippOutcome) -> float:
+        """Calls per second over the time calls were started: SIPp's wall time less the
+        length of its last call."""
+        return outcome.successful / (outcome.wall_seconds - self.call_seconds)
+
+
 def clean_step(
-    server: RunningServer, pid: int, injection: Path, rate: int, workdir: Path, scenario: Path
+    server: RunningServer, pid: int, injection: Path, plan: StepPlan, workdir: Path
 ) -> tuple[SippOutcome | None, float]:
+    rate = plan.rate
     for _ in range(STEP_ATTEMPTS):
         meter = CpuMeter(pid)
-        outcome = drive(server.port, injection, rate, workdir, scenario)
+        outcome = drive(server.port, injection, rate, workdir, plan.scenario)
         cpu = meter.share()
-        achieved = outcome.successful / outcome.wall_seconds
+        achieved = plan.achieved(outcome)
         print(
             f"  {rate:>5}/s target: {outcome.successful} ok, {outcome.failed} failed, "
             f"{outcome.retransmissions} retransmissions, {achieved:,.0f}/s, "
