@@ -4,12 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/default.toml
 PYTEST_ARGS ?=
+WEB    := web
+NPM_INSTALLED := $(WEB)/node_modules/.installed
+# Browser bundles: JsSIP and a page's script in one file each (built, never committed).
+BUNDLES := $(WEB)/build/registration_page.js
 
 # asyncio's debug mode stays off: Python turns it on for ANY non-empty PYTHONASYNCIODEBUG,
 # "0" included, and it slows every callback (the benchmarks and load tests most of all).
 unexport PYTHONASYNCIODEBUG
 
-.PHONY: run install system-packages lint types test test-unit bench load fmt clean
+.PHONY: run install system-packages web lint types test test-unit bench load fmt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +25,21 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Debian packages the test suite and benchmarks drive (SIPp, Kamailio, rtpengine, ...).
+# Debian packages the test suite and benchmarks drive (SIPp, Kamailio, rtpengine, Chromium, ...).
 system-packages:
 	tools/install-system-packages
+
+# npm packages, exactly as package-lock.json pins them: JsSIP, esbuild, playwright-core (which
+# drives Debian's Chromium and downloads no browser of its own).
+$(NPM_INSTALLED): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB)/build/%.js: tests/interop/browser/%.js $(NPM_INSTALLED)
+	NODE_PATH=$(WEB)/node_modules $(WEB)/node_modules/.bin/esbuild $< --bundle --format=iife \
+		--target=chrome120 --log-level=warning --outfile=$@
+
+web: $(BUNDLES)
 
 run: install
 	$(BIN)/mediaserver run --config $(CONFIG)
@@ -43,7 +59,7 @@ types: install
 test-unit: install
 	$(BIN)/pytest -m "not interop" $(PYTEST_ARGS)
 
-test: system-packages install lint types
+test: system-packages install web lint types
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: system-packages install
@@ -53,4 +69,4 @@ load: system-packages install
 	$(BIN)/python -m tools.load $(LOAD)
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/build

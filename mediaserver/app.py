@@ -13,6 +13,7 @@ import signal
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
@@ -22,12 +23,12 @@ from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
 from mediaserver.calls.router import Router
 from mediaserver.calls.sip_service import SipService
-from mediaserver.clock import SystemClock
-from mediaserver.config import Config
+from mediaserver.clock import Clock, SystemClock
+from mediaserver.config import WEBSOCKET_TRANSPORTS, Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.recent_speech import RecentSpeech
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.tts_cache import TtsCache
 from mediaserver.plivoxml.application_calls import ApplicationCalls
 from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.sip.transaction.timers import Timers
@@ -39,8 +40,10 @@ from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.store.recordings import SqliteRecordings
+from mediaserver.transport.certificate import TlsFiles, self_signed
 from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.sip_transport import SipTransport
+from mediaserver.transport.websocket import WebSocketSettings
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class Server:
     router: Router
     transport: SipTransport
     engine: MediaEngine
+    tts: TtsCache
     calls: CallService
     applications: ApplicationCalls
     api: ApiServer
@@ -150,7 +154,11 @@ class Server:
         )
         sip_service = SipService(registrar)
         timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
-        transport = SipTransport(sip_service, clock, local=local, timers=timers)
+        transport = SipTransport(
+            sip_service, clock, local=local, timers=timers,
+            websocket=_websocket_settings(config, clock),
+            on_connection_closed=registrar.connection_closed,
+        )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
         router = Router(
             registrar,
@@ -160,7 +168,8 @@ class Server:
             SqliteApplications(database),
         )
         applications = _applications(config, clock, router, database)
-        speech = RecentSpeech(EspeakTts(config.storage.sqlite_path.parent / "tts-cache"))
+        tts = TtsCache.configured(config.tts, config.storage.sqlite_path.parent / "tts-cache")
+        speech = RecentSpeech(tts)
         calls = CallService(
             transport,
             registrar,
@@ -184,6 +193,7 @@ class Server:
                 MetricSource("calls", calls.statistics),
                 MetricSource("applications", applications.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
+                MetricSource("tts", tts.statistics),
                 MetricSource("speech", speech.statistics),
                 MetricSource("process", _process_statistics),
             ],
@@ -192,13 +202,19 @@ class Server:
                 applications.archive, config.account.auth_id, config.account.auth_token
             ).routes(),
         )
-        return cls(config, database, registrar, router, transport, engine, calls, applications, api)
+        return cls(
+            config, database, registrar, router, transport, engine, tts, calls, applications, api
+        )
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
         await self.api.start(self.config.api.listen)
+        await self.tts.start()
         self.applications.start()
+        forgotten = self.registrar.forget_connections(WEBSOCKET_TRANSPORTS)
+        if forgotten:
+            logger.info("removed %d bindings of WebSockets from before the start", forgotten)
         await self.transport.start(self.config.sip.listen_addresses)
         logger.info("mediaserver started (SIP domain %s)", self.config.sip.domain)
 
@@ -219,6 +235,7 @@ class Server:
         ):
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
         self.engine.close()
+        await self.tts.close()
         await self.applications.close()
         await self.api.close()
         await self.transport.close()
@@ -244,6 +261,34 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(signum)
         logger.info("stopped")
+
+
+def _websocket_settings(config: Config, clock: Clock) -> WebSocketSettings:
+    sip = config.sip
+    transports = {address.transport for address in sip.listen_addresses}
+    if transports & set(WEBSOCKET_TRANSPORTS) and not sip.ws_origins:
+        logger.info("WebSocket: every Origin is allowed (sip.ws_origins is empty)")
+    return WebSocketSettings(
+        origins=tuple(sip.ws_origins),
+        ping_interval=sip.ws_ping_interval,
+        idle_timeout=sip.ws_idle_timeout,
+        tls=_tls_files(config, clock) if "wss" in transports else None,
+    )
+
+
+def _tls_files(config: Config, clock: Clock) -> TlsFiles:
+    """The configured pair, else a self-signed one kept beside the database (var/tls/)."""
+    if config.sip.tls_certificate:
+        return TlsFiles(Path(config.sip.tls_certificate), Path(config.sip.tls_key))
+    directory = config.storage.sqlite_path.parent / "tls"
+    files, made = self_signed(directory, clock.wall())
+    verb = "created" if made else "using"
+    logger.warning(
+        "wss: %s a self-signed certificate %s (key %s); set sip.tls_certificate and"
+        " sip.tls_key for one browsers trust",
+        verb, files.certificate, files.key,
+    )  # fmt: skip
+    return files
 
 
 async def _sweep(registrar: Registrar) -> None:

@@ -18,7 +18,8 @@ ENV_PREFIX = "MEDIASERVER_"
 AUTH_ID_PATTERN = re.compile(r"^MA[A-Z0-9]{18}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DIGEST_ALGORITHMS = ("MD5", "SHA-256")
-TRANSPORTS = ("udp", "tcp")
+TRANSPORTS = ("udp", "tcp", "ws", "wss")
+WEBSOCKET_TRANSPORTS = ("ws", "wss")
 
 
 class ConfigError(Exception):
@@ -36,7 +37,7 @@ class ListenAddress:
 
     @classmethod
     def parse(cls, text: str) -> "ListenAddress":
-        """Parse `udp:0.0.0.0:5060` or `tcp:[::1]:5060`."""
+        """Parse `udp:0.0.0.0:5060`, `tcp:[::1]:5060` or `wss:0.0.0.0:8443`."""
         transport, _, rest = text.partition(":")
         host, _, port = rest.rpartition(":")
         host = host.removeprefix("[").removesuffix("]")
@@ -49,12 +50,25 @@ class ListenAddress:
 @dataclass(frozen=True, slots=True)
 class SipConfig:
     domain: str = "phone.local"
-    listen: list[str] = field(default_factory=lambda: ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"])
+    listen: list[str] = field(
+        default_factory=lambda: [
+            "udp:0.0.0.0:5060", "tcp:0.0.0.0:5060", "ws:0.0.0.0:5066", "wss:0.0.0.0:7443",
+        ]
+    )  # fmt: skip
     advertised_address: str = ""
     # RFC 3261 §17.1.1.1 timer values; T1 is the round-trip estimate the others derive from.
     t1_ms: int = 500
     t2_ms: int = 4000
     t4_ms: int = 5000
+    # WSS listeners: PEM files; both empty means a self-signed pair made under var/ at start.
+    tls_certificate: str = ""
+    tls_key: str = ""
+    # Origins (`https://phone.example.com`) allowed to open a WebSocket; empty allows all.
+    ws_origins: list[str] = field(default_factory=list)
+    ws_ping_interval: int = 30  # seconds between WebSocket pings; no pong in half that: closed
+    # Seconds without a SIP message before a WebSocket is closed. A registered browser may
+    # say nothing until its refresh, so this must exceed registrar.max_expires.
+    ws_idle_timeout: int = 3900
 
     def validate(self) -> None:
         if not 10 <= self.t1_ms <= self.t2_ms or self.t4_ms < self.t1_ms:
@@ -65,6 +79,12 @@ class SipConfig:
             raise ConfigError("sip.listen", "at least one listen address is needed")
         for text in self.listen:
             _field_check("sip.listen", ListenAddress.parse, text)
+        if bool(self.tls_certificate) != bool(self.tls_key):
+            raise ConfigError("sip.tls_key", "give both tls_certificate and tls_key, or neither")
+        if self.ws_ping_interval <= 0 or self.ws_idle_timeout <= 0:
+            raise ConfigError("sip.ws_ping_interval", "WebSocket intervals must be positive")
+        for origin in self.ws_origins:
+            _field_check("sip.ws_origins", _check_origin, origin)
 
     @property
     def listen_addresses(self) -> list[ListenAddress]:
@@ -187,6 +207,23 @@ class LogConfig:
             raise ConfigError("log.format", "choose 'text' or 'json'")
 
 
+TTS_ENGINES = ("espeak-ng", "pyttsx3")
+
+
+@dataclass(frozen=True, slots=True)
+class TtsConfig:
+    # Which synthesiser renders Speak (both are libespeak-ng underneath); the faster on
+    # Linux by tools/bench/tts.py is the default.
+    engine: str = "pyttsx3"
+    workers: int = 2  # pyttsx3 worker processes, each rendering one text at a time
+
+    def validate(self) -> None:
+        if self.engine not in TTS_ENGINES:
+            raise ConfigError("tts.engine", f"choose from {', '.join(TTS_ENGINES)}")
+        if not 1 <= self.workers <= 16:
+            raise ConfigError("tts.workers", "must be 1 to 16")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     sip: SipConfig = field(default_factory=SipConfig)
@@ -196,11 +233,16 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     account: AccountConfig = field(default_factory=AccountConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def validate(self) -> None:
         for section in dataclasses.fields(self):
             getattr(self, section.name).validate()
+        if self.sip.ws_idle_timeout <= self.registrar.max_expires:
+            # The binding dies with its connection: closing an idle one must not end a live
+            # registration whose client is waiting for its refresh time.
+            raise ConfigError("sip.ws_idle_timeout", "must exceed registrar.max_expires")
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Config:
@@ -308,6 +350,12 @@ def _check_ip(host: str) -> None:
         ipaddress.ip_address(host)
     except ValueError:
         raise ValueError(f"{host!r} is not an IP address") from None
+
+
+def _check_origin(origin: str) -> None:
+    """RFC 6454 §6.2: an Origin header value is scheme "://" host [":" port], nothing more."""
+    if not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/?#\s]+", origin, re.IGNORECASE):
+        raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
 
 
 def _port(text: str) -> int:

@@ -35,6 +35,21 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     ]
 
 
+def test_websocket_listeners_and_origins() -> None:
+    config = load_config(
+        None,
+        environ={
+            "MEDIASERVER_SIP_LISTEN": "ws:127.0.0.1:5066, wss:[::1]:7443",
+            "MEDIASERVER_SIP_WS_ORIGINS": "https://phone.example.com, http://localhost:8080",
+        },
+    )
+    assert config.sip.listen_addresses == [
+        ListenAddress("ws", "127.0.0.1", 5066),
+        ListenAddress("wss", "::1", 7443),
+    ]
+    assert config.sip.ws_origins == ["https://phone.example.com", "http://localhost:8080"]
+
+
 def test_environment_accepts_toml_array() -> None:
     config = load_config(None, environ={"MEDIASERVER_SIP_LISTEN": '["udp:127.0.0.1:0"]'})
     assert config.sip.listen == ["udp:127.0.0.1:0"]
@@ -55,8 +70,15 @@ def test_environment_accepts_toml_array() -> None:
         ("[account]\nauth_id = 'XY123'\n", "account.auth_id"),
         ("[storage]\nurl = 'postgres://x'\n", "storage.url"),
         ("[log]\nformat = 'xml'\n", "log.format"),
+        ("[tts]\nengine = 'festival'\n", "tts.engine"),
+        ("[tts]\nworkers = 0\n", "tts.workers"),
         ("[registrar]\ndigest_algorithms = ['SHA-1']\n", "registrar.digest_algorithms"),
         ("[registrar]\nmin_expires = 7200\n", "registrar.min_expires"),
+        ("[sip]\ntls_certificate = 'cert.pem'\n", "sip.tls_key"),
+        ("[sip]\nws_origins = ['phone.example.com']\n", "sip.ws_origins"),
+        ("[sip]\nws_origins = ['https://phone.example.com/page']\n", "sip.ws_origins"),
+        ("[sip]\nws_ping_interval = 0\n", "sip.ws_ping_interval"),
+        ("[sip]\nws_idle_timeout = 600\n", "sip.ws_idle_timeout"),
     ],
 )
 def test_bad_value_names_its_key(tmp_path: Path, text: str, key: str) -> None:

@@ -63,8 +63,9 @@ class MediaControls:
         leg = self._as_leg()
         leg.events.emit(DigitReceived(leg, digit, source))
 
-    def record(self, sink: MediaSink) -> None:
-        self.media.record(sink)
+    def record(self, sink: MediaSink, heard: bool = True) -> None:
+        """What the peer says, and (`heard`) what it hears mixed in, into `sink`."""
+        self.media.record(sink, heard)
 
     def stop_recording(self) -> None:
         self.media.record(None)

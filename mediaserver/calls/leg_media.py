@@ -79,7 +79,7 @@ class LegMedia(Protocol):
         self, digits: str, duration_ms: int | None = None
     ) -> "asyncio.Future[bool]": ...
     def detect_digits(self, handler: DigitHandler | None) -> None: ...
-    def record(self, sink: MediaSink | None) -> None: ...
+    def record(self, sink: MediaSink | None, heard: bool = True) -> None: ...
     def packets_received(self) -> int: ...
     def statistics(self) -> StreamStatistics | None: ...
     @property
@@ -288,13 +288,13 @@ class RtpLegMedia:
 
         self._engine.detect_dtmf(self.stream, received)
 
-    def record(self, sink: MediaSink | None) -> None:
+    def record(self, sink: MediaSink | None, heard: bool = True) -> None:
         if self.stream is None:
             return
         if sink is None:
             self._engine.stop_recording(self.stream)
         else:
-            self._engine.record(self.stream, sink)
+            self._engine.record(self.stream, sink, sent_too=heard)
 
     def packets_received(self) -> int:
         figures = self.statistics()

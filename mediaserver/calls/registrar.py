@@ -16,7 +16,7 @@ import logging
 import secrets
 import sqlite3
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Protocol
@@ -123,7 +123,7 @@ class Registrar:
         # Compared against when the user is unknown, so both failures cost the same work.
         self._unknown_ha1 = secrets.token_hex(16)
         self._date: tuple[int, str] = (0, "")
-        self._statistics = dict.fromkeys(OUTCOMES, 0)
+        self._statistics = dict.fromkeys((*OUTCOMES, "bindings_closed_with_connection"), 0)
 
     def handle_register(self, request: Request, source: Peer) -> Response:
         try:
@@ -153,6 +153,18 @@ class Registrar:
             self._statistics["forbidden"] += 1
             return self._reply(request, 403)
         return endpoint
+
+    def connection_closed(self, flow: Peer) -> None:
+        """A WebSocket closed: its bindings go with it (RFC 5626's flow idea), since a client
+        with a `.invalid` Contact (RFC 7118 §5) is reachable through that connection alone."""
+        removed = self._bindings.remove_flow(flow.transport, flow.host, flow.port)
+        self._statistics["bindings_closed_with_connection"] += removed
+        if removed:
+            logger.info("%d bindings ended with connection %s", removed, flow.host_port())
+
+    def forget_connections(self, transports: Sequence[str]) -> int:
+        """At start: bindings over connections of a previous run are unreachable now."""
+        return self._bindings.remove_transports(transports)
 
     def sweep_expired(self) -> int:
         return self._bindings.remove_expired(self._clock.wall())

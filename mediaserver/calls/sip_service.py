@@ -12,7 +12,7 @@ from mediaserver.sip.dialog import new_tag
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, build_response
 from mediaserver.transport.peer import Peer
-from mediaserver.transport.sip_transport import ServerRequest
+from mediaserver.transport.server_transactions import ServerRequest
 
 logger = logging.getLogger(__name__)
 

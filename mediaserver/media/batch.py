@@ -202,9 +202,13 @@ class BatchProcessor:
     def _record(self, channels: Sequence[BatchChannel], inputs: Pcm16, outputs: Pcm16) -> None:
         for row, channel in enumerate(channels):
             sink = channel.stream.sink
-            if sink is not None:
-                both = inputs[row].astype(np.int32) + outputs[row]
-                sink.write_frame(np.clip(both, -32768, 32767).astype(np.int16))
+            if sink is None:
+                continue
+            if not channel.stream.sink_hears_sent:
+                sink.write_frame(inputs[row])
+                continue
+            both = inputs[row].astype(np.int32) + outputs[row]
+            sink.write_frame(np.clip(both, -32768, 32767).astype(np.int16))
 
     def _send(self, channels: Sequence[BatchChannel], outputs: Pcm16, sending: Mask) -> None:
         payloads = self._encode(channels, outputs, sending)

@@ -196,10 +196,12 @@ class MediaEngine:
             done.set_result(False)
         self._update(stream)
 
-    def record(self, stream: MediaStream, sink: MediaSink) -> None:
-        """Write what the stream receives and sends, mixed, frame by frame into `sink`."""
+    def record(self, stream: MediaStream, sink: MediaSink, sent_too: bool = True) -> None:
+        """Write what the stream receives, and (`sent_too`) what it sends mixed in, frame by
+        frame into `sink`."""
         self._check_open(stream)
         stream.sink = sink
+        stream.sink_hears_sent = sent_too
         self._update(stream)
 
     def stop_recording(self, stream: MediaStream) -> None:

@@ -139,6 +139,7 @@ class MediaStream:
         self.source: MediaSource | None = None
         self.playback_done: asyncio.Future[bool] | None = None
         self.sink: MediaSink | None = None
+        self.sink_hears_sent = True  # the sink gets what is sent mixed in, or only what comes
         self.digit_handler: DigitHandler | None = None
         self.inband_detection = False
         # The in-band digit whose key was down when the stream last left the batch path: a

@@ -194,6 +194,10 @@ def sip_uri(value: str) -> str:
         raise ValueError(f"must be a SIP URI ({error.reason})") from None
     if uri.scheme not in ("sip", "sips") or uri.user is None:
         raise ValueError("must be a sip: URI with a user, such as sip:alice@example.com")
+    if uri.headers:
+        # RFC 3261 §19.1.5: headers in a URI become headers of the request; a document may
+        # add headers only through sipHeaders, as X-PH-* (§2.7).
+        raise ValueError("must not carry headers (?name=value); use sipHeaders")
     return value
 
 

@@ -18,7 +18,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from mediaserver.plivoxml import verbs
 from mediaserver.plivoxml.attributes import ATTRIBUTES, BODIES
 from mediaserver.plivoxml.document_error import XmlDocumentError
-from mediaserver.plivoxml.ssml import SsmlChecker
+from mediaserver.plivoxml.ssml import SsmlChecker, attribute_name
 
 # Field name -> typed value, as attributes.py's types give them; the verb types check the rest.
 Fields = dict[str, Any]
@@ -118,8 +118,11 @@ class _DocumentReader:
             parser.feed(text)
             root: Element = parser.close()
         except ParseError as error:
-            line = error.position[0]
-            raise XmlDocumentError(f"not well-formed XML ({error.msg})", line=line) from None
+            # expat's message ends with the position, which the error carries on its own.
+            line, column = error.position
+            problem = str(error).split(": line")[0]
+            reason = f"not well-formed XML: {problem} at column {column}"
+            raise XmlDocumentError(reason, line=line) from None
         except DefusedXmlException as error:
             reason = f"refused: {type(error).__name__} (DTDs and entities are not allowed)"
             raise XmlDocumentError(reason, line=self._builder.current_line()) from None
@@ -180,7 +183,7 @@ class _DocumentReader:
         values: Fields = {}
         for name, text in element.attrib.items():
             if name not in specs:
-                raise self.error(element, "unknown attribute", name, text)
+                raise self.error(element, "unknown attribute", attribute_name(name), text)
             try:
                 values[specs[name].field] = specs[name].parse(text)
             except ValueError as error:
@@ -213,7 +216,8 @@ class _DocumentReader:
         body = values.pop(body_field)
         # §2.10: a bidirectional stream carries only the inbound track.
         if values.get("bidirectional") and values.get("audio_track", "inbound") != "inbound":
-            raise self.error(element, "must be inbound when bidirectional", "audioTrack")
+            track = element.get("audioTrack")
+            raise self.error(element, "must be inbound when bidirectional", "audioTrack", track)
         pairs = tuple((name, _as_text(value)) for name, value in values.items())
         return verb_type(**{body_field: body, "attributes": pairs})
 

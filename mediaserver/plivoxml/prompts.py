@@ -87,7 +87,7 @@ async def run_wait(session: CallSession, verb: Wait) -> None:
         await session.sleep(verb.length)
         return
     watch = _WaitWatch(verb)
-    session.leg.record(watch)
+    session.leg.record(watch, heard=False)
     timers = NamedTimers(session.services.deadlines)
     timers.after("length", verb.length, watch.finish)
     try:

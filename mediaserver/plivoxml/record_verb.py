@@ -17,7 +17,6 @@ from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_events import DigitReceived, Ended, LegEvent
 from mediaserver.media.audio_file import AudioWriter
 from mediaserver.media.frame import SAMPLE_RATE
-from mediaserver.media.port import MediaSink
 from mediaserver.media.recorder import Recorder, StereoRecorder
 from mediaserver.media.vad import VoiceActivityDetector
 from mediaserver.plivoxml.prompts import play_beep
@@ -64,7 +63,7 @@ class _Take:
         timers.after("max length", self._verb.max_length, lambda: self._finish(""))
         leg.collect_digits(True)
         subscription = leg.subscribe(self._hear)
-        leg.record(self)
+        leg.record(self, heard=False)  # the caller's voice: its silences end the take
         try:
             digits = await self._done
         finally:
@@ -103,12 +102,14 @@ class SessionRecording:
         stereo = verb.record_channel_type == "stereo"
         self._file = _RecordingFile(session, verb.file_format, channels=2 if stereo else 1)
         self._stereo = StereoRecorder(self._file.writer) if stereo else None
-        caller: MediaSink = self._stereo.left if self._stereo else Recorder(self._file.writer)
-        session.leg.record(caller)
+        if self._stereo is not None:
+            session.leg.record(self._stereo.left, heard=False)
+        else:  # mono: the caller and, mixed in, everything the caller hears
+            session.leg.record(Recorder(self._file.writer), heard=True)
 
     def add_b_leg(self, b_leg: CallControl) -> None:
         if self._stereo is not None:
-            b_leg.record(self._stereo.right)
+            b_leg.record(self._stereo.right, heard=False)
 
     async def finish(self) -> None:
         self._session.leg.stop_recording()

@@ -79,14 +79,11 @@ class SsmlChecker:
         return inner.strip()
 
     def _check(self, element: Element, parent: str) -> None:
-        if element.tag not in CHILDREN.get(parent, frozenset()):
-            reason = (
-                f"{parent} cannot have any children"
-                if parent not in CHILDREN
-                else f"<{element.tag}> is not allowed in <{parent}>"
-            )
-            raise self._error(element, reason)
+        if element.tag not in CHILDREN[parent]:
+            raise self._error(element, f"<{element.tag}> is not allowed in <{parent}>")
         self._check_attributes(element)
+        if len(element) and element.tag not in CHILDREN:
+            raise self._error(element, f"{element.tag} cannot have any children")
         for child in element:
             self._check(child, element.tag)
 

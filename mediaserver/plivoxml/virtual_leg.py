@@ -127,7 +127,7 @@ class VirtualLeg:
             for digit in group:
                 loop.call_soon(self._press, digit)
 
-    def record(self, sink: MediaSink) -> None:
+    def record(self, sink: MediaSink, heard: bool = True) -> None:
         self._say("the caller's audio is being recorded (the virtual caller is silent)")
 
     def stop_recording(self) -> None:

@@ -18,7 +18,7 @@ class Binding:
     q: float | None
     call_id: str
     cseq: int
-    transport: str  # "udp" | "tcp": how the REGISTER arrived
+    transport: str  # "udp" | "tcp" | "ws" | "wss": how the REGISTER arrived
     source_host: str
     source_port: int
     user_agent: str = ""
@@ -38,6 +38,14 @@ class Bindings(Protocol):
         ...
 
     def remove_all(self, username: str) -> int: ...
+
+    def remove_flow(self, transport: str, host: str, port: int) -> int:
+        """Delete every binding registered over one connection (its source address)."""
+        ...
+
+    def remove_transports(self, transports: Sequence[str]) -> int:
+        """Delete every binding registered over any of `transports`."""
+        ...
 
     def remove_expired(self, now: float) -> int: ...
 
@@ -90,6 +98,20 @@ class SqliteBindings:
 
     def remove_all(self, username: str) -> int:
         cursor = self._connection.execute("DELETE FROM bindings WHERE username = ?", (username,))
+        return cursor.rowcount
+
+    def remove_flow(self, transport: str, host: str, port: int) -> int:
+        cursor = self._connection.execute(
+            "DELETE FROM bindings WHERE transport = ? AND source_host = ? AND source_port = ?",
+            (transport, host, port),
+        )
+        return cursor.rowcount
+
+    def remove_transports(self, transports: Sequence[str]) -> int:
+        marks = ", ".join("?" * len(transports))
+        cursor = self._connection.execute(
+            f"DELETE FROM bindings WHERE transport IN ({marks})", tuple(transports)
+        )
         return cursor.rowcount
 
     def remove_expired(self, now: float) -> int:

@@ -1,4 +1,4 @@
-"""The two seams between the socket code (udp.py, tcp.py) and the SIP transport that parses."""
+"""The seams between the socket code (udp.py, tcp.py, websocket.py) and the SIP transport."""
 
 from typing import Protocol
 
@@ -23,3 +23,17 @@ class MessageSink(Protocol):
     """Receives each datagram or each framed stream message, still unparsed."""
 
     def receive(self, data: bytes, source: Peer, channel: Channel) -> None: ...
+
+
+class Connections(Protocol):
+    """A connection-oriented transport's live connections (TCP, WebSocket), by remote address."""
+
+    send_errors: int
+
+    def find(self, remote: Peer) -> Channel | None:
+        """The open connection to `remote`, if there is one."""
+        ...
+
+    async def connect(self, remote: Peer) -> Channel:
+        """The open connection to `remote`, opened if need be; OSError when it cannot be."""
+        ...

@@ -3,7 +3,8 @@ transactions, and every response routed back to the TU's handler.
 
 A timeout reaches the handler as a 408 and a transport failure as a 503 (§8.1.3.1), made here,
 so the TU has one path for every outcome. Over TCP a request waits for its connection in a
-task of the transport's; UDP goes at once.
+task of the transport's (a WebSocket client cannot be connected to: 503 at once); UDP goes at
+once.
 """
 
 import logging
@@ -23,10 +24,9 @@ from mediaserver.sip.transaction.events import (
 from mediaserver.sip.transaction.machine import UnexpectedInputError
 from mediaserver.sip.transaction.matching import TransactionTable
 from mediaserver.sip.transaction.timers import Timers
-from mediaserver.transport.channel import Channel
+from mediaserver.transport.channel import Channel, Connections
 from mediaserver.transport.deadline_timer import DeadlineTimer
 from mediaserver.transport.peer import Peer
-from mediaserver.transport.tcp import TcpConnections
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class ClientTransactions:
         timer: DeadlineTimer,
         clock: Clock,
         timers: Timers,
-        tcp: TcpConnections,
+        connections_for: Callable[[Peer], Connections],
         channel_for: Callable[[Peer], Channel | None],
         background: Background,
         counts: dict[str, int],
@@ -62,7 +62,7 @@ class ClientTransactions:
         self._timer = timer
         self._clock = clock
         self._timers = timers
-        self._tcp = tcp
+        self._connections_for = connections_for
         self._channel_for = channel_for
         self._background = background
         self._counts = counts
@@ -127,10 +127,11 @@ class ClientTransactions:
     async def _start_when_connected(
         self, request: Request, destination: Peer, on_response: ResponseHandler
     ) -> None:
+        connections = self._connections_for(destination)
         try:
-            await self._tcp.connect(destination)
+            await connections.connect(destination)
         except OSError as error:
-            self._tcp.send_errors += 1
+            connections.send_errors += 1
             logger.info("cannot reach %s: %s", destination.host_port(), error)
             on_response(build_response(request, 503, "Service Unavailable - unreachable"))
             return

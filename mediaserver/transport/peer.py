@@ -7,7 +7,7 @@ from dataclasses import dataclass
 class Peer:
     """A transport address: `host` is an IP literal, IPv6 without brackets."""
 
-    transport: str  # "udp" | "tcp"
+    transport: str  # "udp" | "tcp" | "ws" | "wss"
     host: str
     port: int
 

@@ -7,32 +7,16 @@ connection (the aioquic driver pattern, see deadline_timer.py).
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Hashable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any
 
 from mediaserver.clock import Clock
-from mediaserver.config import ListenAddress
+from mediaserver.config import WEBSOCKET_TRANSPORTS, ListenAddress
 from mediaserver.sip.errors import SipParseError
-from mediaserver.sip.message import (
-    Request,
-    Response,
-    build_response,
-    error_response_for,
-    parse_message,
-)
-from mediaserver.sip.transaction.events import (
-    RequestReceived,
-    TransactionTerminated,
-)
-from mediaserver.sip.transaction.machine import UnexpectedInputError
+from mediaserver.sip.message import Request, Response, error_response_for, parse_message
 from mediaserver.sip.transaction.matching import TransactionTable
-from mediaserver.sip.transaction.server import (
-    InviteServerTransaction,
-    NonInviteServerTransaction,
-)
 from mediaserver.sip.transaction.timers import Timers
-from mediaserver.transport.channel import Channel
+from mediaserver.transport.channel import Channel, Connections
 from mediaserver.transport.client_transactions import (
     ClientContext,
     ClientTransactions,
@@ -41,13 +25,17 @@ from mediaserver.transport.client_transactions import (
 from mediaserver.transport.deadline_timer import DeadlineTimer
 from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.peer import Peer
-from mediaserver.transport.routing import response_destination, with_received
+from mediaserver.transport.routing import with_received
+from mediaserver.transport.server_transactions import (
+    RequestHandler,
+    ServerContext,
+    ServerTransactions,
+)
 from mediaserver.transport.tcp import TcpConnection, TcpConnections
 from mediaserver.transport.udp import UdpSocket
+from mediaserver.transport.websocket import WebSocketSettings, WsConnection, WsConnections
 
 logger = logging.getLogger(__name__)
-
-ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
 
 # An idle TCP connection is closed after this long. RFC 5626 §4.4.1 has clients on
 # connection-oriented transports send keep-alives every 95-120 s, and a registered client
@@ -74,19 +62,6 @@ _COUNTERS = (
 )
 
 
-@dataclass(slots=True, eq=False)
-class _ServerContext:
-    """A server transaction and where its request came from, so responses go back that way.
-
-    Compared and hashed by identity: it is the transaction's key in the transport's maps and
-    timer, whatever the transaction class does about equality.
-    """
-
-    transaction: ServerTransaction
-    source: Peer
-    channel: Channel
-
-
 class ClientRequest:
     """The TU's handle on a request it sent: its transaction can be cancelled (INVITE)."""
 
@@ -102,56 +77,6 @@ class ClientRequest:
         self._transport.cancel(self)
 
 
-class ServerRequest:
-    """A new request handed to the TU, with its server transaction behind it."""
-
-    __slots__ = (
-        "_context",
-        "_transport",
-        "cancelled_to_tag",
-        "cancels_a_transaction",
-        "local",
-        "request",
-        "source",
-    )
-
-    def __init__(
-        self,
-        transport: "SipTransport",
-        context: _ServerContext | None,
-        request: Request,
-        source: Peer,
-        local: Peer,
-        *,
-        cancels_a_transaction: bool = False,
-        cancelled_to_tag: str | None = None,
-    ) -> None:
-        self._transport = transport
-        self._context = context
-        self.request = request
-        self.source = source
-        self.local = local
-        # For a CANCEL: whether it matched an INVITE server transaction (§9.2).
-        self.cancels_a_transaction = cancels_a_transaction
-        # §9.2: the To tag the INVITE was answered with, which the CANCEL's 200 repeats.
-        self.cancelled_to_tag = cancelled_to_tag
-
-    @property
-    def expects_response(self) -> bool:
-        """False only for an ACK, which has no server transaction (§17.1.1.3)."""
-        return self._context is not None
-
-    def respond(self, response: Response) -> None:
-        """Send via the server transaction, which retransmits on UDP as §17.2 says."""
-        if self._context is None:
-            raise ValueError("an ACK has no server transaction to respond on (RFC 3261 §17)")
-        self._transport.respond(self._context, response)
-
-
-class RequestHandler(Protocol):
-    def __call__(self, incoming: ServerRequest) -> None: ...
-
-
 class SipTransport:
     def __init__(
         self,
@@ -163,15 +88,14 @@ class SipTransport:
         tcp_idle_timeout: float = DEFAULT_TCP_IDLE_TIMEOUT,
         max_tcp_connections: int = DEFAULT_MAX_TCP_CONNECTIONS,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        websocket: WebSocketSettings | None = None,
+        on_connection_closed: Callable[[Peer], None] = lambda remote: None,
     ) -> None:
-        self._handler = handler
         self._clock = clock
         self._local = LocalAddress() if local is None else local
         self._timers = Timers() if timers is None else timers
         self._max_message_size = max_message_size
         self._table = TransactionTable()
-        # Keyed by id(): transactions need not be hashable; the context holds them alive.
-        self._contexts: dict[int, _ServerContext] = {}
         self._timer = DeadlineTimer(clock, self._expire)
         self._udp: list[UdpSocket] = []
         self._tcp = TcpConnections(
@@ -182,10 +106,19 @@ class SipTransport:
             max_connections=max_tcp_connections,
             max_message_size=max_message_size,
         )
+        # on_connection_closed: a WebSocket has closed (its bindings go with it).
+        self._ws = WsConnections(
+            self, clock, self._timer, websocket or WebSocketSettings(), max_message_size,
+            on_connection_closed,
+        )  # fmt: skip
         self._connecting: set[asyncio.Task[None]] = set()
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._clients = ClientTransactions(
-            self._table, self._timer, clock, self._timers, self._tcp, self._channel_for,
+            self._table, self._timer, clock, self._timers, self._connections_for,
+            self._channel_for, self._in_background, self._counts,
+        )  # fmt: skip
+        self._servers = ServerTransactions(
+            handler, self._table, self._timer, clock, self._timers, self._connections_for,
             self._in_background, self._counts,
         )  # fmt: skip
 
@@ -195,6 +128,8 @@ class SipTransport:
                 udp = await UdpSocket.bind(self, address.host, address.port)
                 self._udp.append(udp)
                 self._local.bound.append(udp.local)
+            elif address.transport in WEBSOCKET_TRANSPORTS:
+                self._local.bound.append(await self._ws.listen(address))
             else:
                 self._local.bound.append(await self._tcp.listen(address.host, address.port))
             bound = self._local.bound[-1]
@@ -210,25 +145,28 @@ class SipTransport:
         for task in list(self._connecting):
             task.cancel()
         await self._tcp.close()
+        await self._ws.close()
         self._timer.close()
-        for context in list(self._contexts.values()):
-            self._forget(context)
+        self._servers.close()
         self._clients.close()
         self._udp.clear()
         self._local.bound.clear()
 
     def statistics(self) -> dict[str, int]:
         return {
-            "transactions": len(self._contexts) + len(self._clients),
+            "transactions": len(self._servers) + len(self._clients),
             "tcp_connections": len(self._tcp),
             "datagrams_in": sum(udp.datagrams_in for udp in self._udp),
             "datagrams_out": sum(udp.datagrams_out for udp in self._udp),
             "stream_messages_in": self._tcp.messages_in,
             "stream_messages_out": self._tcp.messages_out,
-            "send_errors": self._tcp.send_errors + sum(udp.send_errors for udp in self._udp),
+            "send_errors": self._tcp.send_errors
+            + self._ws.send_errors
+            + sum(udp.send_errors for udp in self._udp),
             "framing_errors": self._tcp.framing_errors,
             "tcp_idle_closed": self._tcp.idle_closed,
             "tcp_refused": self._tcp.refused,
+            **self._ws.statistics(),
             **self._table.statistics(),
             **self._counts,
         }
@@ -259,7 +197,7 @@ class SipTransport:
         if isinstance(message, Response):
             self._clients.receive_response(message)
             return
-        self._receive_request(message, source, channel)
+        self._servers.receive_request(message, source, channel)
 
     # -- client side (§17.1, §18.1) ------------------------------------------------------------
 
@@ -291,10 +229,11 @@ class SipTransport:
         return self._local.local_peer(destination)
 
     async def _send_when_connected(self, destination: Peer, data: bytes) -> None:
+        connections = self._connections_for(destination)
         try:
-            connection = await self._tcp.connect(destination)
+            connection = await connections.connect(destination)
         except OSError as error:
-            self._tcp.send_errors += 1
+            connections.send_errors += 1
             logger.info("cannot reach %s: %s", destination.host_port(), error)
             return
         connection.send(data, destination)
@@ -304,20 +243,16 @@ class SipTransport:
         self._connecting.add(task)
         task.add_done_callback(self._connecting.discard)
 
+    def _connections_for(self, destination: Peer) -> Connections:
+        return self._ws if destination.transport in WEBSOCKET_TRANSPORTS else self._tcp
+
     def _channel_for(self, destination: Peer) -> Channel | None:
         if destination.reliable:
-            return self._tcp.find(destination)
+            return self._connections_for(destination).find(destination)
         family = [u for u in self._udp if (":" in u.local.host) == (":" in destination.host)]
         return (family or self._udp)[0] if self._udp else None
 
-    # -- server side (§17.2, §18.2) ------------------------------------------------------------
-
-    def respond(self, context: _ServerContext, response: Response) -> None:
-        if self._contexts.get(id(context.transaction)) is not context:
-            logger.warning("response %d after its transaction ended", response.status_code)
-            return
-        context.transaction.send_response(response, self._clock.now())
-        self._service(context)
+    # -- what cannot reach a transaction -------------------------------------------------------
 
     def _reject(self, data: bytes, error: SipParseError, source: Peer, channel: Channel) -> None:
         self._counts["parse_errors"] += 1
@@ -330,133 +265,15 @@ class SipTransport:
         self._counts["bad_requests_answered"] += 1
         channel.send(response.serialize(), source)
 
-    def _receive_request(self, request: Request, source: Peer, channel: Channel) -> None:
-        now = self._clock.now()
-        transaction = self._table.find_server(request)
-        if transaction is not None:
-            try:
-                transaction.receive_request(request, now)
-            except UnexpectedInputError:
-                # E.g. an ACK for an INVITE not yet answered: nothing §17.2 does with it.
-                self._counts["unexpected_requests"] += 1
-                return
-            self._counts["retransmissions_absorbed"] += 1
-            self._service(self._contexts[id(transaction)])
-            return
-        if request.method == "ACK":
-            # An ACK for a 2xx belongs to a dialog, not to a transaction (§17.2.1): the TU's.
-            self._dispatch(ServerRequest(self, None, request, source, channel.local))
-            return
-        created: ServerTransaction
-        if request.method == "INVITE":
-            created = InviteServerTransaction(
-                request, reliable=source.reliable, timers=self._timers, now=now
-            )
-        else:
-            created = NonInviteServerTransaction(
-                request, reliable=source.reliable, timers=self._timers
-            )
-        self._table.add(created)
-        context = _ServerContext(created, source, channel)
-        self._contexts[id(created)] = context
-        invite = self._table.find_invite_for_cancel(request) if request.method == "CANCEL" else None
-        answered = None if invite is None else invite.last_response
-        self._dispatch(
-            ServerRequest(
-                self, context, request, source, channel.local,
-                cancels_a_transaction=invite is not None,
-                cancelled_to_tag=None if answered is None else answered.to_address.tag,
-            )
-        )  # fmt: skip
-        if id(created) in self._contexts:
-            self._service(context)
-
-    def _dispatch(self, incoming: ServerRequest) -> None:
-        try:
-            self._handler(incoming)
-        except Exception:
-            # A TU bug must cost one request, never the socket (the client sees a 500).
-            self._counts["handler_errors"] += 1
-            logger.exception("request handler failed on %s", incoming.request.method)
-            if incoming.expects_response:
-                self._answer_server_error(incoming)
-
-    def _answer_server_error(self, incoming: ServerRequest) -> None:
-        try:
-            incoming.respond(build_response(incoming.request, 500))
-        except Exception:
-            logger.exception("could not send a 500 for %s", incoming.request.method)
-
-    def _service(self, context: _ServerContext) -> None:
-        """Send what the transaction queued, act on its events, re-arm its deadline."""
-        transaction = context.transaction
-        for message in transaction.messages_to_send():
-            assert isinstance(message, Response)
-            self._send_response(message, context)
-        while (event := transaction.next_event()) is not None:
-            if isinstance(event, RequestReceived) and event.request.method == "ACK":
-                # RFC 6026 §7.1: the ACK of our 2xx matched the Accepted INVITE transaction;
-                # it is the dialog's to handle.
-                self._dispatch(
-                    ServerRequest(self, None, event.request, context.source, context.channel.local)
-                )
-            elif isinstance(event, TransactionTerminated):
-                self._forget(context)
-                return
-        if transaction.is_terminated:
-            self._forget(context)
-            return
-        self._timer.set(context, transaction.next_deadline())
-
-    def _send_response(self, response: Response, context: _ServerContext) -> None:
-        """§18.2.2 with RFC 3581: back on the request's connection or to received/rport."""
-        data = response.serialize()
-        if not context.source.reliable:
-            context.channel.send(data, response_destination(response, context.source))
-            return
-        if context.channel.is_open:
-            context.channel.send(data, context.source)
-            return
-        connection = self._tcp.find(context.source)
-        if connection is not None:
-            connection.send(data, context.source)
-            return
-        destination = response_destination(response, context.source)
-        task = asyncio.get_running_loop().create_task(
-            self._send_on_new_connection(context, destination, data)
-        )
-        self._connecting.add(task)
-        task.add_done_callback(self._connecting.discard)
-
-    async def _send_on_new_connection(
-        self, context: _ServerContext, destination: Peer, data: bytes
-    ) -> None:
-        """§18.2.2: the connection is gone, so open one to received and the sent-by port."""
-        try:
-            connection = await self._tcp.connect(destination)
-        except OSError as error:
-            self._tcp.send_errors += 1
-            logger.info("cannot reach %s for a response: %s", destination.host_port(), error)
-            # §17.2.4: a transport failure ends the transaction and is the TU's to know.
-            if self._contexts.get(id(context.transaction)) is context:
-                context.transaction.transport_failed()
-                self._service(context)
-            return
-        connection.send(data, destination)
-
     def _expire(self, key: Hashable, now: float) -> None:
         if isinstance(key, TcpConnection):
             self._tcp.idle_deadline(key, now)
             return
+        if isinstance(key, WsConnection):
+            self._ws.idle_deadline(key, now)
+            return
         if isinstance(key, ClientContext):
             self._clients.expire(key, now)
             return
-        assert isinstance(key, _ServerContext)
-        if self._contexts.get(id(key.transaction)) is key:
-            key.transaction.handle_timer(now)
-            self._service(key)
-
-    def _forget(self, context: _ServerContext) -> None:
-        if self._contexts.pop(id(context.transaction), None) is context:
-            self._table.remove(context.transaction)
-        self._timer.set(context, None)
+        assert isinstance(key, ServerContext)
+        self._servers.expire(key, now)

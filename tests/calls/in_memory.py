@@ -184,6 +184,7 @@ class FakeMedia:
         self.digits_sent: list[str] = []
         self.digit_handler: DigitHandler | None = None
         self.sink: MediaSink | None = None
+        self.sink_hears = True
         self.received = 0
 
     def check_offer(self, offer: SessionDescription) -> None:
@@ -258,8 +259,9 @@ class FakeMedia:
         if self.digit_handler is not None:
             self.digit_handler(digit, source)
 
-    def record(self, sink: MediaSink | None) -> None:
+    def record(self, sink: MediaSink | None, heard: bool = True) -> None:
         self.sink = sink
+        self.sink_hears = heard
 
     def packets_received(self) -> int:
         return self.received

@@ -412,6 +412,19 @@ def test_several_contacts_from_several_devices(registrar: Registrar) -> None:
     ]
 
 
+def test_bindings_end_with_their_websocket(registrar: Registrar) -> None:
+    browser, phone = Client(registrar), Client(registrar)
+    browser.call_id = "browser-call"
+    flow = Peer("wss", "192.0.2.20", 51000)
+    browser.send("Contact: <sip:k2mofu5m@df7jal23ls0d.invalid;transport=ws>", source=flow)
+    phone.send(f"Contact: <{CONTACT}>")
+    assert len(registrar.contacts_for("alice")) == 2
+    registrar.connection_closed(Peer("wss", "192.0.2.20", 51001))  # another browser's socket
+    registrar.connection_closed(flow)
+    assert [binding.contact for binding in registrar.contacts_for("alice")] == [CONTACT]
+    assert registrar.statistics()["bindings_closed_with_connection"] == 1
+
+
 @pytest.mark.parametrize("contact", ["<sip:a@h>;expires=soon", "<sip:a@h>;q=2", "<sip:a@h>;q=x"])
 def test_malformed_contact_is_bad_request(registrar: Registrar, contact: str) -> None:
     response = Client(registrar).send(f"Contact: {contact}")

@@ -6,7 +6,7 @@ from mediaserver.calls.sip_service import SipService
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, build_response, parse_message
 from mediaserver.transport.peer import Peer
-from mediaserver.transport.sip_transport import ServerRequest
+from mediaserver.transport.server_transactions import ServerRequest
 
 SOURCE = Peer("udp", "192.0.2.7", 5060)
 LOCAL = Peer("udp", "127.0.0.1", 5060)

@@ -18,6 +18,9 @@ LEAK_COUNTERS = (
     "mediaserver_media_bound_ports",
     "mediaserver_media_open_sockets",
     "mediaserver_media_timers",
+    "mediaserver_applications_in_flight",
+    "mediaserver_applications_notifications",
+    "mediaserver_applications_application_timers",
     "mediaserver_process_tasks",
     "mediaserver_process_open_fds",
 )

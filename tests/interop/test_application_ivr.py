@@ -21,10 +21,11 @@ from plivo.utils import validate_signature
 from plivo.utils.signature_v3 import validate_v3_signature
 
 from mediaserver.config import AccountConfig
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.espeak_engine import EspeakEngine
+from mediaserver.media.tts_cache import TtsCache
 from tests.conftest import ServerProcess
 from tests.interop.application_server import ApplicationServer, AppRequest
-from tests.interop.call_checks import call_records
+from tests.interop.call_checks import assert_no_leaks, baseline, call_records
 from tests.interop.phone import Phone, dominant_between, dominant_frequency, read_wav
 
 pytestmark = pytest.mark.interop
@@ -80,7 +81,7 @@ def similarity(heard: npt.NDArray[np.float64], expected: npt.NDArray[np.float64]
 
 
 def tts_envelope(text: str, cache: Path) -> npt.NDArray[np.float64]:
-    samples = asyncio.run(EspeakTts(cache).synthesize(text, "WOMAN", "en-US", 8000))
+    samples = asyncio.run(TtsCache(EspeakEngine(), cache).synthesize(text, "WOMAN", "en-US", 8000))
     return envelope(samples.astype(np.float64), 8000)
 
 
@@ -96,30 +97,33 @@ def assert_signed(request: AppRequest) -> None:
 
 def start_ivr(
     server_factory: Callable[..., ServerProcess], app: ApplicationServer
-) -> ServerProcess:
+) -> tuple[ServerProcess, dict[str, float]]:
+    """The server, alice's endpoint under the IVR application, bob's, and the counters'
+    baseline."""
     server = server_factory()
     app_id = server.cli("application", "add", "ivr", "--answer-url", app.url("/answer"))
     app_id = app_id.splitlines()[-1]
     server.cli("endpoint", "add", "alice", "alice-secret", "--exact", "--app", app_id)
     server.cli("endpoint", "add", "bob", "bob-secret", "--exact")
-    return server
+    return server, baseline(server)
 
 
-@pytest.mark.parametrize("digit", ["1", "2"])
+@pytest.mark.parametrize(("digit", "command"), [("1", "dial_dtmf"), ("2", "inband_dtmf")])
 def test_each_key_speaks_its_own_sentence(
-    server_factory: Callable[..., ServerProcess], tmp_path: Path, digit: str
+    server_factory: Callable[..., ServerProcess], tmp_path: Path, digit: str, command: str
 ) -> None:
+    """Key 1 pressed as RFC 4733 events, key 2 as in-band tones."""
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
-        server = start_ivr(server_factory, app)
+        server, before = start_ivr(server_factory, app)
         heard = tmp_path / "alice.wav"
         with Phone("alice", server.sip_port, password="alice-secret", record_path=heard) as alice:
             alice.register()
             alice.call("sip:ivr@phone.local")
             alice.wait_for("call_state", state="CONFIRMED")
             time.sleep(1.5)
-            alice.send("dial_dtmf", digits=digit)
+            alice.send(command, digits=digit)
             alice.wait_for("call_state", state="DISCONNECTED", timeout=20)
         answer, hangup = app.requests_to("/answer")  # no hangup_url: the answer URL hears it
         [chosen] = app.requests_to("/choice")
@@ -141,6 +145,7 @@ def test_each_key_speaks_its_own_sentence(
     assert scores[digit] > max(others) + 0.15, scores
     [record] = call_records(server)
     assert (record["hangup_cause_code"], record["hangup_source"]) == (4010, "Plivo")
+    assert_no_leaks(server, before)
 
 
 def test_three_dials_the_registered_endpoint_with_audio_both_ways(
@@ -149,7 +154,7 @@ def test_three_dials_the_registered_endpoint_with_audio_both_ways(
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
-        server = start_ivr(server_factory, app)
+        server, before = start_ivr(server_factory, app)
         heard_by_alice, heard_by_bob = tmp_path / "alice.wav", tmp_path / "bob.wav"
         with (
             Phone(
@@ -178,6 +183,7 @@ def test_three_dials_the_registered_endpoint_with_audio_both_ways(
     end = len(read_wav(heard_by_alice)[0]) / read_wav(heard_by_alice)[1]
     assert abs(dominant_between(heard_by_alice, end - 1.5, end - 0.2) - 1000) < 15
     assert abs(dominant_frequency(heard_by_bob) - 440) < 15
+    assert_no_leaks(server, before)
 
 
 def test_another_key_is_told_so_and_hung_up(
@@ -186,7 +192,7 @@ def test_another_key_is_told_so_and_hung_up(
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
-        server = start_ivr(server_factory, app)
+        server, before = start_ivr(server_factory, app)
         with Phone("alice", server.sip_port, password="alice-secret") as alice:
             alice.register()
             alice.call("sip:ivr@phone.local")
@@ -201,3 +207,4 @@ def test_another_key_is_told_so_and_hung_up(
     assert hangup.params["HangupCauseCode"] == "4000"
     assert hangup.params["HangupSource"] == "Answer XML"
     assert_signed(hangup)
+    assert_no_leaks(server, before)

@@ -108,6 +108,32 @@ async def test_recorder_gets_what_the_stream_receives(engine: MediaEngine) -> No
     assert abs(peak_frequency(recorded) - 600) < 30
 
 
+async def test_a_recorder_may_hear_what_is_sent_or_only_what_comes_in(
+    engine: MediaEngine,
+) -> None:
+    stream, peer = await attached(engine)
+    both, received_only = FrameSink(), FrameSink()
+    engine.play(stream, ToneSource(1500, 25))
+    for sink, sent_too in ((both, True), (received_only, False)):
+        engine.record(stream, sink, sent_too=sent_too)
+        for index in range(10):
+            peer.send_to(stream, tone_packet(index, 600))
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+        engine.stop_recording(stream)
+    heard = np.concatenate(received_only.frames)
+    mixed = np.concatenate(both.frames)
+    assert abs(peak_frequency(heard) - 600) < 30
+    assert level_near(mixed, 1500) > 0.3 * level_near(mixed, 600)  # the tone sent, mixed in
+    assert level_near(heard, 1500) < 0.05 * level_near(heard, 600)
+
+
+def level_near(samples: np.ndarray, hz: float) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
+    frequencies = np.fft.rfftfreq(len(samples), 1 / 8000)
+    return float(spectrum[np.abs(frequencies - hz) < 20].max())
+
+
 async def test_conference_member_hears_the_others_not_itself(engine: MediaEngine) -> None:
     members = [await attached(engine) for _ in range(3)]
     conference = engine.mix([stream for stream, _ in members])

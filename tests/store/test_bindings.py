@@ -84,3 +84,18 @@ def test_single_removal_and_single_refresh(connection: sqlite3.Connection) -> No
     bindings.update("alice", [], ["sip:a@h1"])
     bindings.update("alice", [binding("sip:a@h2", expires_at=300.0, cseq=3)], [])
     assert bindings.for_user("alice", now=0.0) == [binding("sip:a@h2", expires_at=300.0, cseq=3)]
+
+
+def test_bindings_of_one_connection_removed_together(connection: sqlite3.Connection) -> None:
+    bindings = SqliteBindings(connection)
+    flow = {"transport": "ws", "source_host": "127.0.0.1", "source_port": 40000}
+    other_flow = {**flow, "source_port": 40001}
+    bindings.update(
+        "alice", [binding("sip:a@x.invalid", **flow), binding("sip:a@h", **other_flow)], []
+    )
+    bindings.update("bob", [binding("sip:b@h", username="bob")], [])
+    assert bindings.remove_flow("ws", "127.0.0.1", 40000) == 1
+    assert bindings.remove_flow("udp", "127.0.0.1", 40001) == 0  # same port, another transport
+    assert [b.contact for b in bindings.for_user("alice", now=0.0)] == ["sip:a@h"]
+    assert bindings.remove_transports(["ws", "wss"]) == 1
+    assert [b.contact for b in bindings.for_user("bob", now=0.0)] == ["sip:b@h"]

@@ -11,7 +11,8 @@ from mediaserver.config import ListenAddress
 from mediaserver.sip.message import Response, build_response, parse_message
 from mediaserver.sip.transaction.timers import Timers
 from mediaserver.transport.peer import Peer
-from mediaserver.transport.sip_transport import ServerRequest, SipTransport
+from mediaserver.transport.server_transactions import ServerRequest
+from mediaserver.transport.sip_transport import SipTransport
 
 # Short T1 so that Timer J (64*T1) runs out within the test.
 FAST_TIMERS = Timers(t1=0.005, t2=0.02, t4=0.025)

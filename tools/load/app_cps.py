@@ -16,8 +16,9 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from mediaserver.config import TtsConfig
 from mediaserver.media.frame import SAMPLE_RATE
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.tts_cache import TtsCache
 from tools.load.answer_application import SENTENCE, AnswerApplication
 from tools.load.call_rate import STEP_SECONDS, climb
 from tools.load.call_servers import (
@@ -66,5 +67,13 @@ def run() -> None:
 
 def spoken_seconds(cache: Path) -> float:
     """How long the application's sentence lasts: what each call holds beyond its setup."""
-    speech = asyncio.run(EspeakTts(cache).synthesize(SENTENCE, "WOMAN", "en-US", SAMPLE_RATE))
-    return len(speech) / SAMPLE_RATE
+    return asyncio.run(_spoken_samples(cache)) / SAMPLE_RATE
+
+
+async def _spoken_samples(cache: Path) -> int:
+    tts = TtsCache.configured(TtsConfig(), cache)  # the server's default engine
+    await tts.start()
+    try:
+        return len(await tts.synthesize(SENTENCE, "WOMAN", "en-US", SAMPLE_RATE))
+    finally:
+        await tts.close()

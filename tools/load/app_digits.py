@@ -71,10 +71,12 @@ class DigitStep:
     to_callers: SideResult | None  # the prompts the server sent, as the generator got them
     server_received: int
     server_lost: int
-    tones: int  # tones the generator played in full while the calls were up
+    tones: "TonesPlayed"  # what the generator played while the calls were up
     heard: int  # requests with Digits=5 the application received meanwhile
     other_digits: int  # any other digit: a tone heard wrong, or speech taken for one
     cpu: float
+    ticks_late: int  # media clock ticks run late (caught up) or skipped during the RTP
+    ticks_skipped: int
 
     @property
     def server_loss_percent(self) -> float:
@@ -91,7 +93,7 @@ class DigitStep:
             and sent.loss_percent < MAX_LOSS_PERCENT
             and sent.jitter_ms_p95 < MAX_JITTER_MS
             and self.server_loss_percent < MAX_LOSS_PERCENT
-            and self.heard >= HEARD_SHARE * self.tones
+            and HEARD_SHARE * self.tones.whole <= self.heard <= self.tones.begun
             and self.other_digits == 0
         )
 
@@ -106,8 +108,10 @@ class DigitStep:
         verdict = "clean" if self.clean else "NOT clean"
         return (
             f"  {self.calls:>5} calls ({self.up} up): to callers {prompts}; from callers loss "
-            f"{self.server_loss_percent:.3f}%; digits {self.heard}/{self.tones} heard, "
-            f"{self.other_digits} wrong; server CPU {100 * self.cpu:.0f}% of a core; {verdict}"
+            f"{self.server_loss_percent:.3f}%; digits heard {self.heard} of {self.tones.whole} "
+            f"whole tones ({self.tones.begun} begun), {self.other_digits} wrong; media ticks "
+            f"{self.ticks_late} late, {self.ticks_skipped} skipped; server CPU "
+            f"{100 * self.cpu:.0f}% of a core; {verdict}"
         )
 
 
@@ -157,7 +161,7 @@ def run_step(workdir: Path, generator: Path, calls: int, app: AnswerApplication)
             a_ports, _ = stream_ports(server)
             (workdir / "a.ports").write_text("\n".join(map(str, a_ports)) + "\n")
             (workdir / "none.ports").write_text("")
-            before = app.statistics()["digits"]
+            before, ticks_before = app.statistics()["digits"], server.metrics()
             meter = CpuMeter(server.pid)
             result = subprocess.run(
                 [str(generator), str(a_port), str(workdir / "a.ports"), str(audio.frames),
@@ -166,15 +170,20 @@ def run_step(workdir: Path, generator: Path, calls: int, app: AnswerApplication)
             )  # fmt: skip
             cpu = meter.share()
             received, lost = inbound_counters(server)
-            after = app.statistics()["digits"]
+            after, ticks_after = app.statistics()["digits"], server.metrics()
     finally:
         if uac is not None:
             uac.kill()
             uac.wait()
     heard = {digit: after.get(digit, 0) - before.get(digit, 0) for digit in after}
+    late, skipped = (
+        int(ticks_after[name] - ticks_before[name])
+        for name in ("mediaserver_media_late_ticks", "mediaserver_media_skipped_ticks")
+    )
     return DigitStep(
         calls, up, parse_generator(result.stdout).get("A"), received, lost,
-        tones_played(len(a_ports)), heard.pop(DIGIT, 0), sum(heard.values()), cpu,
+        TonesPlayed.over(len(a_ports)), heard.pop(DIGIT, 0), sum(heard.values()), cpu,
+        late, skipped,
     )  # fmt: skip
 
 
@@ -190,16 +199,32 @@ def caller_signal() -> Pcm16:
     return signal
 
 
-def tones_played(streams: int) -> int:
-    """How many whole tones the generator sends: stream i sends frame (round + i) mod the
-    loop's length in round `round` (rtp_calls.c), for SECONDS of 20 ms rounds."""
-    frames = LOOP_SECONDS * 1000 // FRAME_MS
-    tone_frames = TONE_MS // FRAME_MS
-    first_tone_frame = frames - 2 * tone_frames
-    last_start = SECONDS * 1000 // FRAME_MS - tone_frames  # the last round a whole tone starts
-    starts = (np.arange(streams) * -1 + first_tone_frame) % frames
-    counts = np.where(starts > last_start, 0, (last_start - starts) // frames + 1)
-    return int(counts.sum())
+@dataclass(frozen=True, slots=True)
+class TonesPlayed:
+    """The tones the generator sent: whole ones, and all it began (a stream may start or stop
+    in the middle of one). Every whole tone must be heard, and no press more than once."""
+
+    whole: int
+    begun: int
+
+    @classmethod
+    def over(cls, streams: int) -> "TonesPlayed":
+        """Stream i sends frame (round + i) mod the loop's length in each 20 ms round
+        (rtp_calls.c), for SECONDS of rounds; a tone starting in round s fills rounds s to
+        s + tone_frames - 1."""
+        frames = LOOP_SECONDS * 1000 // FRAME_MS
+        tone_frames = TONE_MS // FRAME_MS
+        rounds = SECONDS * 1000 // FRAME_MS
+        residues = (frames - 2 * tone_frames - np.arange(streams)) % frames
+
+        def starts_between(first: int, last: int) -> int:
+            counts = (last - residues) // frames - (first - 1 - residues) // frames
+            return int(counts.sum())
+
+        return cls(
+            whole=starts_between(0, rounds - tone_frames),
+            begun=starts_between(1 - tone_frames, rounds - 1),
+        )
 
 
 def inbound_counters(server: OurServer) -> tuple[int, int]:
