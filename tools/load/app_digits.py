@@ -75,6 +75,7 @@ class DigitStep:
     heard: int  # requests with Digits=5 the application received meanwhile
     other_digits: int  # any other digit: a tone heard wrong, or speech taken for one
     cpu: float
+    waiting: float  # share of the time the server waited for a CPU other processes had
     ticks_late: int  # media clock ticks run late (caught up) or skipped during the RTP
     ticks_skipped: int
 
@@ -111,7 +112,8 @@ class DigitStep:
             f"{self.server_loss_percent:.3f}%; digits heard {self.heard} of {self.tones.whole} "
             f"whole tones ({self.tones.begun} begun), {self.other_digits} wrong; media ticks "
             f"{self.ticks_late} late, {self.ticks_skipped} skipped; server CPU "
-            f"{100 * self.cpu:.0f}% of a core; {verdict}"
+            f"{100 * self.cpu:.0f}% of a core, waiting for a CPU {100 * self.waiting:.0f}% of the "
+            f"time; {verdict}"
         )
 
 
@@ -168,7 +170,7 @@ def run_step(workdir: Path, generator: Path, calls: int, app: AnswerApplication)
                  str(free_port()), str(workdir / "none.ports"), str(audio.frames), str(SECONDS)],
                 capture_output=True, text=True, timeout=SECONDS + 60, check=False,
             )  # fmt: skip
-            cpu = meter.share()
+            cpu, waiting = meter.share(), meter.waiting_share()
             received, lost = inbound_counters(server)
             after, ticks_after = app.statistics()["digits"], server.metrics()
     finally:
@@ -182,7 +184,7 @@ def run_step(workdir: Path, generator: Path, calls: int, app: AnswerApplication)
     )
     return DigitStep(
         calls, up, parse_generator(result.stdout).get("A"), received, lost,
-        TonesPlayed.over(len(a_ports)), heard.pop(DIGIT, 0), sum(heard.values()), cpu,
+        TonesPlayed.over(len(a_ports)), heard.pop(DIGIT, 0), sum(heard.values()), cpu, waiting,
         late, skipped,
     )  # fmt: skip
 

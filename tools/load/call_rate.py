@@ -117,12 +117,12 @@ def clean_step(
     for _ in range(STEP_ATTEMPTS):
         meter = CpuMeter(pid)
         outcome = drive(server.port, injection, rate, workdir, plan.scenario)
-        cpu = meter.share()
+        cpu, waiting = meter.share(), meter.waiting_share()
         achieved = plan.achieved(outcome)
         print(
             f"  {rate:>5}/s target: {outcome.successful} ok, {outcome.failed} failed, "
             f"{outcome.retransmissions} retransmissions, {achieved:,.0f}/s, "
-            f"server CPU {100 * cpu:.0f}%",
+            f"server CPU {100 * cpu:.0f}%, waiting for a CPU {100 * waiting:.0f}% of the time",
             flush=True,
         )
         expected = rate * STEP_SECONDS

@@ -139,23 +139,50 @@ def group_cpu_seconds(group: int) -> float:
     """User + system CPU time so far of the processes in a process group (/proc/PID/stat
     fields 5, 14 and 15): a server and, for Kamailio, the workers it forked."""
     total = 0
+    for _, fields in _group_members(group):
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def group_waiting_seconds(group: int) -> float:
+    """How long the main threads of a process group were ready to run but waited for a CPU
+    that other processes had (/proc/PID/schedstat, second field, in ns)."""
+    total = 0
+    for directory, _ in _group_members(group):
+        try:
+            total += int((directory / "schedstat").read_text().split()[1])
+        except OSError:
+            continue  # exited meanwhile
+    return total / 1e9
+
+
+def _group_members(group: int) -> list[tuple[Path, list[str]]]:
+    """(/proc/PID, the fields of its stat after the command) of each process in `group`."""
+    members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # exited meanwhile
         if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            members.append((stat.parent, fields))
+    return members
 
 
 class CpuMeter:
-    """CPU share of a server's process group since the meter was made, in cores."""
+    """CPU share of a server's process group since the meter was made, in cores; and the
+    share of that time it waited for a CPU, which says when the machine, not the server, set
+    the pace (other processes on the same cores)."""
 
     def __init__(self, group: int) -> None:
         self._group = group
         self._cpu = group_cpu_seconds(group)
+        self._waiting = group_waiting_seconds(group)
         self._wall = time.monotonic()
 
     def share(self) -> float:
         return (group_cpu_seconds(self._group) - self._cpu) / (time.monotonic() - self._wall)
+
+    def waiting_share(self) -> float:
+        waited = group_waiting_seconds(self._group) - self._waiting
+        return waited / (time.monotonic() - self._wall)
