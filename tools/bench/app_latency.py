@@ -8,7 +8,8 @@ first packet has come. The clock starts when the INVITE with credentials is sent
 round before it is digest authentication, the same for every kind of call).
 
   TTS warm: one sentence for every call (the first call, which synthesises it, not counted).
-  TTS cold: a sentence no call had before, so each call runs espeak-ng.
+  TTS cold: a sentence no call had before, so each call runs the synthesiser ([tts] engine:
+  the default configuration's, pyttsx3 workers).
 References in the same run: a direct dial of the same caller through the outgoing carrier to a
 SIPp UAS that answers at once and streams from its 200 (INVITE to the first relayed packet of
 the callee's media), and the answer URL's request alone (POSTed from this process).

@@ -104,7 +104,8 @@ class DigitStep:
         if sent is not None:
             prompts = (
                 f"{sent.streams} streams, loss {sent.loss_percent:.3f}%, jitter p95/max "
-                f"{sent.jitter_ms_p95:.2f}/{sent.jitter_ms_max:.2f} ms"
+                f"{sent.jitter_ms_p95:.2f}/{sent.jitter_ms_max:.2f} ms (the generator itself up "
+                f"to {sent.late_send_ms_max:.1f} ms late)"
             )
         verdict = "clean" if self.clean else "NOT clean"
         return (
