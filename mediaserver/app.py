@@ -41,6 +41,7 @@ from mediaserver.clock import Clock, SystemClock
 from mediaserver.config import WEBSOCKET_TRANSPORTS, Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
+from mediaserver.media.recent_speech import RecentSpeech
 from mediaserver.media.tts import TtsEngine
 from mediaserver.media.tts_cache import TtsCache
 from mediaserver.plivoxml.application_calls import ApplicationCalls
@@ -224,7 +225,8 @@ class Server:
             SqliteApplications(database),
         )
         tts = TtsCache.configured(config.tts, config.storage.sqlite_path.parent / "tts-cache")
-        applications = _applications(config, clock, router, database, engine, tts)
+        speech = RecentSpeech(tts)
+        applications = _applications(config, clock, router, database, engine, speech)
         calls = CallService(
             transport,
             registrar,
@@ -235,7 +237,7 @@ class Server:
             config.sip.domain,
             config.rtp.address,
             timers,
-            tts,
+            speech,
             inbound_script=inbound_script,
             application_script=applications,
         )
@@ -252,6 +254,7 @@ class Server:
                 MetricSource("rest", rest.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("tts", tts.statistics),
+                MetricSource("speech", speech.statistics),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],

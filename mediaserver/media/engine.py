@@ -381,6 +381,7 @@ class MediaEngine:
     def _set_mode(self, stream: MediaStream, mode: StreamMode) -> None:
         if stream.mode is mode and mode is not StreamMode.RELAY:
             return
+        self._keep_time(stream, mode)
         relay = self._relays.pop(stream.stream_id, None)
         if relay is not None:
             relay.stop()
@@ -398,6 +399,17 @@ class MediaEngine:
             stream.rtp.handler = self._batch.add(stream)
         else:
             stream.rtp.handler = _drop
+
+    def _keep_time(self, stream: MediaStream, mode: StreamMode) -> None:
+        """RFC 3550 §5.1: the timestamp is the sampling instant, so it runs on while an idle
+        stream sends nothing (the batch path advances it every tick, even in silence)."""
+        now = self._clock.now()
+        if mode is StreamMode.IDLE:
+            stream.idle_since = now
+        elif stream.mode is StreamMode.IDLE and stream.idle_since is not None:
+            frames = round((now - stream.idle_since) * 1000 / stream.format.ptime_ms)
+            stream.sender.advance(frames * stream.format.samples_per_packet)
+            stream.idle_since = None
 
 
 def _mode_for(stream: MediaStream) -> StreamMode:

@@ -142,6 +142,12 @@ class MediaStream:
         self.sink_hears_sent = True  # the sink gets what is sent mixed in, or only what comes
         self.digit_handler: DigitHandler | None = None
         self.inband_detection = False
+        # The in-band digit whose key was down when the stream last left the batch path: a
+        # digit collection that ends on a press and the next one that starts within the same
+        # tone must not hear it twice (dtmf_detector.py, hold).
+        self.digit_held: str | None = None
+        # When the stream last went idle (no path: it sends nothing), on the engine's clock.
+        self.idle_since: float | None = None
         # RFC 4733 packets waiting for their tick: (payload, marker, timestamp).
         self.dtmf_outbox: deque[tuple[bytes, bool, int]] = deque()
         self.dtmf_waiters: list[asyncio.Future[bool]] = []
