@@ -76,7 +76,7 @@ class ConferenceRooms:
             "conference_rooms": len(rooms),
             "conference_members": sum(len(room.members) for room in rooms),
             "conference_rooms_opened": self.rooms_opened,
-            "conference_tasks": len(self._tasks),
+            "conference_tasks": sum(not task.done() for task in self._tasks),
         }
 
     def _open(self, name: str) -> ConferenceRoom:

@@ -20,13 +20,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from plivo.utils import validate_signature
-from plivo.utils.signature_v3 import validate_v3_signature
 
 from mediaserver.calls.conference_control import ConferenceControl
-from mediaserver.config import AccountConfig
 from tests.conftest import SIP_DOMAIN, ServerProcess
-from tests.interop.application_server import ApplicationServer, AppRequest
+from tests.interop.application_server import ApplicationServer, assert_signed
 from tests.interop.baresip import Baresip, available
 from tests.interop.baresip import read_wav as read_baresip_wav
 from tests.interop.call_checks import LEAK_COUNTERS, assert_no_leaks, baseline
@@ -36,7 +33,6 @@ from tests.interop.phone import Phone, read_wav
 pytestmark = pytest.mark.interop
 pytest.importorskip("pjsua2")
 
-AUTH_TOKEN = AccountConfig().auth_token
 # No tone is a sum, difference or third-order product of the others (so clipping or
 # intermodulation in a mix can never put a member's own frequency into what it hears).
 TONES = {"alice": 1080, "bob": 1700, "carol": 2500, "dave": 2640, "erin": 2980}
@@ -76,16 +72,6 @@ def assert_hears(samples: Samples, rate: int, present: set[str], absent: set[str
     loudest_absent = max((levels[name] for name in absent), default=0.0)
     assert weakest > 20 * loudest_absent, levels
     assert weakest > 100, levels  # a tone, not noise
-
-
-def assert_signed(request: AppRequest) -> None:
-    headers = request.headers
-    v2 = headers["X-Plivo-Signature-V2"]
-    assert validate_signature(request.url, headers["X-Plivo-Signature-V2-Nonce"], v2, AUTH_TOKEN)
-    assert validate_v3_signature(
-        request.method, request.url, headers["X-Plivo-Signature-V3-Nonce"], AUTH_TOKEN,
-        headers["X-Plivo-Signature-V3"], request.params if request.method == "POST" else None,
-    )  # fmt: skip
 
 
 def start(
