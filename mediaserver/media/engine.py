@@ -20,6 +20,7 @@ from mediaserver.clock import Clock
 from mediaserver.config import RtpConfig
 from mediaserver.media.batch import BatchProcessor
 from mediaserver.media.digit_tone_queue import DEFAULT_DURATION_MS
+from mediaserver.media.dtls_srtp import DtlsCertificate, DtlsRole
 from mediaserver.media.mixer import Conference
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import PortAllocator
@@ -35,6 +36,8 @@ from mediaserver.media.stream import (
 )
 from mediaserver.media.stream_statistics import RtpTotals, StreamStatistics, stream_statistics
 from mediaserver.media.ticker import Ticker
+from mediaserver.media.webrtc_transport import WebRtcTransport
+from mediaserver.rtp.ice_lite import IceCredentials
 from mediaserver.rtp.payload_types import (
     codec_name_for,
     payload_format,
@@ -54,6 +57,7 @@ class StreamStateError(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class EngineStatistics:
     streams: int
+    webrtc_streams: int  # ICE-lite and DTLS-SRTP in front of their RTP
     relay_streams: int
     batch_streams: int
     transcoding_streams: int  # connected to a peer of another codec
@@ -100,6 +104,7 @@ class MediaEngine:
         self._stream_ids = itertools.count(1)
         self._clock = clock
         self._rtp_totals = RtpTotals()
+        self._certificate: DtlsCertificate | None = None  # made for the first WebRTC stream
 
     async def open_stream(
         self,
@@ -109,19 +114,24 @@ class MediaEngine:
         telephone_event_pt: int | None = None,
         rtcp_mux: bool = False,
         peer_fmtp: str | None = None,
+        ice: IceCredentials | None = None,
     ) -> MediaStream:
         """Bind an RTP port (and RTCP on +1 unless rtcp_mux) for one negotiated codec;
-        `peer_fmtp` is the peer's a=fmtp for it (what its decoder takes)."""
+        `peer_fmtp` is the peer's a=fmtp for it (what its decoder takes). With `ice` the
+        stream is WebRTC: ICE-lite, DTLS-SRTP and RTCP on the one port (webrtc_transport.py),
+        and start_dtls once the peer's SDP has come."""
         stream_format = _stream_format(
             encoding_name, ptime_ms, payload_type, telephone_event_pt, peer_fmtp
         )
+        rtcp_mux = rtcp_mux or ice is not None
         ports = self._allocator.allocate(rtcp_mux)
         stream_id = next(self._stream_ids)
         rtp = RtpSocket(_drop, _discard_rtcp, rtcp_mux, self._clock.now, stream_format.clock_rate)
         rtp.accept_payload_types(stream_format.payload_type, stream_format.telephone_event_pt)
         rtcp = None
+        webrtc = None if ice is None else self._webrtc_transport(rtp, ice)
         try:
-            await self._endpoint(ports.rtp_socket, rtp)
+            await self._endpoint(ports.rtp_socket, webrtc or rtp)
             if ports.rtcp_socket is not None:
                 rtcp = RtcpSocket(rtp)
                 await self._endpoint(ports.rtcp_socket, rtcp)
@@ -129,6 +139,7 @@ class MediaEngine:
             self._allocator.release(ports)
             raise
         stream = MediaStream(stream_id, stream_format, ports, rtp, rtcp)
+        stream.webrtc = webrtc
         rtp.rtcp_handler = stream.receive_rtcp
         self._streams[stream_id] = stream
         return stream
@@ -154,6 +165,29 @@ class MediaEngine:
         stream.rtp.accept_payload_types(new_format.payload_type, new_format.telephone_event_pt)
         stream.rtp.receive_statistics.set_clock_rate(new_format.clock_rate)
         self._update(stream)
+
+    def start_webrtc(
+        self,
+        stream: MediaStream,
+        remote_ufrag: str,
+        role: DtlsRole,
+        remote_fingerprint: tuple[str, str],
+    ) -> None:
+        """A WebRTC stream's peer described itself: its ICE username fragment, its
+        certificate's fingerprint and its DTLS role (RFC 5763 §5) start the handshake."""
+        self._check_open(stream)
+        if stream.webrtc is None:
+            raise StreamStateError(f"{stream!r} is not a WebRTC stream")
+        stream.webrtc.ice.remote_ufrag = remote_ufrag
+        stream.webrtc.start_dtls(role, remote_fingerprint)
+
+    def certificate_fingerprint(self) -> str:
+        """The sha-256 fingerprint of the certificate every WebRTC stream presents."""
+        return self._dtls_certificate().fingerprint()
+
+    def connectivity_lost(self, stream: MediaStream) -> bool:
+        """A WebRTC stream's peer is gone: ICE consent expired or DTLS failed or closed."""
+        return stream.webrtc is not None and stream.webrtc.failed()
 
     def set_remote(self, stream: MediaStream, host: str, port: int, rtcp_port: int = 0) -> None:
         """The address from the peer's SDP; latching may replace it (comedia, RFC 4961)."""
@@ -304,6 +338,7 @@ class MediaEngine:
         modes = [stream.mode for stream in streams]
         return EngineStatistics(
             streams=len(streams),
+            webrtc_streams=sum(s.webrtc is not None for s in streams),
             relay_streams=modes.count(StreamMode.RELAY),
             batch_streams=modes.count(StreamMode.BATCH),
             transcoding_streams=sum(
@@ -332,6 +367,14 @@ class MediaEngine:
     def stream_statistics(self, stream: MediaStream) -> StreamStatistics:
         """A snapshot of one stream's counters (the call layer reads no stream internals)."""
         return stream_statistics(stream)
+
+    def _webrtc_transport(self, rtp: RtpSocket, ice: IceCredentials) -> WebRtcTransport:
+        return WebRtcTransport(rtp, ice, self._dtls_certificate(), self._clock, self._loop)
+
+    def _dtls_certificate(self) -> DtlsCertificate:
+        if self._certificate is None:
+            self._certificate = DtlsCertificate()
+        return self._certificate
 
     async def _endpoint(self, sock: object, protocol: asyncio.DatagramProtocol) -> None:
         await self._loop.create_datagram_endpoint(lambda: protocol, sock=sock)  # type: ignore[arg-type]

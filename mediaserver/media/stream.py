@@ -17,6 +17,7 @@ from mediaserver.media.digit_tone_queue import DigitToneQueue
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
+from mediaserver.media.webrtc_transport import WebRtcTransport
 from mediaserver.rtp.rtcp import (
     ReceiverReport,
     ReportBlock,
@@ -151,6 +152,8 @@ class MediaStream:
         self.peer_report: ReportBlock | None = None
         self.rtcp_reports = 0
         self.rtcp_invalid = 0
+        # ICE-lite and DTLS-SRTP in front of `rtp`, for a WebRTC stream.
+        self.webrtc: WebRtcTransport | None = None
 
     def receive_rtcp(self, data: bytes, addr: Address) -> None:
         """RTCP is terminated here (the relay rewrites SSRCs, §7.2); the report blocks about
