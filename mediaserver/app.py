@@ -155,7 +155,7 @@ class Server:
         transport = SipTransport(
             sip_service, clock, local=local, timers=timers,
             websocket=_websocket_settings(config, clock),
-            on_connection_closed=registrar.connection_closed,
+            on_connection_closed=sip_service.connection_closed,
         )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
         router = Router(
@@ -175,6 +175,7 @@ class Server:
             clock,
             config.sip.domain,
             config.rtp.address,
+            config.webrtc.candidate_address,
             timers,
             EspeakTts(config.storage.sqlite_path.parent / "tts-cache"),
             inbound_script=inbound_script,

@@ -263,6 +263,9 @@ class FakeMedia:
         self.sink = sink
         self.sink_hears = heard
 
+    def connectivity_lost(self) -> bool:
+        return False
+
     def packets_received(self) -> int:
         return self.received
 
