@@ -16,6 +16,7 @@ from mediaserver.calls.leg_media import MediaRefusedError, RtpLegMedia
 from mediaserver.media.dtls_srtp import DtlsRole
 from mediaserver.media.engine import MediaEngine
 from mediaserver.rtp.ice_lite import IceCredentials
+from mediaserver.sdp.offer_answer import FIRST_DYNAMIC_PAYLOAD_TYPE
 from mediaserver.sdp.session import SessionDescription
 from mediaserver.sdp.stream import WEBRTC_PROFILES, Capabilities, NegotiatedStream
 from mediaserver.sdp.webrtc import (
@@ -84,8 +85,12 @@ class WebRtcLegMedia(RtpLegMedia):
         if self.stream is None:
             self._check_open()
             first = self._capabilities.formats[0]
+            # Opus has no static type: our offer numbers it first of the dynamic ones.
+            payload_type = first.payload_type
+            if payload_type is None:
+                payload_type = FIRST_DYNAMIC_PAYLOAD_TYPE
             self.stream = await self._engine.open_stream(
-                first.encoding_name, self._capabilities.ptime_ms, ice=self._ice
+                first.encoding_name, self._capabilities.ptime_ms, payload_type, ice=self._ice
             )
 
     def answer(self, offer: SessionDescription) -> SessionDescription:
