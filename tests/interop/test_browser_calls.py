@@ -1,4 +1,4 @@
-"""A browser calls and is called: headless Chromium runs JsSIP in a page, its microphone a
+"""A browser calls and is called, and presses keys: headless Chromium runs JsSIP in a page, its microphone a
 file of a 440 Hz tone (--use-file-for-fake-audio-capture); a pjsua2 phone sends 1000 Hz and
 speaks only PCMU. Every call crosses ICE-lite, DTLS-SRTP and the engine's Opus <-> PCMU
 transcoding; audio is proven both ways: the browser's tone is found by FFT in what pjsua2
@@ -121,6 +121,12 @@ async def test_browser_calls_a_pjsua2_phone_and_both_hear_each_other(
         assert_media_is_webrtc(server)
         await assert_browser_hears_the_phone(chromium, page)
         dave.send("stop_recording")
+        # The browser's keypad: RFC 4733 at 48 kHz (Opus's clock), then SIP INFO; both
+        # reach the PCMU phone as RFC 4733 events at 8 kHz.
+        await chromium.invoke(page, "sendDtmf", "5", "RFC2833")
+        assert dave.wait_for("dtmf", timeout=5)["digit"] == "5"
+        await chromium.invoke(page, "sendDtmf", "#", "INFO")
+        assert dave.wait_for("dtmf", timeout=5)["digit"] == "#"
         await chromium.invoke(page, "hangup")
         dave.wait_for("call_state", state="DISCONNECTED")
     assert abs(dominant_frequency(recording, skip_seconds=1.0) - BROWSER_TONE_HZ) < 15

@@ -92,4 +92,9 @@ window.measure = async (durationMs) => {
   return { frequency: peaks[Math.floor(peaks.length / 2)], level: loudest, peaks };
 };
 
+// transportType "RFC2833" (RFC 4733 events through RTCDTMFSender) or "INFO" (SIP INFO).
+window.sendDtmf = (tones, transportType) => {
+  session.sendDTMF(tones, { transportType, duration: 160 });
+};
+
 window.hangup = () => session.terminate();
