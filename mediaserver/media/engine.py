@@ -14,7 +14,6 @@ path runs on one timer chain (ticker.py), so statistics() counts timers, not tas
 import asyncio
 import itertools
 import logging
-from dataclasses import dataclass
 
 from mediaserver.clock import Clock
 from mediaserver.config import RtpConfig
@@ -27,6 +26,7 @@ from mediaserver.media.port_allocator import PortAllocator
 from mediaserver.media.relay import RelayDirection
 from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
 from mediaserver.media.stream import (
+    SUPPORTED_PTIME_MS,
     DigitHandler,
     DtmfMethod,
     MediaStream,
@@ -34,59 +34,21 @@ from mediaserver.media.stream import (
     StreamMode,
     UnsupportedStreamError,
 )
-from mediaserver.media.stream_statistics import RtpTotals, StreamStatistics, stream_statistics
+from mediaserver.media.stream_statistics import (
+    EngineStatistics,
+    RtpTotals,
+    StreamStatistics,
+    stream_statistics,
+)
 from mediaserver.media.ticker import Ticker
 from mediaserver.media.webrtc_transport import WebRtcTransport
 from mediaserver.rtp.ice_lite import IceCredentials
-from mediaserver.rtp.payload_types import (
-    codec_name_for,
-    payload_format,
-    rtp_clock_rate,
-    wants_inband_fec,
-)
 
 logger = logging.getLogger(__name__)
-
-SUPPORTED_PTIME_MS = 20
 
 
 class StreamStateError(RuntimeError):
     """A command that does not fit the stream's state (closed, already connected...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EngineStatistics:
-    streams: int
-    webrtc_streams: int  # ICE-lite and DTLS-SRTP in front of their RTP
-    relay_streams: int
-    batch_streams: int
-    transcoding_streams: int  # connected to a peer of another codec
-    bound_ports: int
-    open_sockets: int
-    conferences: int
-    players: int
-    recorders: int
-    dtmf_detectors: int
-    timers: int
-    bytes_buffered: int
-    # The media clock since start: ticks that ran late (caught up in a burst) or were skipped
-    # after a long stall; either one is audio a far jitter buffer may have had to conceal.
-    late_ticks: int
-    skipped_ticks: int
-    # RTP totals over every stream the engine has had, closed ones included.
-    rtp_packets_received: int
-    rtp_packets_sent: int
-    rtp_packets_lost: int
-    rtp_dropped_foreign: int
-    rtp_dropped_invalid: int
-    rtp_source_changes: int
-
-    def is_idle(self) -> bool:
-        """True when nothing is left open: the leak check after a call or a test."""
-        return all(value == 0 for value in (
-            self.streams, self.bound_ports, self.open_sockets, self.conferences,
-            self.players, self.recorders, self.dtmf_detectors, self.timers, self.bytes_buffered,
-        ))  # fmt: skip
 
 
 class MediaEngine:
@@ -120,7 +82,7 @@ class MediaEngine:
         `peer_fmtp` is the peer's a=fmtp for it (what its decoder takes). With `ice` the
         stream is WebRTC: ICE-lite, DTLS-SRTP and RTCP on the one port (webrtc_transport.py),
         and start_dtls once the peer's SDP has come."""
-        stream_format = _stream_format(
+        stream_format = StreamFormat.negotiated(
             encoding_name, ptime_ms, payload_type, telephone_event_pt, peer_fmtp
         )
         rtcp_mux = rtcp_mux or ice is not None
@@ -155,7 +117,7 @@ class MediaEngine:
         """Carry another codec on the same ports: an answer settled on something else than
         the stream was opened with, or a re-INVITE changed it (RFC 3264 §8.3.2)."""
         self._check_open(stream)
-        new_format = _stream_format(
+        new_format = StreamFormat.negotiated(
             encoding_name, stream.format.ptime_ms, payload_type, telephone_event_pt, peer_fmtp
         )
         if new_format == stream.format:
@@ -423,32 +385,6 @@ def _mode_for(stream: MediaStream) -> StreamMode:
     if stream.format.relays_to(peer.format) and not stream.tapped() and not peer.tapped():
         return StreamMode.RELAY
     return StreamMode.BATCH
-
-
-def _stream_format(
-    encoding_name: str,
-    ptime_ms: int,
-    payload_type: int | None,
-    telephone_event_pt: int | None,
-    peer_fmtp: str | None,
-) -> StreamFormat:
-    if ptime_ms != SUPPORTED_PTIME_MS:
-        raise UnsupportedStreamError(
-            f"ptime {ptime_ms} ms: only {SUPPORTED_PTIME_MS} ms is carried"
-        )
-    codec = codec_name_for(encoding_name)  # KeyError for an encoding we do not carry
-    if payload_type is None:
-        payload_type = payload_format(encoding_name).payload_type  # RFC 3551 §6 static types
-    if payload_type is None or not 0 <= payload_type <= 127:
-        raise UnsupportedStreamError(f"{encoding_name}: a payload type 0-127 is needed")
-    return StreamFormat(
-        codec=codec,
-        payload_type=payload_type,
-        clock_rate=rtp_clock_rate(encoding_name),
-        ptime_ms=ptime_ms,
-        telephone_event_pt=telephone_event_pt,
-        inband_fec=codec == "opus" and wants_inband_fec(peer_fmtp),
-    )
 
 
 def _drop(data: bytes, addr: Address) -> None:
