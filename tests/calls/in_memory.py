@@ -172,6 +172,7 @@ class FakeMedia:
 
     def __init__(self) -> None:
         self.last_sent: SessionDescription | None = None
+        self.peer_gone = False  # what a WebRTC leg says once ICE consent has expired
         self.codec = "PCMU"
         self.remote_on_hold = False
         self.local_hold = False
@@ -264,7 +265,7 @@ class FakeMedia:
         self.sink_hears = heard
 
     def connectivity_lost(self) -> bool:
-        return False
+        return self.peer_gone
 
     def packets_received(self) -> int:
         return self.received
