@@ -1,6 +1,6 @@
-"""A browser calls and is called, and presses keys: headless Chromium runs JsSIP in a page, its microphone a
-file of a 440 Hz tone (--use-file-for-fake-audio-capture); a pjsua2 phone sends 1000 Hz and
-speaks only PCMU. Every call crosses ICE-lite, DTLS-SRTP and the engine's Opus <-> PCMU
+"""A browser calls, is called and presses keys: headless Chromium runs JsSIP in a page, its
+microphone a file of a 440 Hz tone (--use-file-for-fake-audio-capture); a pjsua2 phone sends
+1000 Hz and speaks only PCMU. Every call crosses ICE-lite, DTLS-SRTP and the engine's Opus <-> PCMU
 transcoding; audio is proven both ways: the browser's tone is found by FFT in what pjsua2
 recorded, pjsua2's by the page's AnalyserNode in what the browser received.
 
