@@ -71,7 +71,8 @@ class InMemorySip:
         self.acks.append(ack)
 
     def local_peer(self, destination: Peer) -> Peer:
-        return LOCAL
+        """Our end of the flow: the same transport as the peer's."""
+        return Peer(destination.transport, LOCAL.host, LOCAL.port)
 
     def sent_by_us(self, request: Request) -> bool:
         return False

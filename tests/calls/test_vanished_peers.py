@@ -36,6 +36,21 @@ async def test_another_connection_closing_ends_nothing(harness: Harness) -> None
     assert len(harness.service.live_legs()) == 2
 
 
+async def test_a_browser_is_given_a_contact_it_reaches_over_its_websocket(
+    harness: Harness,
+) -> None:
+    harness.directory.register("bob", 5080)
+    caller = invite("bob")
+    caller.source = Peer("ws", "127.0.0.1", 40000)
+    harness.service.handle_invite(caller)
+    await harness.settle()
+    harness.sip.invites()[0].answer(200, sdp(6000))
+    await harness.settle()
+    assert caller.statuses[-1] == 200
+    # RFC 7118 §5.2: the transport=ws URI parameter, for ws and wss alike.
+    assert str(caller.responses[-1].headers.get("Contact")).endswith(";transport=ws>")
+
+
 async def test_a_leg_whose_peer_is_gone_hangs_up_at_the_next_media_check(
     harness: Harness,
 ) -> None:
