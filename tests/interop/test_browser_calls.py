@@ -27,6 +27,7 @@ pytest.importorskip("pjsua2")
 
 BROWSER_TONE_HZ = 440
 PHONE_TONE_HZ = 1000
+OTHER_BROWSER_TONE_HZ = 660
 TONE_SECONDS = 30  # Chromium loops the file; long enough that no loop seam is measured
 ALLOWED_ERROR_HZ = 15
 CONSENT_TIMEOUT = 30.0  # RFC 7675 §5.1
@@ -41,12 +42,10 @@ async def pages() -> AsyncIterator[PageServer]:
     await served.close()
 
 
-@pytest.fixture
-def tone_file(tmp_path: Path) -> Path:
-    path = tmp_path / "browser-tone.wav"
+def write_tone(path: Path, frequency: int) -> Path:
     rate = 48000
     t = np.arange(TONE_SECONDS * rate) / rate
-    samples = (0.5 * 32767 * np.sin(2 * np.pi * BROWSER_TONE_HZ * t)).astype("<i2")
+    samples = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
@@ -55,14 +54,18 @@ def tone_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def chromium(tone_file: Path) -> AsyncIterator[Chromium]:
-    browser = await Chromium.launch(
+async def launch_with_microphone(tone: Path) -> Chromium:
+    return await Chromium.launch(
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-audio-capture={tone_file}",
+        f"--use-file-for-fake-audio-capture={tone}",
         "--autoplay-policy=no-user-gesture-required",
     )
+
+
+@pytest.fixture
+async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
+    browser = await launch_with_microphone(write_tone(tmp_path / "440.wav", BROWSER_TONE_HZ))
     yield browser
     await browser.close()
 
@@ -76,14 +79,17 @@ def server(server_factory: Callable[..., ServerProcess]) -> WsServerProcess:
     assert isinstance(running, WsServerProcess)
     running.cli("endpoint", "add", "alice", "s3cret", "--exact")
     running.cli("endpoint", "add", "dave", "dave-secret", "--exact")
+    running.cli("endpoint", "add", "bob", "s3cret", "--exact")
     return running
 
 
-async def open_phone_page(chromium: Chromium, pages: PageServer, server: WsServerProcess) -> int:
+async def open_phone_page(
+    chromium: Chromium, pages: PageServer, server: WsServerProcess, user: str = "alice"
+) -> int:
     answer = await chromium.command(command="open", page=f"{pages.origin}/call.html")
     page = int(answer["page"])
     registered = await chromium.invoke(
-        page, "start", server.url("ws"), f"sip:alice@{SIP_DOMAIN}", "s3cret"
+        page, "start", server.url("ws"), f"sip:{user}@{SIP_DOMAIN}", "s3cret"
     )
     assert ".invalid;transport=ws" in registered["contact"]
     return page
@@ -96,9 +102,11 @@ def pjsua_phone(server: ServerProcess, recording: Path, auto_answer: int | None)
     )  # fmt: skip
 
 
-async def assert_browser_hears_the_phone(chromium: Chromium, page: int) -> None:
+async def assert_browser_hears_the_phone(
+    chromium: Chromium, page: int, frequency: int = PHONE_TONE_HZ
+) -> None:
     heard = await chromium.invoke(page, "measure", MEASURE_MS)
-    assert abs(heard["frequency"] - PHONE_TONE_HZ) < ALLOWED_ERROR_HZ, heard
+    assert abs(heard["frequency"] - frequency) < ALLOWED_ERROR_HZ, heard
     assert heard["level"] > -60, heard  # dBFS: a tone, not the noise floor
 
 
@@ -176,6 +184,34 @@ async def test_closing_the_tab_mid_call_ends_both_legs(
     assert ended_after < CONSENT_TIMEOUT
     assert_no_leaks(server, before)
     assert [record["hangup_cause_name"] for record in call_records(server)][:1] == ["Normal Hangup"]
+
+
+async def test_two_browsers_keep_opus_end_to_end_relayed_after_srtp(
+    server: WsServerProcess, pages: PageServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    other = await launch_with_microphone(write_tone(tmp_path / "660.wav", OTHER_BROWSER_TONE_HZ))
+    try:
+        alice = await open_phone_page(chromium, pages, server)
+        bob = await open_phone_page(other, pages, server, user="bob")
+        before = baseline(server)
+        calling = asyncio.ensure_future(chromium.invoke(alice, "call", f"sip:bob@{SIP_DOMAIN}"))
+        await until_state(other, bob, "ringing")
+        await other.command(command="click", page=bob, selector="#answer")
+        await calling
+        await until_state(other, bob, "in call")
+        metrics = server.metrics()
+        # Both legs Opus with telephone-event: the relay fast path, never decoded.
+        assert metrics["mediaserver_media_webrtc_streams"] == 2
+        assert metrics["mediaserver_media_relay_streams"] == 2
+        assert metrics["mediaserver_media_transcoding_streams"] == 0
+        await assert_browser_hears_the_phone(chromium, alice, OTHER_BROWSER_TONE_HZ)
+        await assert_browser_hears_the_phone(other, bob, BROWSER_TONE_HZ)
+        await chromium.invoke(alice, "hangup")
+        await until_state(other, bob, "ended")
+    finally:
+        await other.close()
+    assert_no_leaks(server, before)
+    assert [record["codec"] for record in call_records(server)] == ["opus", "opus"]
 
 
 async def until_state(chromium: Chromium, page: int, state: str) -> None:
