@@ -140,7 +140,7 @@ class MediaEngine:
         self._check_open(stream)
         if stream.webrtc is None:
             raise StreamStateError(f"{stream!r} is not a WebRTC stream")
-        stream.webrtc.ice.remote_ufrag = remote_ufrag
+        stream.webrtc.ice.expect_checks_from(remote_ufrag, self._clock.now())
         stream.webrtc.start_dtls(role, remote_fingerprint)
 
     def certificate_fingerprint(self) -> str:

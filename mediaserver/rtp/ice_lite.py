@@ -52,6 +52,12 @@ class IceLiteAgent:
         self.checks_answered = 0
         self.checks_refused = 0
 
+    def expect_checks_from(self, remote_ufrag: str, now: float) -> None:
+        """The peer's SDP named it: checks come from now on (a callee's browser checks only
+        once it answers), so the consent clock starts here rather than at our offer."""
+        self.remote_ufrag = remote_ufrag
+        self.last_check_at = max(self.last_check_at, now)
+
     def receive(self, data: bytes, source: tuple[str, int], now: float) -> CheckAnswered | None:
         """A datagram that starts like STUN. None: not a valid check for us, dropped and
         counted (RFC 8489 §6.3: a request failing integrity gets no useful answer)."""

@@ -108,3 +108,12 @@ def test_consent_expires_thirty_seconds_after_the_last_check() -> None:
     assert agent.consent_expired(10.0 + CONSENT_TIMEOUT + 0.1)
     agent.receive(check(password="wrong"), BROWSER, now=39.0)  # refreshes nothing
     assert agent.consent_expired(40.1)
+
+
+def test_consent_is_counted_from_when_the_peers_sdp_came() -> None:
+    """A callee's browser rings before it checks: 40 s of ringing is no lost consent."""
+    agent = IceLiteAgent(LOCAL, now=0.0)
+    agent.expect_checks_from("brwS", now=40.0)
+    assert agent.remote_ufrag == "brwS"
+    assert not agent.consent_expired(41.0)
+    assert agent.consent_expired(40.0 + CONSENT_TIMEOUT + 0.1)
