@@ -34,14 +34,6 @@ CONSENT_TIMEOUT = 30.0  # RFC 7675 §5.1
 MEASURE_MS = 3000
 
 
-@pytest.fixture
-async def pages() -> AsyncIterator[PageServer]:
-    served = PageServer()
-    await served.start()
-    yield served
-    await served.close()
-
-
 def write_tone(path: Path, frequency: int) -> Path:
     rate = 48000
     t = np.arange(TONE_SECONDS * rate) / rate
@@ -110,6 +102,17 @@ async def assert_browser_hears_the_phone(
     assert heard["level"] > -60, heard  # dBFS: a tone, not the noise floor
 
 
+def assert_phone_heard_the_browser(
+    server: ServerProcess, before: dict[str, float], recording: Path, codecs: tuple[str, str]
+) -> None:
+    """After the call: the browser's tone in pjsua2's recording, nothing left open, and the
+    call records' codecs (A leg, B leg)."""
+    heard = dominant_frequency(recording, skip_seconds=1.0)
+    assert abs(heard - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ
+    assert_no_leaks(server, before)
+    assert tuple(record["codec"] for record in call_records(server)) == codecs
+
+
 def assert_media_is_webrtc(server: ServerProcess) -> None:
     metrics = server.metrics()
     assert metrics["mediaserver_media_webrtc_streams"] == 1
@@ -137,10 +140,7 @@ async def test_browser_calls_a_pjsua2_phone_and_both_hear_each_other(
         assert dave.wait_for("dtmf", timeout=5)["digit"] == "#"
         await chromium.invoke(page, "hangup")
         dave.wait_for("call_state", state="DISCONNECTED")
-    assert abs(dominant_frequency(recording, skip_seconds=1.0) - BROWSER_TONE_HZ) < 15
-    assert_no_leaks(server, before)
-    a_leg, b_leg = call_records(server)
-    assert (a_leg["codec"], b_leg["codec"]) == ("opus", "PCMU")
+    assert_phone_heard_the_browser(server, before, recording, ("opus", "PCMU"))
 
 
 async def test_pjsua2_calls_the_browser_which_answers_on_a_click(
@@ -161,10 +161,7 @@ async def test_pjsua2_calls_the_browser_which_answers_on_a_click(
         dave.send("stop_recording")
         dave.hangup()
         await until_state(chromium, page, "ended")
-    assert abs(dominant_frequency(recording, skip_seconds=1.0) - BROWSER_TONE_HZ) < 15
-    assert_no_leaks(server, before)
-    a_leg, b_leg = call_records(server)
-    assert (a_leg["codec"], b_leg["codec"]) == ("PCMU", "opus")
+    assert_phone_heard_the_browser(server, before, recording, ("PCMU", "opus"))
 
 
 async def test_closing_the_tab_mid_call_ends_both_legs(
