@@ -219,6 +219,23 @@ class LogConfig:
             raise ConfigError("log.format", "choose 'text' or 'json'")
 
 
+TTS_ENGINES = ("espeak-ng", "pyttsx3")
+
+
+@dataclass(frozen=True, slots=True)
+class TtsConfig:
+    # Which synthesiser renders Speak (both are libespeak-ng underneath); the faster on
+    # Linux by tools/bench/tts.py is the default.
+    engine: str = "pyttsx3"
+    workers: int = 2  # pyttsx3 worker processes, each rendering one text at a time
+
+    def validate(self) -> None:
+        if self.engine not in TTS_ENGINES:
+            raise ConfigError("tts.engine", f"choose from {', '.join(TTS_ENGINES)}")
+        if not 1 <= self.workers <= 16:
+            raise ConfigError("tts.workers", "must be 1 to 16")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     sip: SipConfig = field(default_factory=SipConfig)
@@ -229,6 +246,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     account: AccountConfig = field(default_factory=AccountConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def validate(self) -> None:

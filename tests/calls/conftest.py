@@ -58,7 +58,7 @@ class Caller:
     app_id: str | None = None
 
     def authenticate(self, request: Request, source: Peer) -> object:
-        return SimpleNamespace(username="alice", app_id=self.app_id)
+        return SimpleNamespace(username="alice", app_id=self.app_id, sub_account=None)
 
 
 @dataclass

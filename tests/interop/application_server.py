@@ -6,7 +6,8 @@ signatures, and runs in a thread beside the test.
         ... app.url("/answer") ...
         [request] = app.requests_to("/choice")
 
-A route is a document (str), or a function of the request's parameters that returns one.
+A route is a document (str), or a function of the request's parameters that returns one;
+`files` are served as they are (sounds for Play), by path.
 """
 
 import threading
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 Route = str | Callable[[Mapping[str, str]], str]
+CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class ApplicationServer:
     routes: dict[str, Route]
     requests: list[AppRequest] = field(default_factory=list)
     delay_seconds: dict[str, float] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -78,13 +81,17 @@ class ApplicationServer:
                 if path in app.delay_seconds:
                     threading.Event().wait(app.delay_seconds[path])
                 route = app.routes.get(path)
-                if route is None:
+                if path in app.files:
+                    self._send(app.files[path], CONTENT_TYPES.get(path.rpartition(".")[2], ""))
+                elif route is None:
                     self.send_error(404)
-                    return
-                document = route if isinstance(route, str) else route(params)
-                body = document.encode()
+                else:
+                    document = route if isinstance(route, str) else route(params)
+                    self._send(document.encode(), "application/xml")
+
+            def _send(self, body: bytes, content_type: str) -> None:
                 self.send_response(200)
-                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -21,7 +21,8 @@ from plivo.utils import validate_signature
 from plivo.utils.signature_v3 import validate_v3_signature
 
 from mediaserver.config import AccountConfig
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.espeak_engine import EspeakEngine
+from mediaserver.media.tts_cache import TtsCache
 from tests.conftest import ServerProcess
 from tests.interop.application_server import ApplicationServer, AppRequest
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
@@ -80,7 +81,7 @@ def similarity(heard: npt.NDArray[np.float64], expected: npt.NDArray[np.float64]
 
 
 def tts_envelope(text: str, cache: Path) -> npt.NDArray[np.float64]:
-    samples = asyncio.run(EspeakTts(cache).synthesize(text, "WOMAN", "en-US", 8000))
+    samples = asyncio.run(TtsCache(EspeakEngine(), cache).synthesize(text, "WOMAN", "en-US", 8000))
     return envelope(samples.astype(np.float64), 8000)
 
 
@@ -107,10 +108,11 @@ def start_ivr(
     return server, baseline(server)
 
 
-@pytest.mark.parametrize("digit", ["1", "2"])
+@pytest.mark.parametrize(("digit", "command"), [("1", "dial_dtmf"), ("2", "inband_dtmf")])
 def test_each_key_speaks_its_own_sentence(
-    server_factory: Callable[..., ServerProcess], tmp_path: Path, digit: str
+    server_factory: Callable[..., ServerProcess], tmp_path: Path, digit: str, command: str
 ) -> None:
+    """Key 1 pressed as RFC 4733 events, key 2 as in-band tones."""
     routes = {"/answer": "", "/choice": choice}
     with ApplicationServer(routes) as app:  # type: ignore[arg-type]
         app.routes["/answer"] = menu(app.url("/choice"))
@@ -121,7 +123,7 @@ def test_each_key_speaks_its_own_sentence(
             alice.call("sip:ivr@phone.local")
             alice.wait_for("call_state", state="CONFIRMED")
             time.sleep(1.5)
-            alice.send("dial_dtmf", digits=digit)
+            alice.send(command, digits=digit)
             alice.wait_for("call_state", state="DISCONNECTED", timeout=20)
         answer, hangup = app.requests_to("/answer")  # no hangup_url: the answer URL hears it
         [chosen] = app.requests_to("/choice")
