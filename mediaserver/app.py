@@ -214,7 +214,7 @@ class Server:
         transport = SipTransport(
             sip_service, clock, local=local, timers=timers,
             websocket=_websocket_settings(config, clock),
-            on_connection_closed=registrar.connection_closed,
+            on_connection_closed=sip_service.connection_closed,
         )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
         router = Router(
@@ -236,6 +236,7 @@ class Server:
             clock,
             config.sip.domain,
             config.rtp.address,
+            config.webrtc.candidate_address,
             timers,
             speech,
             inbound_script=inbound_script,
