@@ -18,6 +18,20 @@ from pathlib import Path
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
 from mediaserver.api.recording_files import RecordingFiles
+from mediaserver.api.rest.caller import Authenticator
+from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
+from mediaserver.api.rest.resources.applications import ApplicationResource
+from mediaserver.api.rest.resources.carriers import (
+    IncomingCarrierResource,
+    OutgoingCarrierResource,
+    carrier_routes,
+)
+from mediaserver.api.rest.resources.endpoints import EndpointResource
+from mediaserver.api.rest.resources.numbers import NumberResource
+from mediaserver.api.rest.resources.recordings import RecordingResource
+from mediaserver.api.rest.resources.subaccounts import SubaccountResource
+from mediaserver.api.rest.rest_api import MAX_REQUEST_BYTES, RestApi
+from mediaserver.api.rest.route import Route
 from mediaserver.calls.call_record import CallRecordWriter
 from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
@@ -27,7 +41,9 @@ from mediaserver.clock import Clock, SystemClock
 from mediaserver.config import WEBSOCKET_TRANSPORTS, Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.recent_speech import RecentSpeech
+from mediaserver.media.tts import TtsEngine
+from mediaserver.media.tts_cache import TtsCache
 from mediaserver.plivoxml.application_calls import ApplicationCalls
 from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.sip.transaction.timers import Timers
@@ -40,6 +56,7 @@ from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.store.recordings import SqliteRecordings
+from mediaserver.store.subaccounts import SqliteSubaccounts
 from mediaserver.transport.certificate import TlsFiles, self_signed
 from mediaserver.transport.local_address import LocalAddress
 from mediaserver.transport.sip_transport import SipTransport
@@ -100,7 +117,7 @@ def _applications(
     router: Router,
     database: sqlite3.Connection,
     engine: MediaEngine,
-    tts: EspeakTts,
+    tts: TtsEngine,
 ) -> ApplicationCalls:
     """The Plivo XML side: recordings under the data directory, served by the API listener;
     Play sounds cached beside them."""
@@ -116,6 +133,41 @@ def _applications(
         clock, router, config.sip.domain, archive, data / "sound-cache",
         config.account.auth_token, engine, tts, SqliteConferenceRecords(database),
     )  # fmt: skip
+
+
+def _rest_api(
+    config: Config, clock: SystemClock, database: sqlite3.Connection, routes: list[Route]
+) -> RestApi:
+    """The Plivo-compatible REST API: the main account from configuration, sub-accounts from
+    the store, Plivo's rate limit."""
+    account = config.account
+    authenticator = Authenticator(account.auth_id, account.auth_token, SqliteSubaccounts(database))
+    return RestApi(routes, authenticator, RateLimiter(RateLimit(), clock))
+
+
+def _rest_routes(
+    config: Config, clock: Clock, database: sqlite3.Connection, parts: "RestParts"
+) -> list[Route]:
+    """Every REST resource, over the one store the command line uses."""
+    domain = config.sip.domain
+    carriers = SqliteCarriers(database)
+    return [
+        *ApplicationResource(SqliteApplications(database), domain).routes(),
+        *EndpointResource(SqliteEndpoints(database), parts.registrar, clock, domain).routes(),
+        *NumberResource(SqliteNumbers(database), clock).routes(),
+        *carrier_routes(IncomingCarrierResource(carriers)),
+        *carrier_routes(OutgoingCarrierResource(carriers)),
+        *RecordingResource(parts.archive).routes(),
+        *SubaccountResource(SqliteSubaccounts(database), clock).routes(),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class RestParts:
+    """The running parts the REST resources read: live registrations, recordings."""
+
+    registrar: Registrar
+    archive: RecordingArchive
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -136,6 +188,7 @@ class Server:
     router: Router
     transport: SipTransport
     engine: MediaEngine
+    tts: TtsCache
     calls: CallService
     applications: ApplicationCalls
     api: ApiServer
@@ -162,7 +215,7 @@ class Server:
         transport = SipTransport(
             sip_service, clock, local=local, timers=timers,
             websocket=_websocket_settings(config, clock),
-            on_connection_closed=registrar.connection_closed,
+            on_connection_closed=sip_service.connection_closed,
         )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
         router = Router(
@@ -172,8 +225,9 @@ class Server:
             SqliteNumbers(database),
             SqliteApplications(database),
         )
-        tts = EspeakTts(config.storage.sqlite_path.parent / "tts-cache")
-        applications = _applications(config, clock, router, database, engine, tts)
+        tts = TtsCache.configured(config.tts, config.storage.sqlite_path.parent / "tts-cache")
+        speech = RecentSpeech(tts)
+        applications = _applications(config, clock, router, database, engine, speech)
         calls = CallService(
             transport,
             registrar,
@@ -183,33 +237,47 @@ class Server:
             clock,
             config.sip.domain,
             config.rtp.address,
+            config.webrtc.candidate_address,
             timers,
-            tts,
+            speech,
             inbound_script=inbound_script,
             application_script=applications,
         )
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
+        parts = RestParts(registrar, applications.archive)
+        rest = _rest_api(config, clock, database, _rest_routes(config, clock, database, parts))
         api = ApiServer(
             [
                 MetricSource("sip", transport.statistics),
                 MetricSource("registrar", registrar.statistics),
                 MetricSource("calls", calls.statistics),
                 MetricSource("applications", applications.statistics),
+                MetricSource("rest", rest.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
+                MetricSource("tts", tts.statistics),
+                MetricSource("speech", speech.statistics),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],
-            RecordingFiles(
-                applications.archive, config.account.auth_id, config.account.auth_token
-            ).routes(),
+            [
+                *RecordingFiles(
+                    applications.archive, config.account.auth_id, config.account.auth_token
+                ).routes(),
+                *rest.routes(),
+            ],
+            [rest.errors_middleware],
+            MAX_REQUEST_BYTES,
         )
-        return cls(config, database, registrar, router, transport, engine, calls, applications, api)
+        return cls(
+            config, database, registrar, router, transport, engine, tts, calls, applications, api
+        )
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
         await self.api.start(self.config.api.listen)
+        await self.tts.start()
         self.applications.start()
         forgotten = self.registrar.forget_connections(WEBSOCKET_TRANSPORTS)
         if forgotten:
@@ -234,6 +302,7 @@ class Server:
         ):
             logger.info("%s statistics: %s", name, json.dumps(statistics, sort_keys=True))
         self.engine.close()
+        await self.tts.close()
         await self.applications.close()
         await self.api.close()
         await self.transport.close()

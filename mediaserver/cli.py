@@ -15,6 +15,7 @@ from mediaserver.config import Config, ConfigError, load_config
 from mediaserver.store.applications import UnknownApplicationError
 from mediaserver.store.database import SchemaTooNewError, open_database
 from mediaserver.store.endpoints import EndpointExistsError, SqliteEndpoints
+from mediaserver.store.errors import InvalidFieldError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +106,8 @@ def _endpoint_add(config: Config, arguments: argparse.Namespace) -> int:
         )
     except EndpointExistsError:
         return fail(f"endpoint {username} already exists", EXIT_FAILED)
+    except InvalidFieldError as error:
+        return fail(str(error), EXIT_USAGE)
     except UnknownApplicationError as error:
         return fail(str(error), EXIT_FAILED)
     print(username)

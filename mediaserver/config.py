@@ -134,6 +134,18 @@ class RtpConfig:
             raise ConfigError("rtp.opus_complexity", "libopus takes 0 to 10")
 
 
+@dataclass(frozen=True, slots=True)
+class WebRtcConfig:
+    # The address in the one ICE host candidate of each WebRTC stream (we are an ICE-lite
+    # agent, RFC 8445 §2.5: browsers find the way to it). Behind a 1:1 NAT, the public
+    # address; empty: rtp.address, or when that is a wildcard the address facing the browser.
+    candidate_address: str = ""
+
+    def validate(self) -> None:
+        if self.candidate_address:
+            _field_check("webrtc.candidate_address", _check_ip, self.candidate_address)
+
+
 CALL_CODECS = ("PCMU", "PCMA", "opus")
 
 
@@ -207,15 +219,34 @@ class LogConfig:
             raise ConfigError("log.format", "choose 'text' or 'json'")
 
 
+TTS_ENGINES = ("espeak-ng", "pyttsx3")
+
+
+@dataclass(frozen=True, slots=True)
+class TtsConfig:
+    # Which synthesiser renders Speak (both are libespeak-ng underneath); the faster on
+    # Linux by tools/bench/tts.py is the default.
+    engine: str = "pyttsx3"
+    workers: int = 2  # pyttsx3 worker processes, each rendering one text at a time
+
+    def validate(self) -> None:
+        if self.engine not in TTS_ENGINES:
+            raise ConfigError("tts.engine", f"choose from {', '.join(TTS_ENGINES)}")
+        if not 1 <= self.workers <= 16:
+            raise ConfigError("tts.workers", "must be 1 to 16")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     sip: SipConfig = field(default_factory=SipConfig)
     registrar: RegistrarConfig = field(default_factory=RegistrarConfig)
     rtp: RtpConfig = field(default_factory=RtpConfig)
     calls: CallsConfig = field(default_factory=CallsConfig)
+    webrtc: WebRtcConfig = field(default_factory=WebRtcConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     account: AccountConfig = field(default_factory=AccountConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def validate(self) -> None:

@@ -86,7 +86,7 @@ def test_carrier_commands_through_the_real_program(config: Path) -> None:
     assert listed.stdout == "acme\tenabled\t192.0.2.0/24\n"
     refused = mediaserver("carrier", "outgoing", "add", "out", "--address", "a b", config=config)
     assert refused.returncode == 2
-    assert refused.stderr.startswith("mediaserver: outgoing carrier address 'a b'")
+    assert refused.stderr.startswith("mediaserver: address: outgoing carrier address 'a b'")
 
 
 def test_incoming_carrier_add_list_disable_remove(
@@ -187,16 +187,18 @@ def test_number_add_list_remove(capsys: pytest.CaptureFixture[str], config: Path
     app_id = run(capsys, config, "application", "add", "app", "--answer-url", "http://a/")[1]
     code, out, _ = run(
         capsys, config, "number", "add", "+1 415-555-0100", "--alias", "Support",
-        "--app", app_id.strip(), "--sub-account", "SA1",
+        "--app", app_id.strip(),
     )  # fmt: skip
     assert (code, out) == (0, "14155550100\n")
     assert run(capsys, config, "number", "add", "442079460958")[0] == 0
     assert run(capsys, config, "number", "list")[1].splitlines() == [
-        f"14155550100\tSupport\t{app_id.strip()}\tSA1",
+        f"14155550100\tSupport\t{app_id.strip()}\t-",
         "442079460958\t\t-\t-",
     ]
     code, _, error = run(capsys, config, "number", "add", "14155550100")
     assert (code, error) == (1, "mediaserver: number 14155550100 already exists\n")
+    code, _, error = run(capsys, config, "number", "add", "15550001", "--sub-account", "SA1")
+    assert (code, error) == (1, "mediaserver: no sub-account SA1\n")
     assert run(capsys, config, "number", "remove", "+14155550100")[0] == 0
     code, _, error = run(capsys, config, "number", "remove", "14155550100")
     assert (code, error) == (1, "mediaserver: no number 14155550100\n")

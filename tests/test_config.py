@@ -70,6 +70,8 @@ def test_environment_accepts_toml_array() -> None:
         ("[account]\nauth_id = 'XY123'\n", "account.auth_id"),
         ("[storage]\nurl = 'postgres://x'\n", "storage.url"),
         ("[log]\nformat = 'xml'\n", "log.format"),
+        ("[tts]\nengine = 'festival'\n", "tts.engine"),
+        ("[tts]\nworkers = 0\n", "tts.workers"),
         ("[registrar]\ndigest_algorithms = ['SHA-1']\n", "registrar.digest_algorithms"),
         ("[registrar]\nmin_expires = 7200\n", "registrar.min_expires"),
         ("[sip]\ntls_certificate = 'cert.pem'\n", "sip.tls_key"),

@@ -4,7 +4,7 @@ import argparse
 
 from mediaserver.admin import EXIT_FAILED, EXIT_USAGE, Subcommands, database, fail
 from mediaserver.config import Config
-from mediaserver.store.applications import UnknownApplicationError
+from mediaserver.store.errors import InvalidFieldError, UnknownReferenceError
 from mediaserver.store.numbers import NumberExistsError, SqliteNumbers, normalise_number
 
 
@@ -36,7 +36,9 @@ def _add(config: Config, arguments: argparse.Namespace) -> int:
             )
         except NumberExistsError:
             return fail(f"number {digits} already exists", EXIT_FAILED)
-        except UnknownApplicationError as error:
+        except InvalidFieldError as error:
+            return fail(str(error), EXIT_USAGE)
+        except UnknownReferenceError as error:
             return fail(str(error), EXIT_FAILED)
     print(digits)
     return 0

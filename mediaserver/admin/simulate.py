@@ -7,8 +7,9 @@ import tempfile
 from pathlib import Path
 
 from mediaserver.admin import EXIT_USAGE, Subcommands, fail
+from mediaserver.calls.hangup_cause import Cause
 from mediaserver.config import Config
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.tts_cache import TtsCache
 from mediaserver.plivoxml.simulation import Simulation, simulate
 
 
@@ -41,6 +42,14 @@ def _simulate(config: Config, arguments: argparse.Namespace) -> int:
         arguments.digits,
     )
     with tempfile.TemporaryDirectory(prefix="mediaserver-tts-") as cache:
-        tts = EspeakTts(Path(cache))
-        cause = asyncio.run(simulate(simulation, config.account.auth_token, tts, print))
+        cause = asyncio.run(_run(simulation, config, Path(cache)))
     return 0 if cause is not None else 1
+
+
+async def _run(simulation: Simulation, config: Config, cache: Path) -> Cause | None:
+    """The simulation with the configured TTS engine, closed (no worker left) at the end."""
+    tts = TtsCache.configured(config.tts, cache)
+    try:
+        return await simulate(simulation, config.account.auth_token, tts, print)
+    finally:
+        await tts.close()

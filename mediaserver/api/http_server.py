@@ -1,10 +1,11 @@
 """The API listener (aiohttp) on the address `[api] listen` names: /metrics for Prometheus,
-and the routes the other parts hand it (recording files)."""
+and the routes and middlewares the other parts hand it (the REST API, recording files)."""
 
 import logging
 from collections.abc import Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from mediaserver.api.metrics import LabelledSource, MetricSource, render
 
@@ -19,15 +20,21 @@ class ApiServer:
         sources: list[MetricSource],
         labelled: list[LabelledSource],
         routes: Sequence[web.RouteDef] = (),
+        middlewares: Sequence[Middleware] = (),
+        client_max_size: int = 1024**2,
     ) -> None:
         self._sources = sources
         self._labelled = labelled
         self._routes = routes
+        self._middlewares = middlewares
+        self._client_max_size = client_max_size
         self._runner: web.AppRunner | None = None
 
     async def start(self, listen: str) -> None:
         host, _, port = listen.rpartition(":")
-        application = web.Application()
+        application = web.Application(
+            middlewares=self._middlewares, client_max_size=self._client_max_size
+        )
         application.router.add_get("/metrics", self._metrics)
         application.router.add_routes(self._routes)
         self._runner = web.AppRunner(application, access_log=None)

@@ -7,8 +7,8 @@ or a 408 (retries, then the failover address). The ring timeout bounds the whole
 attempt's answer timeout (a carrier's retry_seconds) the wait for its first response.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mediaserver.calls.deadlines import Deadlines
@@ -47,6 +47,8 @@ class DialOptions:
     ring_timeout: float | None = None  # seconds; None: calls.ring_timeout
     # A target rings: (its leg, whether its early media may be bridged to the caller).
     on_ringing: RingingHandler | None = None
+    # Targets presented otherwise than `caller` (an application's per-Number callerId...).
+    callers: Mapping[Target, Caller] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ class Dialer:
         return DialOutcome(None, cause)
 
     def new_leg(self, target: Target, caller: "Leg | None", options: DialOptions) -> "OutboundLeg":
-        return self._new_leg(target, caller, options.caller)
+        return self._new_leg(target, caller, options.callers.get(target, options.caller))
 
     @property
     def clock_now(self) -> float:

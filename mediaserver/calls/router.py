@@ -98,6 +98,8 @@ class CallingEndpoint(Protocol):
     def username(self) -> str: ...
     @property
     def app_id(self) -> str | None: ...
+    @property
+    def sub_account(self) -> str | None: ...
 
 
 class Contacts(Protocol):
@@ -165,7 +167,9 @@ class Router:
         user = unquote(request.uri.user or "")
         if not user:
             return Refusal(Cause.INVALID_DESTINATION, "no user in the Request-URI")
-        application = self._application(caller.app_id) or self._applications.default_endpoint_app()
+        # The default is the caller's account's: a sub-account's endpoints never run another's.
+        default = self._applications.default_endpoint_app(caller.sub_account)
+        application = self._application(caller.app_id) or default
         if application is not None:
             is_endpoint = self._endpoints.get(user) is not None
             return ApplicationRoute(application, user if is_endpoint else _number_in(user) or user)

@@ -50,11 +50,13 @@ class BatchProcessor:
                 stream, self._clock, self._telephone_event_received, self._opus_complexity
             )
             self._channels[stream.stream_id] = channel
+            if stream.digit_held is not None:
+                self._detector.hold(stream.stream_id, stream.digit_held)
         return channel.receive
 
     def remove(self, stream: MediaStream) -> None:
         self._channels.pop(stream.stream_id, None)
-        self._detector.forget(stream.stream_id)
+        stream.digit_held = self._detector.forget(stream.stream_id)
         self._inband_events.forget(stream.stream_id)
 
     def stream_count(self) -> int:

@@ -1,40 +1,41 @@
-"""Text to speech for Plivo's <Speak>: espeak-ng behind a TtsEngine protocol, with a disk cache.
+"""Text to speech for Plivo's <Speak>: what Speak asks of it, what an engine renders, and how
+Plivo's voices and languages map onto espeak-ng's.
 
-Why the espeak-ng program and not pyttsx3: pyttsx3's espeak driver wraps the same libespeak-ng
-in-process, but its engine is process-global and not thread-safe, and `save_to_file` runs a
-callback loop that prints to stdout. Running the espeak-ng program as an asyncio subprocess
-keeps synthesis off the event loop, lets several run at once, and isolates crashes.
+Two engines render speech, both with libespeak-ng underneath: the espeak-ng program run once
+per text (espeak_engine.py), and pyttsx3 in long-lived worker processes (pyttsx3_engine.py;
+pyttsx3's engine is process-global and not thread-safe, so it never runs in the server's
+process). A disk cache (tts_cache.py) stands in front of either and is the `TtsEngine` that
+calls use.
 """
 
-import asyncio
-import hashlib
-import os
-import secrets
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Protocol
 
 from audiocodecs.pcm import Pcm16
-from mediaserver.media.audio_file import read_audio
 
-# Plivo language -> espeak-ng voice. Where espeak-ng has no such accent the nearest is used:
-# en-AU speaks with en-gb, fr-CA with fr-fr, es-US with es-419 (Latin American Spanish).
+# Plivo language -> espeak-ng voice file (under espeak-ng-data/lang/). Where espeak-ng has no
+# such accent the nearest is used: en-AU speaks with en-GB, fr-CA with fr-FR, es-US with
+# es-419 (Latin American Spanish). Files, not language names: `espeak-ng -v en-gb+f3` finds no
+# voice named en-gb, falls back to choosing by language and drops the +f3 variant (every
+# en-GB voice was the default male one), while `gmw/en+f3` is found by name, variant and all,
+# by the program and by libespeak-ng's SetVoiceByName (pyttsx3) alike.
 ESPEAK_VOICES = {
-    "da-DK": "da",
-    "nl-NL": "nl",
-    "en-AU": "en-gb",
-    "en-GB": "en-gb",
-    "en-US": "en-us",
-    "fr-FR": "fr-fr",
-    "fr-CA": "fr-fr",
-    "de-DE": "de",
-    "it-IT": "it",
-    "pl-PL": "pl",
-    "pt-PT": "pt",
-    "pt-BR": "pt-br",
-    "ru-RU": "ru",
-    "es-ES": "es",
-    "es-US": "es-419",
-    "sv-SE": "sv",
+    "da-DK": "gmq/da",
+    "nl-NL": "gmw/nl",
+    "en-AU": "gmw/en",
+    "en-GB": "gmw/en",
+    "en-US": "gmw/en-US",
+    "fr-FR": "roa/fr",
+    "fr-CA": "roa/fr",
+    "de-DE": "gmw/de",
+    "it-IT": "roa/it",
+    "pl-PL": "zlw/pl",
+    "pt-PT": "roa/pt",
+    "pt-BR": "roa/pt-BR",
+    "ru-RU": "zle/ru",
+    "es-ES": "roa/es",
+    "es-US": "roa/es-419",
+    "sv-SE": "gmq/sv",
 }
 # Plivo offers only one voice for these languages.
 ONLY_VOICE = {
@@ -53,14 +54,48 @@ class UnsupportedLanguageError(ValueError):
 
 
 class SynthesisError(RuntimeError):
-    """The synthesiser failed on a supported language (missing program, crash)."""
+    """The synthesiser failed on a supported language (missing program, crash, time-out)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """Mono 16-bit audio at the rate the synthesiser produced it (espeak-ng: 22,050 Hz)."""
+
+    samples: Pcm16
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
 
 
 class TtsEngine(Protocol):
+    """What Speak uses: text in a Plivo voice and language, as audio at `sample_rate`."""
+
     async def synthesize(self, text: str, voice: str, language: str, sample_rate: int) -> Pcm16: ...
 
 
+class SpeechEngine(Protocol):
+    """A synthesiser behind the cache: `name` is its `[tts] engine` value and part of every
+    cache key (switching engines never serves the other's audio)."""
+
+    name: str
+
+    async def render(self, text: str, espeak_voice: str) -> Speech:
+        """`text` (not empty) in an espeak-ng voice and variant such as `gmw/en-US+f3`."""
+        ...
+
+    async def start(self) -> None:
+        """Start what lives long (worker processes), so the first text does not wait for it."""
+        ...
+
+    def statistics(self) -> dict[str, int]: ...
+
+    async def close(self) -> None: ...
+
+
 def espeak_voice(voice: str, language: str) -> str:
+    """The espeak-ng voice file and variant for Plivo's `voice` (WOMAN, MAN) and `language`."""
     if language not in ESPEAK_VOICES:
         raise UnsupportedLanguageError(f"language {language!r} is not supported")
     voice = voice.upper()
@@ -69,51 +104,3 @@ def espeak_voice(voice: str, language: str) -> str:
     if ONLY_VOICE.get(language, voice) != voice:
         raise UnsupportedLanguageError(f"voice {voice} is not available for {language}")
     return ESPEAK_VOICES[language] + VARIANTS[voice]
-
-
-class EspeakTts:
-    """Synthesises to WAV files under `cache_directory`, named by a hash of what was asked.
-
-    The second request for the same text, voice and language reads the file: no synthesis.
-    """
-
-    def __init__(self, cache_directory: Path, program: str = "espeak-ng") -> None:
-        self.cache_directory = cache_directory
-        self.program = program
-        self.syntheses = 0
-        self.cache_hits = 0
-
-    async def synthesize(self, text: str, voice: str, language: str, sample_rate: int) -> Pcm16:
-        espeak = espeak_voice(voice, language)
-        path = self._cache_path(text, espeak)
-        if path.exists():
-            self.cache_hits += 1
-        else:
-            await self._render(text, espeak, path)
-        return await asyncio.to_thread(read_audio, path, sample_rate)
-
-    def _cache_path(self, text: str, espeak: str) -> Path:
-        key = hashlib.sha256(f"{espeak}\0{WORDS_PER_MINUTE}\0{text}".encode()).hexdigest()
-        return self.cache_directory / f"{key}.wav"
-
-    async def _render(self, text: str, espeak: str, path: Path) -> None:
-        self.cache_directory.mkdir(parents=True, exist_ok=True)
-        # A name of its own per synthesis: two requests for the same text may render at once.
-        partial = path.with_name(f"{path.name}.{secrets.token_hex(8)}.partial")
-        arguments = ["-v", espeak, "-s", str(WORDS_PER_MINUTE), "-w", str(partial), "--stdin"]
-        try:
-            process = await asyncio.create_subprocess_exec(
-                self.program,
-                *arguments,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except OSError as error:
-            raise SynthesisError(f"cannot run {self.program}: {error}") from error
-        _, errors = await process.communicate(text.encode())
-        if process.returncode != 0 or not partial.exists():
-            partial.unlink(missing_ok=True)
-            raise SynthesisError(f"{self.program} failed for {espeak}: {errors.decode()}")
-        os.replace(partial, path)  # atomic: a reader never sees a half-written file
-        self.syntheses += 1

@@ -73,6 +73,7 @@ async def run_get_digits(session: CallSession, verb: GetDigits) -> Goto | None:
         verb.timeout, verb.digit_timeout, verb.num_digits, verb.finish_on_key, verb.valid_digits
     )
     digits = await _gather(session, verb.prompts, rules, verb.retries, verb)
+    _log_digits(session, "GetDigits", digits, verb.log)
     return _report(session, verb.action, verb.method, verb.redirect, {"Digits": digits}, digits)
 
 
@@ -87,8 +88,18 @@ async def run_get_input(session: CallSession, verb: GetInput) -> Goto | None:
         verb.execution_timeout, digit_timeout, verb.num_digits, verb.finish_on_key, "0123456789*#"
     )
     digits = await _gather(session, verb.prompts, rules, 1, None)
+    _log_digits(session, "GetInput", digits, verb.log)
     params = {"InputType": "dtmf", "Digits": digits}
     return _report(session, verb.action, verb.method, verb.redirect, params, digits)
+
+
+def _log_digits(session: CallSession, element: str, digits: str, log: bool) -> None:
+    """The call's debug log says what was pressed; log="false" keeps the digits themselves
+    out of it (§2.4: card numbers, PINs), saying only how many came."""
+    if not digits:
+        return
+    shown = repr(digits) if log else f"{len(digits)} digits (not logged: log=false)"
+    session.debug(f"<{element}> received {shown}")
 
 
 def _report(

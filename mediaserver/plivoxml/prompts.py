@@ -87,14 +87,14 @@ async def run_wait(session: CallSession, verb: Wait) -> None:
         await session.sleep(verb.length)
         return
     watch = _WaitWatch(verb)
-    session.leg.record(watch, heard=False)
+    session.caller_audio.listen(watch)
     timers = NamedTimers(session.services.deadlines)
     timers.after("length", verb.length, watch.finish)
     try:
         await watch.done
     finally:
         timers.cancel_all()
-        session.leg.stop_recording()
+        session.caller_audio.stop_listening(watch)
 
 
 async def run_dtmf(session: CallSession, verb: Dtmf) -> None:

@@ -1,9 +1,9 @@
 """<Record> (plivo.md §2.6): the caller's voice to a WAV or MP3 file until the finish key,
 `timeout` seconds of silence, `maxLength` or the hangup; then the action URL and callbackUrl get
 the Record* parameters. With recordSession (or startOnDialAnswer, from the next Dial's answer)
-the whole call is recorded in the background, stereo putting each leg on its own channel, and
-the document goes on at once: the action then gets -1 durations and callbackUrl the real ones
-when the call ends.
+the whole call is recorded in the background (stereo: each leg on its own channel; mono: both
+mixed) and the document goes on at once: the action then gets -1 durations and callbackUrl the
+real ones when the call ends.
 """
 
 import asyncio
@@ -17,10 +17,11 @@ from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_events import DigitReceived, Ended, LegEvent
 from mediaserver.media.audio_file import AudioWriter
 from mediaserver.media.frame import SAMPLE_RATE
+from mediaserver.media.port import MediaSink
 from mediaserver.media.recorder import Recorder, StereoRecorder
 from mediaserver.media.vad import VoiceActivityDetector
 from mediaserver.plivoxml.prompts import play_beep
-from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto
+from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto, UnsupportedVerbError
 from mediaserver.plivoxml.verbs import Record
 from mediaserver.store.recordings import Recording
 
@@ -33,6 +34,13 @@ class _Finished:
 
 
 async def run_record(session: CallSession, verb: Record) -> Goto | None:
+    if verb.transcription_type or verb.transcription_url:
+        # §2.6 transcription needs a speech recogniser, which this server does not have (as
+        # GetInput speech): refused by name rather than recorded with no transcript sent.
+        raise UnsupportedVerbError(
+            "<Record transcriptionType/transcriptionUrl>: transcription needs a speech"
+            " recogniser, which this server does not have"
+        )
     if verb.record_session:
         start_session_recording(session, verb)
         return _report(session, verb, None)
@@ -63,11 +71,11 @@ class _Take:
         timers.after("max length", self._verb.max_length, lambda: self._finish(""))
         leg.collect_digits(True)
         subscription = leg.subscribe(self._hear)
-        leg.record(self, heard=False)  # the caller's voice: its silences end the take
+        self._session.caller_audio.listen(self)  # the caller's voice: its silences end it
         try:
             digits = await self._done
         finally:
-            leg.stop_recording()
+            self._session.caller_audio.stop_listening(self)
             subscription.cancel()
             leg.collect_digits(False)
             timers.cancel_all()
@@ -93,8 +101,8 @@ class _Take:
 
 
 class SessionRecording:
-    """The whole call in the background: the caller on the left channel and, once a Dial
-    connects one, the B leg on the right (stereo), or the caller alone (mono)."""
+    """The whole call in the background: the caller and, once a Dial connects one, the B leg
+    on its own channel (stereo), or the whole conversation as the caller hears it (mono)."""
 
     def __init__(self, session: CallSession, verb: Record) -> None:
         self._session = session
@@ -102,17 +110,16 @@ class SessionRecording:
         stereo = verb.record_channel_type == "stereo"
         self._file = _RecordingFile(session, verb.file_format, channels=2 if stereo else 1)
         self._stereo = StereoRecorder(self._file.writer) if stereo else None
-        if self._stereo is not None:
-            session.leg.record(self._stereo.left, heard=False)
-        else:  # mono: the caller and, mixed in, everything the caller hears
-            session.leg.record(Recorder(self._file.writer), heard=True)
+        # mono: the caller and, mixed in, everything the caller hears (a B leg, prompts)
+        self._caller: MediaSink = self._stereo.left if self._stereo else Recorder(self._file.writer)
+        session.caller_audio.listen(self._caller, heard=self._stereo is None)
 
     def add_b_leg(self, b_leg: CallControl) -> None:
         if self._stereo is not None:
             b_leg.record(self._stereo.right, heard=False)
 
     async def finish(self) -> None:
-        self._session.leg.stop_recording()
+        self._session.caller_audio.stop_listening(self._caller)
         if self._stereo is not None:
             self._stereo.flush()
         recording = await self._file.close()

@@ -52,6 +52,13 @@ class RecordingArchive:
     def add(self, recording: Recording) -> None:
         self.rows.add(recording)
 
+    def remove(self, recording_id: str) -> Recording | None:
+        """Delete a recording: its row first (it is no longer listed), then its file."""
+        removed = self.rows.remove(recording_id)
+        if removed is not None:
+            (self.directory / removed.file_name).unlink(missing_ok=True)
+        return removed
+
     def _sign(self, path: str, expires: str) -> str:
         digest = hmac.new(self._key, f"{path}\n{expires}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")

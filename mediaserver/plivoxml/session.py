@@ -22,6 +22,7 @@ from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import LegState
 from mediaserver.calls.router import Refusal, Route
 from mediaserver.media.tts import TtsEngine
+from mediaserver.plivoxml.caller_audio import CallerAudio
 from mediaserver.plivoxml.verbs import DialTarget, Record, Verb
 from mediaserver.store.recordings import Recording
 
@@ -163,6 +164,7 @@ class CallSession:
         self.identity = identity
         self.services = services
         self.timers = NamedTimers(services.deadlines)  # scheduled hangups, time limits
+        self.caller_audio = CallerAudio(leg)  # verbs listen here, never on the leg itself
         self.session_recording: BackgroundRecording | None = None
         self.recording_on_answer: Record | None = None  # startOnDialAnswer, for the next Dial
         self._background: set[asyncio.Task[Any]] = set()

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from typing import Protocol, TypedDict, Unpack
 from urllib.parse import urlsplit
 
+from mediaserver.store.account_scope import EVERY_ACCOUNT, AccountScope
 from mediaserver.store.database import immediate_transaction
+from mediaserver.store.errors import InvalidFieldError, UnknownReferenceError
+from mediaserver.store.subaccounts import require_subaccount
 
 HTTP_METHODS = ("GET", "POST")
 # Plivo's app ids are numeric strings of this length ("20372631212782780"); random, so one
@@ -27,17 +30,13 @@ _METHODS = ("answer_method", "hangup_method", "fallback_method", "message_method
 _FLAGS = ("default_number_app", "default_endpoint_app", "public_uri")
 
 
-class InvalidApplicationError(ValueError):
+class InvalidApplicationError(InvalidFieldError):
     """A field a user set is not acceptable; `field` names it as Plivo's API does."""
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
 
-
-class UnknownApplicationError(LookupError):
+class UnknownApplicationError(UnknownReferenceError):
     def __init__(self, app_id: str) -> None:
-        super().__init__(f"no application {app_id}")
+        super().__init__("app_id", app_id, "application")
         self.app_id = app_id
 
 
@@ -121,12 +120,17 @@ class Applications(Protocol):
     def default_number_app(self, sub_account: str | None = None) -> Application | None: ...
 
 
-def require_application(connection: sqlite3.Connection, app_id: str | None) -> None:
-    """UnknownApplicationError unless `app_id` is None or names an application: what endpoints
-    and numbers check, inside the transaction that attaches them."""
+def require_application(
+    connection: sqlite3.Connection, app_id: str | None, sub_account: str | None
+) -> None:
+    """UnknownApplicationError unless `app_id` is None or names an application of the same
+    account: what endpoints and numbers check, inside the transaction that attaches them. An
+    application of another account looks exactly like none (no enumeration across accounts)."""
     if app_id is None:
         return
-    found = connection.execute("SELECT 1 FROM applications WHERE app_id = ?", (app_id,))
+    found = connection.execute(
+        "SELECT 1 FROM applications WHERE app_id = ? AND sub_account IS ?", (app_id, sub_account)
+    )
     if found.fetchone() is None:
         raise UnknownApplicationError(app_id)
 
@@ -160,6 +164,7 @@ class SqliteApplications:
     def add(self, application: Application) -> Application:
         """Store a `new_application`; marking it a default clears the account's previous one."""
         with immediate_transaction(self._connection):
+            require_subaccount(self._connection, application.sub_account)
             self._clear_other_defaults(application)
             placeholders = ", ".join("?" * len(_COLUMNS))
             self._connection.execute(
@@ -175,6 +180,7 @@ class SqliteApplications:
             if current is None:
                 raise UnknownApplicationError(app_id)
             updated = dataclasses.replace(current, **changes)
+            require_subaccount(self._connection, updated.sub_account)
             self._clear_other_defaults(updated)
             assignments = ", ".join(f"{column} = ?" for column in _COLUMNS)
             self._connection.execute(
@@ -183,18 +189,33 @@ class SqliteApplications:
             )
         return updated
 
-    def remove(self, app_id: str) -> bool:
+    def remove(
+        self, app_id: str, cascade: bool = False, new_endpoint_application: str | None = None
+    ) -> bool:
         """Delete it; endpoints and numbers that used it are detached (app_id NULL), as
-        Plivo does, in the same transaction. False when there is no such application."""
+        Plivo does, in the same transaction. Plivo's `cascade` deletes its endpoints instead,
+        and `new_endpoint_application` (of the same account) takes them over. False when
+        there is no such application."""
         with immediate_transaction(self._connection):
-            for table in ("endpoints", "numbers"):
-                self._connection.execute(
-                    f"UPDATE {table} SET app_id = NULL WHERE app_id = ?", (app_id,)
-                )
+            self._release_endpoints(app_id, cascade, new_endpoint_application)
+            self._connection.execute("UPDATE numbers SET app_id = NULL WHERE app_id = ?", (app_id,))
             deleted = self._connection.execute(
                 "DELETE FROM applications WHERE app_id = ?", (app_id,)
             )
         return deleted.rowcount > 0
+
+    def _release_endpoints(self, app_id: str, cascade: bool, successor: str | None) -> None:
+        if cascade:
+            self._connection.execute("DELETE FROM endpoints WHERE app_id = ?", (app_id,))
+            return
+        if successor == app_id:
+            raise InvalidFieldError("new_endpoint_application", "is the application deleted")
+        current = self.get(app_id)
+        if current is not None and successor is not None:
+            require_application(self._connection, successor, current.sub_account)
+        self._connection.execute(
+            "UPDATE endpoints SET app_id = ? WHERE app_id = ?", (successor, app_id)
+        )
 
     def get(self, app_id: str) -> Application | None:
         found = self._select("WHERE app_id = ?", (app_id,))
@@ -222,8 +243,14 @@ class SqliteApplications:
         ).fetchall()
         return [_application(row) for row in rows]
 
-    def list(self) -> list[Application]:
-        return self._select("")
+    def list(
+        self, scope: AccountScope = EVERY_ACCOUNT, app_name: str | None = None
+    ) -> list[Application]:
+        """The applications in `scope`, those named `app_name` only when it is given."""
+        condition, parameters = scope.sql()
+        if app_name is None:
+            return self._select(f"WHERE {condition}", parameters)
+        return self._select(f"WHERE {condition} AND app_name = ?", (*parameters, app_name))
 
 
 def _application(row: sqlite3.Row) -> Application:

@@ -6,18 +6,27 @@ plus the dial-string rewriting (prefix, suffix) and retry policy applied to each
 it, in the spirit of plivoframework's gateways, gatewayRetries and gatewayTimeouts.
 """
 
+import dataclasses
 import ipaddress
 import math
-import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypedDict, TypeVar, Unpack
+
+from mediaserver.store.carrier_address import (
+    address_text,
+    check_dial_affix,
+    parse_incoming_address,
+    parse_outgoing_address,
+)
+from mediaserver.store.database import immediate_transaction
+from mediaserver.store.errors import AlreadyExistsError, InvalidFieldError
 
 CarrierKind = Literal["incoming", "outgoing"]
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +51,28 @@ class OutgoingCarrier:
     enabled: bool
 
 
-class CarrierExistsError(Exception):
+class CarrierExistsError(AlreadyExistsError):
     """Another carrier of the same kind already has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("name", name)
+
+
+class OutgoingOptions(TypedDict, total=False):
+    """The settings of an outgoing carrier beside its name and address."""
+
+    failover_address: str | None
+    prefix: str
+    failover_prefix: str
+    suffix: str
+    retries: int
+    retry_seconds: float
+    enabled: bool
+
+
+class OutgoingChanges(OutgoingOptions, total=False):
+    name: str
+    address: str
 
 
 class Carriers(Protocol):
@@ -54,112 +83,19 @@ class Carriers(Protocol):
     def default_outgoing(self) -> OutgoingCarrier | None: ...
 
 
-def parse_incoming_address(address: str) -> IpNetwork:
-    """An IP address (a one-host network) or a CIDR network, IPv4 or IPv6.
-
-    Host bits set under the mask (10.0.0.1/24) are refused rather than silently cleared: the
-    operator probably mistyped either the address or the length.
-    """
-    try:
-        return ipaddress.ip_network(address.strip(), strict=True)
-    except ValueError:
-        pass
-    try:
-        network = ipaddress.ip_network(address.strip(), strict=False)
-    except ValueError:
-        raise ValueError(
-            f"incoming carrier address {address!r} is not an IP address or CIDR network"
-        ) from None
-    raise ValueError(
-        f"incoming carrier address {address!r} has bits set after the /{network.prefixlen}"
-        f" mask: did you mean {network}?"
-    )
-
-
-def _address_text(network: IpNetwork) -> str:
-    """A single host reads as its address alone; a wider network keeps its /length."""
-    full_length = network.max_prefixlen
-    return str(network.network_address) if network.prefixlen == full_length else str(network)
-
-
-_HOSTNAME = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?",
-    re.ASCII,
-)
-_PORT = re.compile(r"[0-9]{1,5}", re.ASCII)
-# The prefix and suffix end up in the user part of a Request-URI: dial-string characters only,
-# so nothing can inject URI parameters, headers or another host (';', '?', '@', ':', spaces).
-_DIAL_AFFIX = re.compile(r"[0-9A-Za-z+*#._-]*", re.ASCII)
-
-
-def parse_outgoing_address(address: str) -> str:
-    """Check `host[:port][;transport=udp|tcp]`; return it with the transport in lower case.
-
-    The host is a DNS name, an IPv4 address, or an IPv6 address in brackets (RFC 3261 §25.1
-    `hostport`): unbracketed IPv6 would make the port ambiguous.
-    """
-    hostport, separator, parameter = address.strip().partition(";")
-    suffix = ""
-    if separator:
-        key, _, value = parameter.partition("=")
-        if key.strip().lower() != "transport" or value.strip().lower() not in ("udp", "tcp"):
-            raise ValueError(
-                f"outgoing carrier address {address!r}: the only parameter allowed is"
-                " ;transport=udp or ;transport=tcp"
-            )
-        suffix = f";transport={value.strip().lower()}"
-    _check_hostport(hostport, address)
-    return hostport + suffix
-
-
-def _check_hostport(hostport: str, address: str) -> None:
-    host, port = _split_hostport(hostport, address)
-    if host.startswith("["):
-        _check_ip(host[1:-1], ipaddress.IPv6Address, address)
-    elif host.replace(".", "").isdigit():
-        _check_ip(host, ipaddress.IPv4Address, address)
-    elif not _HOSTNAME.fullmatch(host):
-        raise ValueError(f"outgoing carrier address {address!r}: {host!r} is not a host name")
-    if port is not None and not (_PORT.fullmatch(port) and 0 < int(port) < 65536):
-        raise ValueError(f"outgoing carrier address {address!r}: bad port {port!r}")
-
-
-def _split_hostport(hostport: str, address: str) -> tuple[str, str | None]:
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        rest = hostport[end + 1 :]
-        if end < 0 or (rest and not rest.startswith(":")):
-            raise ValueError(f"outgoing carrier address {address!r}: expected [IPv6]:port")
-        return hostport[: end + 1], rest[1:] if rest else None
-    if hostport.count(":") > 1:
-        raise ValueError(
-            f"outgoing carrier address {address!r}: put an IPv6 address in brackets,"
-            " as in [2001:db8::1]:5060"
-        )
-    host, colon, port = hostport.partition(":")
-    return host, port if colon else None
-
-
-def _check_ip(
-    host: str,
-    kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address],
-    address: str,
-) -> None:
-    try:
-        kind(host)
-    except ValueError:
-        raise ValueError(f"outgoing carrier address {address!r}: bad IP address {host!r}") from None
-
-
 def _check_name(name: str) -> None:
-    if not name or name != name.strip():
-        raise ValueError(f"carrier name {name!r} must be non-empty, without surrounding spaces")
+    if not name or name != name.strip() or not name.isprintable():
+        raise InvalidFieldError(
+            "name", f"carrier name {name!r} must be non-empty, without surrounding spaces"
+        )
 
 
-def _check_affix(label: str, value: str) -> None:
-    if not _DIAL_AFFIX.fullmatch(value):
-        raise ValueError(f"{label} {value!r} may hold only digits, letters and + * # . _ -")
+def _parsed(field: str, parse: Callable[[str], T], text: str) -> T:
+    """`parse(text)`, its ValueError named after the field it came from."""
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise InvalidFieldError(field, str(error)) from None
 
 
 def new_incoming_carrier(
@@ -170,9 +106,12 @@ def new_incoming_carrier(
     Addresses are normalised (2001:DB8::/32 -> 2001:db8::/32) and duplicates dropped.
     """
     _check_name(name)
-    texts = tuple(dict.fromkeys(_address_text(parse_incoming_address(a)) for a in addresses))
+    networks = (_parsed("addresses", parse_incoming_address, a) for a in addresses)
+    texts = tuple(dict.fromkeys(address_text(network) for network in networks))
     if not texts:
-        raise ValueError(f"incoming carrier {name!r} needs at least one address")
+        raise InvalidFieldError(
+            "addresses", f"incoming carrier {name!r} needs at least one address"
+        )
     return IncomingCarrier(uuid.uuid4().hex[:20], name, enabled, texts)
 
 
@@ -192,21 +131,27 @@ def new_outgoing_carrier(
     An empty failover address means none.
     """
     _check_name(name)
-    for label, value in (
+    for field, value in (
         ("prefix", prefix),
-        ("failover prefix", failover_prefix),
+        ("failover_prefix", failover_prefix),
         ("suffix", suffix),
     ):
-        _check_affix(label, value)
+        check_dial_affix(field, value)
     if retries < 0:
-        raise ValueError(f"retries must be 0 or more, not {retries}")
+        raise InvalidFieldError("retries", f"retries must be 0 or more, not {retries}")
     if not (math.isfinite(retry_seconds) and retry_seconds > 0):
-        raise ValueError(f"retry seconds must be a positive number, not {retry_seconds}")
+        raise InvalidFieldError(
+            "retry_seconds", f"retry seconds must be a positive number, not {retry_seconds}"
+        )
     return OutgoingCarrier(
         carrier_id=uuid.uuid4().hex[:20],
         name=name,
-        address=parse_outgoing_address(address),
-        failover_address=parse_outgoing_address(failover_address) if failover_address else None,
+        address=_parsed("address", parse_outgoing_address, address),
+        failover_address=(
+            _parsed("failover_address", parse_outgoing_address, failover_address)
+            if failover_address
+            else None
+        ),
         prefix=prefix,
         failover_prefix=failover_prefix,
         suffix=suffix,
@@ -274,6 +219,54 @@ class SqliteCarriers:
     def list_incoming(self) -> list[IncomingCarrier]:
         return self._incoming("")
 
+    def incoming_by_id(self, carrier_id: str) -> IncomingCarrier | None:
+        found = [c for c in self._incoming("") if c.carrier_id == carrier_id]
+        return found[0] if found else None
+
+    def update_incoming(
+        self,
+        carrier_id: str,
+        name: str | None = None,
+        addresses: Iterable[str] | None = None,
+        enabled: bool | None = None,
+    ) -> IncomingCarrier | None:
+        """The fields given change, checked as a new carrier would be; None: no such carrier."""
+        current = self.incoming_by_id(carrier_id)
+        if current is None:
+            return None
+        checked = new_incoming_carrier(
+            current.name if name is None else name,
+            current.addresses if addresses is None else addresses,
+            current.enabled if enabled is None else enabled,
+        )
+        updated = dataclasses.replace(checked, carrier_id=carrier_id)
+        try:
+            with immediate_transaction(self._connection):
+                self._replace_incoming(updated)
+        except sqlite3.IntegrityError:
+            raise CarrierExistsError(updated.name) from None
+        return updated
+
+    def _replace_incoming(self, carrier: IncomingCarrier) -> None:
+        self._connection.execute(
+            "UPDATE incoming_carriers SET name = ?, enabled = ? WHERE carrier_id = ?",
+            (carrier.name, int(carrier.enabled), carrier.carrier_id),
+        )
+        self._connection.execute(
+            "DELETE FROM incoming_carrier_addresses WHERE carrier_id = ?", (carrier.carrier_id,)
+        )
+        self._connection.executemany(
+            "INSERT INTO incoming_carrier_addresses VALUES (?, ?)",
+            [(carrier.carrier_id, text) for text in carrier.addresses],
+        )
+
+    def remove_carrier(self, kind: CarrierKind, carrier_id: str) -> bool:
+        """Delete a carrier by its id (the REST API's handle; the CLI's is the name)."""
+        cursor = self._connection.execute(
+            f"DELETE FROM {_table(kind)} WHERE carrier_id = ?", (carrier_id,)
+        )
+        return cursor.rowcount > 0
+
     def remove_incoming(self, name: str) -> bool:
         cursor = self._connection.execute("DELETE FROM incoming_carriers WHERE name = ?", (name,))
         return cursor.rowcount > 0
@@ -316,6 +309,30 @@ class SqliteCarriers:
         found = self._outgoing("WHERE name = ?", (name,))
         return found[0] if found else None
 
+    def outgoing_by_id(self, carrier_id: str) -> OutgoingCarrier | None:
+        found = self._outgoing("WHERE carrier_id = ?", (carrier_id,))
+        return found[0] if found else None
+
+    def update_outgoing(
+        self, carrier_id: str, **changes: Unpack[OutgoingChanges]
+    ) -> OutgoingCarrier | None:
+        """The fields given change, checked as a new carrier would be; None: no such carrier."""
+        current = self.outgoing_by_id(carrier_id)
+        if current is None:
+            return None
+        fields = {**dataclasses.asdict(current), **changes}
+        del fields["carrier_id"]
+        updated = dataclasses.replace(new_outgoing_carrier(**fields), carrier_id=carrier_id)
+        assignments = ", ".join(f"{column.strip()} = ?" for column in _OUTGOING_COLUMNS.split(","))
+        try:
+            self._connection.execute(
+                f"UPDATE outgoing_carriers SET {assignments} WHERE carrier_id = ?",
+                (*_outgoing_row(updated), carrier_id),
+            )
+        except sqlite3.IntegrityError:
+            raise CarrierExistsError(updated.name) from None
+        return updated
+
     def default_outgoing(self) -> OutgoingCarrier | None:
         """The first enabled carrier by creation order: where a call goes when none is named."""
         found = self._outgoing("WHERE enabled = 1", limit=1)
@@ -330,10 +347,8 @@ class SqliteCarriers:
 
     def set_enabled(self, kind: CarrierKind, name: str, enabled: bool) -> bool:
         """Switch a carrier on or off without forgetting it; False if there is no such carrier."""
-        if kind not in ("incoming", "outgoing"):
-            raise ValueError(f"carrier kind must be 'incoming' or 'outgoing', not {kind!r}")
         cursor = self._connection.execute(
-            f"UPDATE {kind}_carriers SET enabled = ? WHERE name = ?", (int(enabled), name)
+            f"UPDATE {_table(kind)} SET enabled = ? WHERE name = ?", (int(enabled), name)
         )
         return cursor.rowcount > 0
 
@@ -361,6 +376,12 @@ class SqliteCarriers:
             (*parameters, limit),
         ).fetchall()
         return [_outgoing_carrier(row) for row in rows]
+
+
+def _table(kind: CarrierKind) -> str:
+    if kind not in ("incoming", "outgoing"):
+        raise ValueError(f"carrier kind must be 'incoming' or 'outgoing', not {kind!r}")
+    return f"{kind}_carriers"
 
 
 _OUTGOING_COLUMNS = (

@@ -37,7 +37,7 @@ _MEMBER_COLUMNS = ", ".join(field.name for field in fields(MemberRecord))
 
 
 class SqliteConferenceRecords:
-    """The `conferences` and `conference_members` tables (migration 6)."""
+    """The `conferences` and `conference_members` tables (migration 7)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection

@@ -139,7 +139,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX recordings_call ON recordings(call_uuid);
     """,
-    # 6: conference records: each room's life, and each member's stay in it.
+    # 6: sub-accounts (Plivo's Subaccount resource) and the REST API's fields: every endpoint
+    # belongs to an account like applications, numbers and recordings do; a number records
+    # the carrier it came from, its region and its type (plivo.md §4.2, Number).
+    """
+    CREATE TABLE subaccounts (
+        auth_id     TEXT PRIMARY KEY,  -- 'SA' and 18 capitals or digits
+        name        TEXT NOT NULL,
+        auth_token  TEXT NOT NULL,
+        enabled     INTEGER NOT NULL,
+        created_at  REAL NOT NULL,
+        modified_at REAL NOT NULL
+    );
+    ALTER TABLE endpoints ADD COLUMN sub_account TEXT;
+    ALTER TABLE numbers ADD COLUMN carrier TEXT NOT NULL DEFAULT '';
+    ALTER TABLE numbers ADD COLUMN region TEXT NOT NULL DEFAULT '';
+    ALTER TABLE numbers ADD COLUMN number_type TEXT NOT NULL DEFAULT 'local';
+    CREATE INDEX endpoints_sub_account ON endpoints(sub_account);
+    CREATE INDEX numbers_sub_account ON numbers(sub_account);
+    CREATE INDEX applications_sub_account ON applications(sub_account);
+    CREATE INDEX recordings_sub_account ON recordings(sub_account);
+    """,
+    # 7: conference records: each room's life, and each member's stay in it.
     """
     CREATE TABLE conferences (
         conference_uuid  TEXT PRIMARY KEY,

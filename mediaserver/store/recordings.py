@@ -6,10 +6,15 @@ atomically), so a listed recording always has its file.
 """
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Literal, Protocol
 
+from mediaserver.store.account_scope import EVERY_ACCOUNT, AccountScope
+
 RecordingType = Literal["call", "conference"]
+# Plivo's add_time__gt, __gte, __lt and __lte filters, as SQL comparisons.
+ADD_TIME_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +61,38 @@ class SqliteRecordings:
         return None if row is None else Recording(*row)
 
     def for_call(self, call_uuid: str) -> list[Recording]:
+        return self.matching(call_uuid=call_uuid)
+
+    def remove(self, recording_id: str) -> Recording | None:
+        """Forget the row (committed) and return it, so its file can go next: a listed
+        recording always has its file, a file without a row is never listed."""
+        found = self.get(recording_id)
+        if found is not None:
+            with self._connection:
+                self._connection.execute(
+                    "DELETE FROM recordings WHERE recording_id = ?", (recording_id,)
+                )
+        return found
+
+    def matching(
+        self,
+        scope: AccountScope = EVERY_ACCOUNT,
+        call_uuid: str | None = None,
+        add_time: Sequence[tuple[str, float]] = (),
+    ) -> list[Recording]:
+        """Oldest first: the recordings in `scope`, of one call when `call_uuid` is given, whose
+        add_time compares as each (`gt`|`gte`|`lt`|`lte`, epoch seconds) of `add_time` says."""
+        condition, parameters = scope.sql()
+        conditions, values = [condition], list[object](parameters)
+        if call_uuid is not None:
+            conditions.append("call_uuid = ?")
+            values.append(call_uuid)
+        for comparison, seconds in add_time:
+            conditions.append(f"add_time {ADD_TIME_COMPARISONS[comparison]} ?")
+            values.append(seconds)
         rows = self._connection.execute(
-            f"SELECT {_COLUMNS} FROM recordings WHERE call_uuid = ? ORDER BY add_time, rowid",
-            (call_uuid,),
+            f"SELECT {_COLUMNS} FROM recordings WHERE {' AND '.join(conditions)}"
+            " ORDER BY add_time, rowid",
+            values,
         ).fetchall()
         return [Recording(*row) for row in rows]

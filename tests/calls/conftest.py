@@ -58,7 +58,7 @@ class Caller:
     app_id: str | None = None
 
     def authenticate(self, request: Request, source: Peer) -> object:
-        return SimpleNamespace(username="alice", app_id=self.app_id)
+        return SimpleNamespace(username="alice", app_id=self.app_id, sub_account=None)
 
 
 @dataclass
@@ -104,7 +104,7 @@ async def running_harness(
     database = open_database(":memory:")
     media: list[FakeMedia] = []
 
-    def new_media(peer: Peer) -> FakeMedia:
+    def new_media(peer: Peer, offer: bytes) -> FakeMedia:
         media.append(FakeMedia())
         return media[-1]
 

@@ -37,6 +37,7 @@ class NumberRow:
 class Caller:
     username: str = "bob"
     app_id: str | None = None
+    sub_account: str | None = None
 
 
 IVR = Application("10000000000000001", "ivr", "https://app.example/ivr")
@@ -200,6 +201,14 @@ def test_caller_without_one_runs_the_default_endpoint_application() -> None:
         invite("alice"), Caller(app_id=IVR.app_id)
     )
     assert own == ApplicationRoute(IVR, "alice")  # the caller's own beats the default
+
+
+def test_a_sub_accounts_endpoint_never_runs_the_main_accounts_default() -> None:
+    applications = ApplicationDirectory(endpoint_default=DEFAULT_ENDPOINT)
+    route = router(applications=applications).route_from_endpoint(
+        invite("alice"), Caller(sub_account="SA00000000000000000B")
+    )
+    assert isinstance(route, Route)  # no default of its own: dialled directly
 
 
 def test_no_application_at_all_dials_the_called_endpoint_directly() -> None:

@@ -42,6 +42,7 @@ class Phone:
         codecs: list[str] | None = None,
         telephone_event: bool = True,
         auto_answer: int | None = None,
+        jitter_buffer_ms: int | None = None,
     ) -> None:
         options = {
             "username": username,
@@ -54,6 +55,7 @@ class Phone:
             "codecs": codecs,
             "telephone_event": telephone_event,
             "auto_answer": auto_answer,
+            "jitter_buffer_ms": jitter_buffer_ms,
         }
         self.username = username
         self.events: list[Event] = []
@@ -120,6 +122,11 @@ class Phone:
 
     def call(self, uri: str) -> None:
         self.send("call", uri=uri)
+
+    def jitter_buffer(self) -> dict[str, int]:
+        """The last call's jitter-buffer counters: delay in ms, frames empty, lost, discarded."""
+        self.send("jitter_buffer")
+        return dict(self.wait_for("done", command="jitter_buffer")["result"])
 
     def hangup(self) -> None:
         self.send("hangup")

@@ -6,6 +6,7 @@ threadCnt=0 and mainThreadOnly, with libHandleEvents() between reads of stdin.
 """
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -25,6 +26,10 @@ MEDIA_STATUS = {
 }
 # pjmedia_stream_dtmf_event_flags (pjsua2 exports no name for it): the RFC 4733 event ended.
 DTMF_IS_END = 2
+# pjmedia_jb_discard_algo's PJMEDIA_JB_DISCARD_NONE: pjsua2 wraps that enum as an opaque pointer
+# and exports none of its names.
+JB_DISCARD_NONE = 0
+JITTER_BUFFER_FIELDS = ("avgDelayMsec", "minDelayMsec", "maxDelayMsec", "empty", "lost", "discard")
 CALL_STATE = {
     pj.PJSIP_INV_STATE_NULL: "NULL",
     pj.PJSIP_INV_STATE_CALLING: "CALLING",
@@ -52,6 +57,18 @@ def without_telephone_event(sdp: str) -> str:
             continue
         lines.append(line)
     return "\r\n".join(lines)
+
+
+def hold_jitter_buffer(media: Any, delay_ms: int) -> None:
+    """Keep `delay_ms` of received audio buffered for the whole call. pjmedia's jitter buffer
+    otherwise discards frames (progressive discard) until it holds no more than the arrivals'
+    burst level, a single frame when they come steadily, whatever jbMinPre says (that only sets
+    the prefetch after the buffer ran empty): a packet later than the time left before the
+    next read is then concealed, and the concealment dips a tone."""
+    media.jbInit = media.jbMinPre = media.jbMaxPre = delay_ms
+    algorithm = media.jbDiscardAlgo  # a copy of the field, behind the opaque pointer
+    ctypes.c_int.from_address(int(algorithm)).value = JB_DISCARD_NONE
+    media.jbDiscardAlgo = algorithm
 
 
 class Call(pj.Call):
@@ -128,6 +145,8 @@ class Phone:
         config.medConfig.ecTailLen = 0
         config.medConfig.clockRate = 8000
         config.medConfig.sndClockRate = 8000
+        if OPTIONS.get("jitter_buffer_ms"):
+            hold_jitter_buffer(config.medConfig, int(OPTIONS["jitter_buffer_ms"]))
         self.endpoint.libInit(config)
         transport = pj.TransportConfig()
         transport.port = 0
@@ -247,6 +266,11 @@ class Phone:
             digit.digit, digit.on_msec, digit.off_msec, digit.volume = character, on_msec, 100, 0
             tones.append(digit)
         self.digits.playDigits(tones, False)
+
+    def do_jitter_buffer(self) -> dict[str, int]:
+        """How the last call's jitter buffer fared: frames it had none for (empty, lost)."""
+        state = self.calls[-1].getStreamStat(0).jbuf
+        return {field: int(getattr(state, field)) for field in JITTER_BUFFER_FIELDS}
 
     def do_stop_recording(self) -> None:
         self.recorder = None  # the WAV header is finalised when the recorder is destroyed

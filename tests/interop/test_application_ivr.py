@@ -18,7 +18,8 @@ import numpy.typing as npt
 import pytest
 from plivo import plivoxml
 
-from mediaserver.media.tts import EspeakTts
+from mediaserver.media.espeak_engine import EspeakEngine
+from mediaserver.media.tts_cache import TtsCache
 from tests.conftest import ServerProcess
 from tests.interop.application_server import ApplicationServer, assert_signed
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
@@ -76,7 +77,7 @@ def similarity(heard: npt.NDArray[np.float64], expected: npt.NDArray[np.float64]
 
 
 def tts_envelope(text: str, cache: Path) -> npt.NDArray[np.float64]:
-    samples = asyncio.run(EspeakTts(cache).synthesize(text, "WOMAN", "en-US", 8000))
+    samples = asyncio.run(TtsCache(EspeakEngine(), cache).synthesize(text, "WOMAN", "en-US", 8000))
     return envelope(samples.astype(np.float64), 8000)
 
 

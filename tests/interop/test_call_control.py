@@ -2,7 +2,6 @@
 script (answer, prompt, two digits by RFC 4733, SIP INFO or in-band, dial, bridge, hang up)
 and a leg originated with no caller's leg."""
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -12,13 +11,13 @@ import pytest
 
 from mediaserver.calls.dialer import Caller
 from mediaserver.calls.hangup_cause import Cause, HangupSource
-from mediaserver.calls.leg_events import Answered, Ended, LegEvent
 from mediaserver.calls.router import Route
 from mediaserver.media.tones import SampleSource, tone
 from tests.calls.control_script import PROMPT_HZ, collect_then_connect
 from tests.conftest import ServerProcess
 from tests.interop.call_checks import LEAK_COUNTERS, assert_no_leaks, baseline, call_records
 from tests.interop.in_process import InProcessServer
+from tests.interop.leg_waits import wait_answered
 from tests.interop.phone import Phone, dominant_between, read_wav
 
 pytestmark = pytest.mark.interop
@@ -118,14 +117,7 @@ async def originate_and_play(server: InProcessServer, route: Route) -> None:
     leg = await calls.originate(route.attempts[0].targets[0], caller)
 
     async def play_then_hang_up() -> None:
-        answered = asyncio.get_running_loop().create_future()
-
-        def hear(event: LegEvent) -> None:
-            if isinstance(event, Answered | Ended) and not answered.done():
-                answered.set_result(isinstance(event, Answered))
-
-        leg.subscribe(hear)
-        if await answered:
+        if await wait_answered(leg):
             await leg.play(SampleSource(tone((PROMPT_HZ,), 16000, 8000.0)))
             leg.hangup(Cause.NORMAL_CLEARING, HangupSource.PLIVO)
 

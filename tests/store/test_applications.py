@@ -1,11 +1,13 @@
 """Applications: Plivo's fields and defaults, one validation, one default per account and
 kind, and deletion that detaches the endpoints and numbers using the application."""
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from mediaserver.store.account_scope import one_account
 from mediaserver.store.applications import (
     Application,
     InvalidApplicationError,
@@ -15,8 +17,10 @@ from mediaserver.store.applications import (
 )
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
+from mediaserver.store.errors import InvalidFieldError
 from mediaserver.store.migrations import MIGRATIONS
 from mediaserver.store.numbers import SqliteNumbers
+from mediaserver.store.subaccounts import SqliteSubaccounts, new_subaccount
 
 ANSWER = "https://app.example.com/answer"
 
@@ -42,7 +46,13 @@ def test_add_fills_plivo_defaults_and_gives_a_numeric_app_id(
     assert applications.add(new_application("other", ANSWER)).app_id != added.app_id
 
 
+def add_subaccount(connection: sqlite3.Connection, auth_id: str) -> None:
+    subaccount = dataclasses.replace(new_subaccount("sub", True), auth_id=auth_id)
+    SqliteSubaccounts(connection).add(subaccount)
+
+
 def test_every_field_round_trips(connection: sqlite3.Connection) -> None:
+    add_subaccount(connection, "SA00000000000000000A")
     applications = SqliteApplications(connection)
     added = applications.add(new_application(
         "full", "http://10.0.0.1:8000/a?x=1", answer_method="GET",
@@ -125,6 +135,7 @@ def test_one_default_of_each_kind_per_account(connection: sqlite3.Connection) ->
     assert endpoint_default is not None
     assert endpoint_default.app_id == first.app_id
     assert not applications.get(second.app_id).default_endpoint_app  # type: ignore[union-attr]
+    add_subaccount(connection, "SA1")
     other = applications.add(
         new_application("sub", ANSWER, default_number_app=True, sub_account="SA1")
     )
@@ -197,3 +208,43 @@ def test_app_ids_set_before_applications_existed_are_cleared(tmp_path: Path) -> 
     migrated = SqliteNumbers(open_database(path)).get("15550001111")
     assert migrated is not None
     assert (migrated.alias, migrated.app_id) == ("alice", None)
+
+
+def test_list_filters_by_account_and_name(connection: sqlite3.Connection) -> None:
+    add_subaccount(connection, "SA1")
+    applications = SqliteApplications(connection)
+    main = applications.add(new_application("ivr", ANSWER))
+    sub = applications.add(new_application("ivr", ANSWER, sub_account="SA1"))
+    other = applications.add(new_application("other", ANSWER))
+    assert applications.list() == [main, sub, other]
+    assert applications.list(one_account("SA1")) == [sub]
+    assert applications.list(one_account(None)) == [main, other]
+    assert applications.list(app_name="ivr") == [main, sub]
+
+
+@pytest.mark.parametrize("cascade", [True, False])
+def test_remove_cascades_or_hands_endpoints_over(
+    connection: sqlite3.Connection, cascade: bool
+) -> None:
+    applications = SqliteApplications(connection)
+    old = applications.add(new_application("old", ANSWER))
+    new = applications.add(new_application("new", ANSWER))
+    endpoints = SqliteEndpoints(connection)
+    endpoints.add("alice", "p", "phone.local", "", old.app_id, 1.0)
+    assert applications.remove(old.app_id, cascade, None if cascade else new.app_id)
+    alice = endpoints.get("alice")
+    if cascade:
+        assert alice is None
+    else:
+        assert alice is not None
+        assert alice.app_id == new.app_id
+
+
+def test_successor_must_exist_and_differ(connection: sqlite3.Connection) -> None:
+    applications = SqliteApplications(connection)
+    old = applications.add(new_application("old", ANSWER))
+    with pytest.raises(UnknownApplicationError):
+        applications.remove(old.app_id, False, "123")
+    with pytest.raises(InvalidFieldError):
+        applications.remove(old.app_id, False, old.app_id)
+    assert applications.get(old.app_id) == old

@@ -1,13 +1,14 @@
 import pytest
 
+from mediaserver.store.carrier_address import parse_outgoing_address
 from mediaserver.store.carriers import (
     CarrierExistsError,
     IncomingCarrier,
     OutgoingCarrier,
     SqliteCarriers,
-    parse_outgoing_address,
 )
 from mediaserver.store.database import open_database
+from mediaserver.store.errors import InvalidFieldError
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ def test_bad_outgoing_addresses_are_refused(carriers: SqliteCarriers, address: s
         ({"retry_seconds": 0.0}, "retry seconds"),
         ({"retry_seconds": float("nan")}, "retry seconds"),
         ({"prefix": "1;user=phone"}, "prefix"),
-        ({"failover_prefix": "00 "}, "failover prefix"),
+        ({"failover_prefix": "00 "}, "failover_prefix"),
         ({"suffix": "@evil"}, "suffix"),
         ({"name": " acme"}, "carrier name"),
         ({"name": ""}, "carrier name"),
@@ -198,3 +199,28 @@ def test_set_enabled_refuses_unknown_kind(carriers: SqliteCarriers) -> None:
 
 def _name(carrier: IncomingCarrier | OutgoingCarrier | None) -> str | None:
     return None if carrier is None else carrier.name
+
+
+def test_update_and_remove_by_id(carriers: SqliteCarriers) -> None:
+    incoming = carriers.add_incoming("in", ["192.0.2.1"])
+    changed = carriers.update_incoming(incoming.carrier_id, addresses=["198.51.100.0/24"])
+    assert changed == IncomingCarrier(incoming.carrier_id, "in", True, ("198.51.100.0/24",))
+    assert carriers.incoming_by_id(incoming.carrier_id) == changed
+    assert carriers.incoming_for_source("198.51.100.7") == changed
+    with pytest.raises(InvalidFieldError) as refused:
+        carriers.update_incoming(incoming.carrier_id, addresses=["nope"])
+    assert refused.value.field == "addresses"
+    assert carriers.incoming_by_id(incoming.carrier_id) == changed
+    outgoing = carriers.add_outgoing("out", "192.0.2.9")
+    updated = carriers.update_outgoing(outgoing.carrier_id, prefix="9", retries=3)
+    assert updated is not None
+    assert (updated.prefix, updated.retries, updated.address) == ("9", 3, "192.0.2.9")
+    assert carriers.outgoing_by_id(outgoing.carrier_id) == updated
+    carriers.add_outgoing("other", "192.0.2.10")
+    with pytest.raises(CarrierExistsError):
+        carriers.update_outgoing(outgoing.carrier_id, name="other")
+    assert carriers.update_outgoing("nope", prefix="1") is None
+    assert carriers.remove_carrier("outgoing", outgoing.carrier_id)
+    assert carriers.remove_carrier("incoming", incoming.carrier_id)
+    assert not carriers.remove_carrier("incoming", incoming.carrier_id)
+    assert (carriers.list_incoming(), [c.name for c in carriers.list_outgoing()]) == ([], ["other"])

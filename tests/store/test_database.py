@@ -18,7 +18,7 @@ def test_new_file_is_created_and_migrated(tmp_path: Path) -> None:
 def test_reopening_keeps_data_and_version(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     first = open_database(path)
-    first.execute("INSERT INTO endpoints VALUES ('id', 'alice', '', NULL, 'r', 'x', 'y', 0)")
+    first.execute("INSERT INTO endpoints VALUES ('id', 'alice', '', NULL, 'r', 'x', 'y', 0, NULL)")
     first.close()
     again = open_database(path)
     assert again.execute("SELECT username FROM endpoints").fetchone()[0] == "alice"

@@ -1,0 +1,1 @@
+"""One module per Plivo resource, each building its `Route`s (see mediaserver.api.rest)."""
