@@ -19,10 +19,9 @@ from mediaserver.media.file_player import FilePlayer
 from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.tones import SampleSource, tone
 from mediaserver.media.tts import SynthesisError, UnsupportedLanguageError
-from mediaserver.plivoxml.document_error import XmlDocumentError
-from mediaserver.plivoxml.parser import parse_document
+from mediaserver.plivoxml.prompt_documents import fetch_prompts
 from mediaserver.plivoxml.prompts import BEEP_AMPLITUDE, BEEP_HZ, BEEP_MS
-from mediaserver.plivoxml.session import CallSession, FetchError, SoundError
+from mediaserver.plivoxml.session import CallSession, SoundError
 from mediaserver.plivoxml.verbs import Play, Prompt, Speak, Wait
 
 BEEP_GAP_MS = 200  # between the two beeps of beep:2 (PF's tone_stream pause)
@@ -61,19 +60,9 @@ async def render_sound(session: CallSession, sound: str) -> Pcm16:
     if sound in BEEPS:
         return beeps(BEEPS[sound])
     pieces = [np.zeros(0, np.int16)]
-    for prompt in await _sound_prompts(session, sound) if sound else ():
+    for prompt in await fetch_prompts(session, sound, "<Conference> sound") if sound else ():
         pieces.append(await _samples(session, prompt))
     return np.concatenate(pieces)
-
-
-async def _sound_prompts(session: CallSession, url: str) -> tuple[Prompt, ...]:
-    try:
-        body = await session.services.webhooks.fetch_document(url, "POST", session.parameters())
-        document = parse_document(body)
-    except (FetchError, XmlDocumentError) as error:
-        session.debug(f"<Conference> sound {url}: {error}")
-        return ()
-    return tuple(verb for verb in document.verbs if isinstance(verb, Play | Speak | Wait))
 
 
 async def _samples(session: CallSession, prompt: Prompt) -> Pcm16:
