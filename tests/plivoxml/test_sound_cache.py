@@ -27,6 +27,10 @@ def wav_bytes(seconds: float, rate: int = 16000) -> bytes:
     return out.getvalue()
 
 
+def files_in(directory: Path) -> list[Path]:
+    return list(directory.iterdir())
+
+
 async def serve(app: ApplicationServer, path: str, body: bytes, chunk: int) -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "audio/wav"})
@@ -70,4 +74,4 @@ async def test_a_sound_over_the_limit_and_a_404_are_refused(tmp_path: Path) -> N
     finally:
         await cache.close()
         await app.close()
-    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+    assert files_in(tmp_path) == []  # nothing half-written left behind
