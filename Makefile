@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 WEB    := web
 NPM_INSTALLED := $(WEB)/node_modules/.installed
 # Browser bundles: JsSIP and a page's script in one file each (built, never committed).
-BUNDLES := $(WEB)/build/registration_page.js
+BUNDLES := $(WEB)/build/registration_page.js $(WEB)/build/call_page.js
 
 # asyncio's debug mode stays off: Python turns it on for ANY non-empty PYTHONASYNCIODEBUG,
 # "0" included, and it slows every callback (the benchmarks and load tests most of all).

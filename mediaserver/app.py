@@ -44,6 +44,8 @@ from mediaserver.clock import Clock, SystemClock
 from mediaserver.config import WEBSOCKET_TRANSPORTS, Config
 from mediaserver.logs import configure_logging
 from mediaserver.media.engine import MediaEngine
+from mediaserver.media.recent_speech import RecentSpeech
+from mediaserver.media.tts import TtsEngine
 from mediaserver.media.tts_cache import TtsCache
 from mediaserver.plivoxml.application_calls import ApplicationCalls
 from mediaserver.plivoxml.call_requests import CallRequests
@@ -54,6 +56,7 @@ from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
 from mediaserver.store.carriers import SqliteCarriers
+from mediaserver.store.conference_records import SqliteConferenceRecords
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
@@ -114,7 +117,12 @@ def _tune_garbage_collector() -> None:
 
 
 def _applications(
-    config: Config, clock: SystemClock, router: Router, database: sqlite3.Connection
+    config: Config,
+    clock: SystemClock,
+    router: Router,
+    database: sqlite3.Connection,
+    engine: MediaEngine,
+    tts: TtsEngine,
 ) -> ApplicationCalls:
     """The Plivo XML side: recordings under the data directory, served by the API listener;
     Play sounds cached beside them."""
@@ -127,8 +135,9 @@ def _applications(
         config.account.auth_token,
     )
     return ApplicationCalls(
-        clock, router, config.sip.domain, archive, data / "sound-cache", config.account.auth_token
-    )
+        clock, router, config.sip.domain, archive, data / "sound-cache",
+        config.account.auth_token, engine, tts, SqliteConferenceRecords(database),
+    )  # fmt: skip
 
 
 def _rest_api(
@@ -221,7 +230,7 @@ class Server:
         transport = SipTransport(
             sip_service, clock, local=local, timers=timers,
             websocket=_websocket_settings(config, clock),
-            on_connection_closed=registrar.connection_closed,
+            on_connection_closed=sip_service.connection_closed,
         )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
         router = Router(
@@ -231,8 +240,9 @@ class Server:
             SqliteNumbers(database),
             SqliteApplications(database),
         )
-        applications = _applications(config, clock, router, database)
         tts = TtsCache.configured(config.tts, config.storage.sqlite_path.parent / "tts-cache")
+        speech = RecentSpeech(tts)
+        applications = _applications(config, clock, router, database, engine, speech)
         calls = CallService(
             transport,
             registrar,
@@ -242,8 +252,9 @@ class Server:
             clock,
             config.sip.domain,
             config.rtp.address,
+            config.webrtc.candidate_address,
             timers,
-            tts,
+            speech,
             inbound_script=inbound_script,
             application_script=applications,
         )
@@ -264,6 +275,7 @@ class Server:
                 MetricSource("rest", rest.statistics),
                 MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
                 MetricSource("tts", tts.statistics),
+                MetricSource("speech", speech.statistics),
                 MetricSource("process", _process_statistics),
             ],
             [LabelledSource("leg", lambda: _leg_rows(calls))],

@@ -134,6 +134,18 @@ class RtpConfig:
             raise ConfigError("rtp.opus_complexity", "libopus takes 0 to 10")
 
 
+@dataclass(frozen=True, slots=True)
+class WebRtcConfig:
+    # The address in the one ICE host candidate of each WebRTC stream (we are an ICE-lite
+    # agent, RFC 8445 §2.5: browsers find the way to it). Behind a 1:1 NAT, the public
+    # address; empty: rtp.address, or when that is a wildcard the address facing the browser.
+    candidate_address: str = ""
+
+    def validate(self) -> None:
+        if self.candidate_address:
+            _field_check("webrtc.candidate_address", _check_ip, self.candidate_address)
+
+
 CALL_CODECS = ("PCMU", "PCMA", "opus")
 
 
@@ -230,6 +242,7 @@ class Config:
     registrar: RegistrarConfig = field(default_factory=RegistrarConfig)
     rtp: RtpConfig = field(default_factory=RtpConfig)
     calls: CallsConfig = field(default_factory=CallsConfig)
+    webrtc: WebRtcConfig = field(default_factory=WebRtcConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     account: AccountConfig = field(default_factory=AccountConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)

@@ -32,10 +32,13 @@ from mediaserver.calls.leg_services import LegServices
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import ApplicationRoute, Refusal, Route, Router, Target
 from mediaserver.calls.scripts import Scripts
+from mediaserver.calls.webrtc_media import WebRtcLegMedia
 from mediaserver.clock import Clock
-from mediaserver.config import CallsConfig
+from mediaserver.config import WEBSOCKET_TRANSPORTS, CallsConfig
 from mediaserver.media.engine import MediaEngine
 from mediaserver.media.tts import TtsEngine
+from mediaserver.sdp.session import SdpParseError, SessionDescription
+from mediaserver.sdp.webrtc import is_webrtc
 from mediaserver.sip.dialog import DialogId, dialog_id_of, new_tag
 from mediaserver.sip.errors import SipParseError
 from mediaserver.sip.message import Request, Response, build_response
@@ -46,8 +49,9 @@ from mediaserver.transport.peer import Peer
 logger = logging.getLogger(__name__)
 
 PendingKey = tuple[str, str]  # (Call-ID, branch of the INVITE's top Via)
-# The media of a leg whose SIP goes to this peer (RTP through the engine unless told).
-MediaFactory = Callable[[Peer], LegMedia]
+# The media of a leg whose SIP goes to this peer, given the offer that came (empty for an
+# outbound leg): RTP through the engine, WebRTC on top of it for browsers, unless told.
+MediaFactory = Callable[[Peer, bytes], LegMedia]
 # What drives a call that arrives for no application: the caller's leg, the router's
 # decision, how B legs present the caller. The direct dial unless told.
 InboundScript = Callable[[CallControl, Route, Caller], Awaitable[None]]
@@ -70,6 +74,7 @@ class CallService:
         clock: Clock,
         domain: str,
         rtp_address: str = "0.0.0.0",
+        candidate_address: str = "",
         timers: Timers | None = None,
         tts: TtsEngine | None = None,
         new_media: MediaFactory | None = None,
@@ -83,7 +88,8 @@ class CallService:
         self._capabilities = capabilities_for(config)
         self._domain = domain
         self._rtp_address = rtp_address
-        self._new_media = new_media or self._rtp_media
+        self._candidate_address = candidate_address
+        self._new_media = new_media or self._engine_media
         self._inbound_script = inbound_script or direct_dial
         self._application_script = application_script
         self.deadlines = Deadlines(clock)
@@ -142,6 +148,13 @@ class CallService:
             return False
         leg.handle_in_dialog(incoming)
         return True
+
+    def connection_closed(self, flow: Peer) -> None:
+        """The legs whose SIP went over a WebSocket that closed: nothing reaches their peer
+        any more (a browser's tab closed sends no BYE), so they end now."""
+        for leg in list(self._legs.values()):
+            if leg.destination == flow:
+                leg.flow_closed()
 
     def live_legs(self) -> list[Leg]:
         return list(self._legs.values())
@@ -210,7 +223,9 @@ class CallService:
     def _inbound_leg(self, incoming: IncomingRequest) -> InboundLeg | None:
         request = incoming.request
         try:
-            leg = InboundLeg(self._services, self._new_media(incoming.source), incoming)
+            leg = InboundLeg(
+                self._services, self._new_media(incoming.source, request.body), incoming
+            )
         except SipParseError as error:
             incoming.respond(
                 build_response(request, 400, f"Bad Request - {error.reason}", to_tag=new_tag())
@@ -272,7 +287,7 @@ class CallService:
     def _outbound_leg(self, target: Target, parent: Leg | None, caller: Caller) -> OutboundLeg:
         """A B leg dialled for `parent` (owned by the script that owns the parent), or an
         originated leg (parent None)."""
-        leg = OutboundLeg(self._services, self._new_media(target.destination), target, caller)
+        leg = OutboundLeg(self._services, self._new_media(target.destination, b""), target, caller)
         if parent is not None:
             leg.parent_call_uuid = parent.call_uuid
             owner = self.scripts.owner_of(parent)
@@ -281,11 +296,16 @@ class CallService:
         self._track(leg)
         return leg
 
-    def _rtp_media(self, peer: Peer) -> LegMedia:
+    def _engine_media(self, peer: Peer, offer: bytes) -> LegMedia:
+        """WebRTC media when the offer is WebRTC, or (with no offer) when the peer is a
+        browser: reached over a WebSocket (RFC 7118), it takes only WebRTC media."""
         address = self._rtp_address
         if address in ("0.0.0.0", "::"):
             address = self._transport.local_peer(peer).host
-        return RtpLegMedia(self._engine, self._capabilities, address, "mediaserver")
+        if not _is_webrtc(offer, peer):
+            return RtpLegMedia(self._engine, self._capabilities, address, "mediaserver")
+        candidate = self._candidate_address or address
+        return WebRtcLegMedia(self._engine, self._capabilities, address, candidate, "mediaserver")
 
     def _track(self, leg: Leg) -> None:
         self._legs[leg.call_uuid] = leg
@@ -313,6 +333,15 @@ class CallService:
         if isinstance(leg, InboundLeg):
             request = leg.request.request
             self._pending.pop((request.call_id, request.top_via.branch or ""), None)
+
+
+def _is_webrtc(offer: bytes, peer: Peer) -> bool:
+    if offer:
+        try:
+            return is_webrtc(SessionDescription.parse(offer))
+        except SdpParseError:
+            pass  # the leg refuses it with its own reason
+    return peer.transport in WEBSOCKET_TRANSPORTS
 
 
 def _no_record(leg: Leg) -> None:

@@ -109,6 +109,12 @@ class Leg(MediaControls):
             self._send_bye()
         self._end(cause, source)
 
+    def flow_closed(self) -> None:
+        """The connection the peer's SIP came over closed (a browser's WebSocket): no BYE
+        or final response can reach it (RFC 7118 §5), so the leg just ends."""
+        source = HangupSource.CALLER if self.direction == "inbound" else HangupSource.CALLEE
+        self._end(Cause.NORMAL_CLEARING, source)
+
     def hold(self, on_hold: bool) -> None:
         """Relay a hold (or resume) from the other leg with a re-INVITE (RFC 3264 §8.4)."""
         self._wanted_hold = on_hold
@@ -127,7 +133,8 @@ class Leg(MediaControls):
     @property
     def local_contact(self) -> str:
         local = self._transport.local_peer(self.destination)
-        transport = ";transport=tcp" if local.transport == "tcp" else ""
+        # RFC 7118 §5.2: a WebSocket peer reaches us back with transport=ws (wss alike).
+        transport = _CONTACT_TRANSPORT.get(local.transport, "")
         return f"<sip:mediaserver@{local.host_port()}{transport}>"
 
     # -- requests within the dialog (§12.2.2) --------------------------------------------------
@@ -383,6 +390,11 @@ class Leg(MediaControls):
             return
         now, count = self._clock.now(), self.media.packets_received()
         on_hold = self.media.remote_on_hold or self.media.local_hold
+        if self.media.connectivity_lost():
+            # RFC 7675 §5.1: a WebRTC peer that stopped consenting has gone (a closed tab
+            # sends no BYE); waiting for the media timeout would only prolong the call.
+            self.hangup(Cause.MEDIA_TIMEOUT, HangupSource.PLIVO)
+            return
         if count != self._media_seen[0] or on_hold:
             self._media_seen = (count, now)
         elif now - self._media_seen[1] >= self._services.limits.media_timeout:
@@ -427,6 +439,9 @@ class _Unacknowledged:
         self.incoming = incoming
         self.response = response
         self.interval = interval
+
+
+_CONTACT_TRANSPORT = {"tcp": ";transport=tcp", "ws": ";transport=ws", "wss": ";transport=ws"}
 
 
 def warning_header(text: str) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 with it.
 
 `LegMedia` is the protocol legs and scripts use; `RtpLegMedia` is plain RTP through the
-engine (a WebRTC leg, with ICE and DTLS-SRTP, is another implementation). A leg sends one
+engine (`WebRtcLegMedia`, webrtc_media.py, adds ICE-lite and DTLS-SRTP to it). A leg sends one
 session description after another, each a revision of the last (§8); the media object keeps
 the last one sent, the engine stream opened for it, and what the latest exchange settled
 (codec, remote address, hold). The calls layer hands it offers and answers and asks it for
@@ -81,6 +81,7 @@ class LegMedia(Protocol):
     def detect_digits(self, handler: DigitHandler | None) -> None: ...
     def record(self, sink: MediaSink | None, heard: bool = True) -> None: ...
     def packets_received(self) -> int: ...
+    def connectivity_lost(self) -> bool: ...
     def statistics(self) -> StreamStatistics | None: ...
     @property
     def rtp_port(self) -> int | None: ...
@@ -186,13 +187,13 @@ class RtpLegMedia:
             offer, self._capabilities, self._address, [stream.ports.rtp_port], self._origin
         )
         self._apply(next(s for s in answer.streams if s.accepted))
-        return self._sent(answer.session)
+        return self._sent(self._described(answer.session, offer))
 
     def offer(self) -> SessionDescription:
         """§5: a full offer (initial INVITE, or an offerless re-INVITE's 200)."""
         stream = self._open_stream()
         offer = build_offer(self._capabilities, self._address, stream.ports.rtp_port, self._origin)
-        offer = self._sent(offer)
+        offer = self._sent(self._described(offer, None))
         self._pending_offer = offer
         return offer
 
@@ -242,7 +243,7 @@ class RtpLegMedia:
 
     def connect(self, other: LegMedia) -> None:
         """Bridge both ways through the engine (relayed or transcoded, its choice)."""
-        mine, theirs = self._open_stream(), _stream_of(other)
+        mine, theirs = self._open_stream(), stream_of(other)
         if mine.peer is theirs:
             return
         try:
@@ -255,7 +256,7 @@ class RtpLegMedia:
             self._engine.disconnect(self.stream)
 
     def connected_to(self, other: LegMedia) -> bool:
-        return self.stream is not None and self.stream.peer is _stream_of(other)
+        return self.stream is not None and self.stream.peer is stream_of(other)
 
     def play(self, source: MediaSource) -> "asyncio.Future[bool]":
         return self._engine.play(self._open_stream(), source)
@@ -296,8 +297,16 @@ class RtpLegMedia:
         else:
             self._engine.record(self.stream, sink, sent_too=heard)
 
+    def connectivity_lost(self) -> bool:
+        """The peer is known to be gone without a BYE (a WebRTC peer's consent expired)."""
+        return self.stream is not None and self._engine.connectivity_lost(self.stream)
+
     def packets_received(self) -> int:
-        figures = self.statistics()
+        """A count only, read every second by the leg's media check: the engine's count,
+        not a whole statistics() snapshot (that would run the jitter estimate each time)."""
+        if self.stream is not None:
+            return self._engine.packets_received(self.stream)
+        figures = self._final_statistics
         return -1 if figures is None else figures.packets_received
 
     def statistics(self) -> StreamStatistics | None:
@@ -331,12 +340,23 @@ class RtpLegMedia:
         assert self.stream is not None
         self.negotiated = negotiated
         self._codec = self.stream.format.codec
-        # RFC 4566 §6: c=0.0.0.0 (RFC 2543 hold) names no address to send to.
+        self._route(negotiated)
+
+    def _route(self, negotiated: NegotiatedStream) -> None:
+        """Send to the address the peer's SDP gave. RFC 4566 §6: c=0.0.0.0 (RFC 2543 hold)
+        names no address to send to."""
+        assert self.stream is not None
         if negotiated.remote_address not in ("0.0.0.0", "::") and negotiated.remote_port:
             self._engine.set_remote(
                 self.stream, negotiated.remote_address, negotiated.remote_port,
                 negotiated.remote_rtcp_port,
             )  # fmt: skip
+
+    def _described(
+        self, description: SessionDescription, offer: SessionDescription | None
+    ) -> SessionDescription:
+        """What plain RTP says is all there is to say (WebRTC adds its transport)."""
+        return description
 
     def _sent(self, description: SessionDescription) -> SessionDescription:
         if self.last_sent is not None:
@@ -348,8 +368,8 @@ class RtpLegMedia:
 _DIGIT_SOURCES = {DtmfMethod.RFC4733: DigitSource.RFC4733, DtmfMethod.INBAND: DigitSource.INBAND}
 
 
-def _stream_of(media: LegMedia) -> MediaStream:
-    """Two legs bridge through the engine only when both are engine streams."""
+def stream_of(media: LegMedia) -> MediaStream:
+    """Legs bridge (or meet in a conference) through the engine only as engine streams."""
     if not isinstance(media, RtpLegMedia) or media.stream is None:
         raise MediaRefusedError("the other leg's media cannot be bridged")
     return media.stream

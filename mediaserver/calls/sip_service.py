@@ -46,6 +46,8 @@ _DIALOG_FREE_METHODS = frozenset(("REGISTER",))
 class RegisterHandler(Protocol):
     def handle_register(self, request: Request, source: Peer) -> Response: ...
 
+    def connection_closed(self, flow: Peer) -> None: ...
+
 
 class CallHandler(Protocol):
     """The calls' TU (calls/call_service.py): each method answers the request itself."""
@@ -55,6 +57,8 @@ class CallHandler(Protocol):
     def cancel(self, incoming: ServerRequest) -> bool: ...
 
     def handle_in_dialog(self, incoming: ServerRequest) -> bool: ...
+
+    def connection_closed(self, flow: Peer) -> None: ...
 
 
 class SipService:
@@ -79,6 +83,13 @@ class SipService:
             response = _reply(request, 400, f"Bad Request - {error.reason}")
         if response is not None:
             incoming.respond(response)
+
+    def connection_closed(self, flow: Peer) -> None:
+        """A WebSocket closed: its bindings and the calls over it end (RFC 7118 §5: a
+        browser is reachable through that connection alone)."""
+        self._registrar.connection_closed(flow)
+        if self.calls is not None:
+            self.calls.connection_closed(flow)
 
     def _answer(self, incoming: ServerRequest) -> Response | None:
         request = incoming.request

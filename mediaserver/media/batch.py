@@ -19,7 +19,7 @@ from mediaserver.media.batch_channel import BatchChannel
 from mediaserver.media.dtmf_detector import DtmfDetector
 from mediaserver.media.frame import FRAME_SAMPLES
 from mediaserver.media.inband_events import HeldDigits, InbandEvents
-from mediaserver.media.mixer import Conference, mix_minus_one
+from mediaserver.media.mixer import Conference, mix_rooms, saturate
 from mediaserver.media.rtp_socket import PacketHandler
 from mediaserver.media.stream import DtmfMethod, DtmfReceived, MediaStream
 from mediaserver.rtp.telephone_event import EventReport, TelephoneEventSender
@@ -50,11 +50,13 @@ class BatchProcessor:
                 stream, self._clock, self._telephone_event_received, self._opus_complexity
             )
             self._channels[stream.stream_id] = channel
+            if stream.digit_held is not None:
+                self._detector.hold(stream.stream_id, stream.digit_held)
         return channel.receive
 
     def remove(self, stream: MediaStream) -> None:
         self._channels.pop(stream.stream_id, None)
-        self._detector.forget(stream.stream_id)
+        stream.digit_held = self._detector.forget(stream.stream_id)
         self._inband_events.forget(stream.stream_id)
 
     def stream_count(self) -> int:
@@ -163,16 +165,16 @@ class BatchProcessor:
         if targets:
             outputs[targets] = inputs[sources]
             sending[targets] = active[sources]
-        for conference in self.conferences:
-            rows = [row_of[s.stream_id] for s in conference.members if s.stream_id in row_of]
-            if rows:
-                outputs[rows] = mix_minus_one(inputs[rows] * active[rows, np.newaxis])
-                sending[rows] = True
+        mixed = mix_rooms(self.conferences, row_of, inputs, active)
+        if mixed.rows:
+            outputs[mixed.rows] = mixed.heard
+            sending[mixed.rows] = True
         for row, channel in enumerate(channels):
             if channel.stream.digit_tones:
                 sending[row] = self._play_digit_tones(channel.stream, outputs, row)
             elif channel.stream.source is not None:
-                sending[row] = self._play(channel.stream, outputs, row)
+                played = self._play(channel.stream, outputs, row)
+                sending[row] = played or (channel.stream.in_conference and bool(sending[row]))
         return outputs, sending
 
     def _play_digit_tones(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
@@ -187,6 +189,10 @@ class BatchProcessor:
     def _play(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
         assert stream.source is not None
         frame = stream.source.read_frame()
+        if frame is not None and stream.in_conference:
+            # A sound to one member is mixed over what the room says, not swapped in.
+            outputs[row] = saturate(outputs[row].astype(np.int32) + frame)
+            return True
         if frame is not None:
             outputs[row] = frame
             return True

@@ -143,11 +143,21 @@ class DtmfDetector:
         reported = self._reported[rows]
         return {stream_ids[i]: DIGITS[reported[i]] for i in np.flatnonzero(reported >= 0)}
 
-    def forget(self, stream_id: int) -> None:
+    def forget(self, stream_id: int) -> str | None:
+        """Drop a stream's state; returns the digit whose key was down then, if any."""
         row = self._rows.pop(stream_id, None)
-        if row is not None:
-            self._reset(np.array([row]))
-            self._free_rows.append(row)
+        if row is None:
+            return None
+        reported = int(self._reported[row])
+        self._reset(np.array([row]))
+        self._free_rows.append(row)
+        return DIGITS[reported] if reported >= 0 else None
+
+    def hold(self, stream_id: int, digit: str) -> None:
+        """Take `digit`'s key as down on a stream whose detection starts again: while its tone
+        goes on it is the press already reported, not a new one (released as any press is)."""
+        [row] = self._rows_for([stream_id])
+        self._reported[row] = DIGITS.index(digit)
 
     def classify(self, windows: Pcm16) -> list[str | None]:
         """The digit each 20 ms window holds by itself, without confirmation."""

@@ -14,18 +14,20 @@ path runs on one timer chain (ticker.py), so statistics() counts timers, not tas
 import asyncio
 import itertools
 import logging
-from dataclasses import dataclass
 
 from mediaserver.clock import Clock
 from mediaserver.config import RtpConfig
 from mediaserver.media.batch import BatchProcessor
 from mediaserver.media.digit_tone_queue import DEFAULT_DURATION_MS
-from mediaserver.media.mixer import Conference
+from mediaserver.media.dtls_srtp import DtlsCertificate, DtlsRole
+from mediaserver.media.floor import FloorHandler, FloorTracker
+from mediaserver.media.mixer import Conference, RoomSound
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import PortAllocator
 from mediaserver.media.relay import RelayDirection
 from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
 from mediaserver.media.stream import (
+    SUPPORTED_PTIME_MS,
     DigitHandler,
     DtmfMethod,
     MediaStream,
@@ -33,56 +35,21 @@ from mediaserver.media.stream import (
     StreamMode,
     UnsupportedStreamError,
 )
-from mediaserver.media.stream_statistics import RtpTotals, StreamStatistics, stream_statistics
-from mediaserver.media.ticker import Ticker
-from mediaserver.rtp.payload_types import (
-    codec_name_for,
-    payload_format,
-    rtp_clock_rate,
-    wants_inband_fec,
+from mediaserver.media.stream_statistics import (
+    EngineStatistics,
+    RtpTotals,
+    StreamStatistics,
+    stream_statistics,
 )
+from mediaserver.media.ticker import Ticker
+from mediaserver.media.webrtc_transport import WebRtcTransport
+from mediaserver.rtp.ice_lite import IceCredentials
 
 logger = logging.getLogger(__name__)
-
-SUPPORTED_PTIME_MS = 20
 
 
 class StreamStateError(RuntimeError):
     """A command that does not fit the stream's state (closed, already connected...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EngineStatistics:
-    streams: int
-    relay_streams: int
-    batch_streams: int
-    transcoding_streams: int  # connected to a peer of another codec
-    bound_ports: int
-    open_sockets: int
-    conferences: int
-    players: int
-    recorders: int
-    dtmf_detectors: int
-    timers: int
-    bytes_buffered: int
-    # The media clock since start: ticks that ran late (caught up in a burst) or were skipped
-    # after a long stall; either one is audio a far jitter buffer may have had to conceal.
-    late_ticks: int
-    skipped_ticks: int
-    # RTP totals over every stream the engine has had, closed ones included.
-    rtp_packets_received: int
-    rtp_packets_sent: int
-    rtp_packets_lost: int
-    rtp_dropped_foreign: int
-    rtp_dropped_invalid: int
-    rtp_source_changes: int
-
-    def is_idle(self) -> bool:
-        """True when nothing is left open: the leak check after a call or a test."""
-        return all(value == 0 for value in (
-            self.streams, self.bound_ports, self.open_sockets, self.conferences,
-            self.players, self.recorders, self.dtmf_detectors, self.timers, self.bytes_buffered,
-        ))  # fmt: skip
 
 
 class MediaEngine:
@@ -100,6 +67,7 @@ class MediaEngine:
         self._stream_ids = itertools.count(1)
         self._clock = clock
         self._rtp_totals = RtpTotals()
+        self._certificate: DtlsCertificate | None = None  # made for the first WebRTC stream
 
     async def open_stream(
         self,
@@ -109,19 +77,24 @@ class MediaEngine:
         telephone_event_pt: int | None = None,
         rtcp_mux: bool = False,
         peer_fmtp: str | None = None,
+        ice: IceCredentials | None = None,
     ) -> MediaStream:
         """Bind an RTP port (and RTCP on +1 unless rtcp_mux) for one negotiated codec;
-        `peer_fmtp` is the peer's a=fmtp for it (what its decoder takes)."""
-        stream_format = _stream_format(
+        `peer_fmtp` is the peer's a=fmtp for it (what its decoder takes). With `ice` the
+        stream is WebRTC: ICE-lite, DTLS-SRTP and RTCP on the one port (webrtc_transport.py),
+        and start_dtls once the peer's SDP has come."""
+        stream_format = StreamFormat.negotiated(
             encoding_name, ptime_ms, payload_type, telephone_event_pt, peer_fmtp
         )
+        rtcp_mux = rtcp_mux or ice is not None
         ports = self._allocator.allocate(rtcp_mux)
         stream_id = next(self._stream_ids)
         rtp = RtpSocket(_drop, _discard_rtcp, rtcp_mux, self._clock.now, stream_format.clock_rate)
         rtp.accept_payload_types(stream_format.payload_type, stream_format.telephone_event_pt)
         rtcp = None
+        webrtc = None if ice is None else self._webrtc_transport(rtp, ice)
         try:
-            await self._endpoint(ports.rtp_socket, rtp)
+            await self._endpoint(ports.rtp_socket, webrtc or rtp)
             if ports.rtcp_socket is not None:
                 rtcp = RtcpSocket(rtp)
                 await self._endpoint(ports.rtcp_socket, rtcp)
@@ -129,6 +102,7 @@ class MediaEngine:
             self._allocator.release(ports)
             raise
         stream = MediaStream(stream_id, stream_format, ports, rtp, rtcp)
+        stream.webrtc = webrtc
         rtp.rtcp_handler = stream.receive_rtcp
         self._streams[stream_id] = stream
         return stream
@@ -144,7 +118,7 @@ class MediaEngine:
         """Carry another codec on the same ports: an answer settled on something else than
         the stream was opened with, or a re-INVITE changed it (RFC 3264 §8.3.2)."""
         self._check_open(stream)
-        new_format = _stream_format(
+        new_format = StreamFormat.negotiated(
             encoding_name, stream.format.ptime_ms, payload_type, telephone_event_pt, peer_fmtp
         )
         if new_format == stream.format:
@@ -154,6 +128,29 @@ class MediaEngine:
         stream.rtp.accept_payload_types(new_format.payload_type, new_format.telephone_event_pt)
         stream.rtp.receive_statistics.set_clock_rate(new_format.clock_rate)
         self._update(stream)
+
+    def start_webrtc(
+        self,
+        stream: MediaStream,
+        remote_ufrag: str,
+        role: DtlsRole,
+        remote_fingerprint: tuple[str, str],
+    ) -> None:
+        """A WebRTC stream's peer described itself: its ICE username fragment, its
+        certificate's fingerprint and its DTLS role (RFC 5763 §5) start the handshake."""
+        self._check_open(stream)
+        if stream.webrtc is None:
+            raise StreamStateError(f"{stream!r} is not a WebRTC stream")
+        stream.webrtc.ice.expect_checks_from(remote_ufrag, self._clock.now())
+        stream.webrtc.start_dtls(role, remote_fingerprint)
+
+    def certificate_fingerprint(self) -> str:
+        """The sha-256 fingerprint of the certificate every WebRTC stream presents."""
+        return self._dtls_certificate().fingerprint()
+
+    def connectivity_lost(self, stream: MediaStream) -> bool:
+        """A WebRTC stream's peer is gone: ICE consent expired or DTLS failed or closed."""
+        return stream.webrtc is not None and stream.webrtc.failed()
 
     def set_remote(self, stream: MediaStream, host: str, port: int, rtcp_port: int = 0) -> None:
         """The address from the peer's SDP; latching may replace it (comedia, RFC 4961)."""
@@ -264,7 +261,33 @@ class MediaEngine:
         conference.remove(stream)
         self._update(stream)
 
+    def mute_member(self, conference: Conference, stream: MediaStream, muted: bool) -> None:
+        """A muted member is not mixed into what the others hear; it still hears them."""
+        (conference.muted.add if muted else conference.muted.discard)(stream.stream_id)
+
+    def deafen_member(self, conference: Conference, stream: MediaStream, deaf: bool) -> None:
+        """A deaf member receives silence; the others still hear it."""
+        (conference.deaf.add if deaf else conference.deaf.discard)(stream.stream_id)
+
+    def play_to_conference(
+        self, conference: Conference, source: MediaSource
+    ) -> "asyncio.Future[bool]":
+        """Mix `source` into what every member hears; True once it ran out."""
+        done: asyncio.Future[bool] = self._loop.create_future()
+        conference.sounds.append(RoomSound(source, done))
+        return done
+
+    def watch_floor(self, conference: Conference, handler: FloorHandler | None) -> None:
+        """Tell `handler` each time another member takes the floor (None: stop)."""
+        conference.floor = None if handler is None else FloorTracker(handler)
+
+    def record_conference(self, conference: Conference, sink: MediaSink | None) -> None:
+        """Every member and every room sound, mixed, into `sink` (None: stop)."""
+        conference.sink = sink
+
     def close_conference(self, conference: Conference) -> None:
+        conference.stop_sounds()
+        conference.sink = conference.floor = None
         for stream in list(conference.members):
             self.leave_conference(conference, stream)
         if conference in self._conferences:
@@ -304,6 +327,7 @@ class MediaEngine:
         modes = [stream.mode for stream in streams]
         return EngineStatistics(
             streams=len(streams),
+            webrtc_streams=sum(s.webrtc is not None for s in streams),
             relay_streams=modes.count(StreamMode.RELAY),
             batch_streams=modes.count(StreamMode.BATCH),
             transcoding_streams=sum(
@@ -329,9 +353,22 @@ class MediaEngine:
             },
         )
 
+    def packets_received(self, stream: MediaStream) -> int:
+        """Valid RTP the stream has taken from its source (stream_statistics' first figure,
+        without the rest: a cheap question for a check that asks every second)."""
+        return stream.rtp.packets_received
+
     def stream_statistics(self, stream: MediaStream) -> StreamStatistics:
         """A snapshot of one stream's counters (the call layer reads no stream internals)."""
         return stream_statistics(stream)
+
+    def _webrtc_transport(self, rtp: RtpSocket, ice: IceCredentials) -> WebRtcTransport:
+        return WebRtcTransport(rtp, ice, self._dtls_certificate(), self._clock, self._loop)
+
+    def _dtls_certificate(self) -> DtlsCertificate:
+        if self._certificate is None:
+            self._certificate = DtlsCertificate()
+        return self._certificate
 
     async def _endpoint(self, sock: object, protocol: asyncio.DatagramProtocol) -> None:
         await self._loop.create_datagram_endpoint(lambda: protocol, sock=sock)  # type: ignore[arg-type]
@@ -354,21 +391,35 @@ class MediaEngine:
     def _set_mode(self, stream: MediaStream, mode: StreamMode) -> None:
         if stream.mode is mode and mode is not StreamMode.RELAY:
             return
+        self._keep_time(stream, mode)
         relay = self._relays.pop(stream.stream_id, None)
         if relay is not None:
             relay.stop()
         if stream.mode is StreamMode.BATCH and mode is not StreamMode.BATCH:
             self._batch.remove(stream)
         stream.mode = mode
+        stream.rtp.relay = None
         if mode is StreamMode.RELAY:
             assert stream.peer is not None
             relay = RelayDirection(stream, stream.peer)
             self._relays[stream.stream_id] = relay
-            stream.rtp.handler = relay.forward
+            stream.rtp.relay = relay.relay
+            stream.rtp.handler = _drop
         elif mode is StreamMode.BATCH:
             stream.rtp.handler = self._batch.add(stream)
         else:
             stream.rtp.handler = _drop
+
+    def _keep_time(self, stream: MediaStream, mode: StreamMode) -> None:
+        """RFC 3550 §5.1: the timestamp is the sampling instant, so it runs on while an idle
+        stream sends nothing (the batch path advances it every tick, even in silence)."""
+        now = self._clock.now()
+        if mode is StreamMode.IDLE:
+            stream.idle_since = now
+        elif stream.mode is StreamMode.IDLE and stream.idle_since is not None:
+            frames = round((now - stream.idle_since) * 1000 / stream.format.ptime_ms)
+            stream.sender.advance(frames * stream.format.samples_per_packet)
+            stream.idle_since = None
 
 
 def _mode_for(stream: MediaStream) -> StreamMode:
@@ -380,32 +431,6 @@ def _mode_for(stream: MediaStream) -> StreamMode:
     if stream.format.relays_to(peer.format) and not stream.tapped() and not peer.tapped():
         return StreamMode.RELAY
     return StreamMode.BATCH
-
-
-def _stream_format(
-    encoding_name: str,
-    ptime_ms: int,
-    payload_type: int | None,
-    telephone_event_pt: int | None,
-    peer_fmtp: str | None,
-) -> StreamFormat:
-    if ptime_ms != SUPPORTED_PTIME_MS:
-        raise UnsupportedStreamError(
-            f"ptime {ptime_ms} ms: only {SUPPORTED_PTIME_MS} ms is carried"
-        )
-    codec = codec_name_for(encoding_name)  # KeyError for an encoding we do not carry
-    if payload_type is None:
-        payload_type = payload_format(encoding_name).payload_type  # RFC 3551 §6 static types
-    if payload_type is None or not 0 <= payload_type <= 127:
-        raise UnsupportedStreamError(f"{encoding_name}: a payload type 0-127 is needed")
-    return StreamFormat(
-        codec=codec,
-        payload_type=payload_type,
-        clock_rate=rtp_clock_rate(encoding_name),
-        ptime_ms=ptime_ms,
-        telephone_event_pt=telephone_event_pt,
-        inband_fec=codec == "opus" and wants_inband_fec(peer_fmtp),
-    )
 
 
 def _drop(data: bytes, addr: Address) -> None:

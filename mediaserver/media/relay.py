@@ -1,6 +1,7 @@
 """The relay fast path: same codec both ways, nothing tapping the audio.
 
-Each packet is forwarded inside datagram_received: copied once into a bytearray, its
+Each packet is forwarded inside datagram_received (which hands over the sequence number and
+timestamp it unpacked for its checks): copied once into a bytearray, its
 sequence number, timestamp and SSRC rewritten in place (RFC 3550 §5.1 fields at offsets 2, 4
 and 8; CSRCs, extensions and payload untouched) and sent from the target stream's own socket
 (symmetric RTP, RFC 4961). No parsing into objects, no decode, no queue.
@@ -36,7 +37,6 @@ class RelayDirection:
         "_timestamp_offset",
         "last_sequence_number",
         "last_timestamp",
-        "packets_forwarded",
     )
 
     def __init__(self, source: MediaStream, target: MediaStream) -> None:
@@ -49,12 +49,16 @@ class RelayDirection:
         self._timestamp_offset = 0
         self.last_sequence_number = 0
         self.last_timestamp = 0
-        self.packets_forwarded = 0
 
     def forward(self, data: bytes, addr: Address) -> None:
-        """The per-packet hot path; called by the source socket's datagram_received."""
+        """A PacketHandler's view of `relay`, for a packet whose numbers are not at hand."""
+        sequence_number, timestamp = _unpack_from(data, 2)
+        self.relay(data, sequence_number, timestamp)
+
+    def relay(self, data: bytes, sequence_number: int, timestamp: int) -> None:
+        """The per-packet hot path: the source socket's RelayHandler, called from its
+        datagram_received with the numbers it unpacked."""
         packet = bytearray(data)
-        sequence_number, timestamp = _unpack_from(packet, 2)
         if not self._started:
             self._start(sequence_number, timestamp)
         sequence_number = (sequence_number + self._sequence_offset) & 0xFFFF
@@ -64,7 +68,6 @@ class RelayDirection:
             packet[1] = self._payload_type_table[packet[1]]
         self.last_sequence_number = sequence_number
         self.last_timestamp = timestamp
-        self.packets_forwarded += 1
         self._target_socket.send(packet)
 
     def stop(self) -> None:

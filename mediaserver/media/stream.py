@@ -17,6 +17,13 @@ from mediaserver.media.digit_tone_queue import DigitToneQueue
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import Address, RtcpSocket, RtpSocket
+from mediaserver.media.webrtc_transport import WebRtcTransport
+from mediaserver.rtp.payload_types import (
+    codec_name_for,
+    payload_format,
+    rtp_clock_rate,
+    wants_inband_fec,
+)
 from mediaserver.rtp.rtcp import (
     ReceiverReport,
     ReportBlock,
@@ -25,6 +32,7 @@ from mediaserver.rtp.rtcp import (
     parse_compound,
 )
 
+SUPPORTED_PTIME_MS = 20
 RTP_VERSION_OCTET = 0x80  # RFC 3550 §5.1: V=2, no padding, no extension, CC=0
 MARKER_BIT = 0x80
 _HEADER = struct.Struct("!BBHII")
@@ -69,6 +77,35 @@ class StreamFormat:
     telephone_event_pt: int | None
     # The peer decodes Opus in-band FEC (RFC 7587 §6.1 useinbandfec=1): worth encoding.
     inband_fec: bool = False
+
+    @classmethod
+    def negotiated(
+        cls,
+        encoding_name: str,
+        ptime_ms: int,
+        payload_type: int | None,
+        telephone_event_pt: int | None,
+        peer_fmtp: str | None,
+    ) -> "StreamFormat":
+        """The format of a codec as offer/answer settled it; `peer_fmtp` is the peer's
+        a=fmtp for it. Raises UnsupportedStreamError (or KeyError for an unknown codec)."""
+        if ptime_ms != SUPPORTED_PTIME_MS:
+            raise UnsupportedStreamError(
+                f"ptime {ptime_ms} ms: only {SUPPORTED_PTIME_MS} ms is carried"
+            )
+        codec = codec_name_for(encoding_name)  # KeyError for an encoding we do not carry
+        if payload_type is None:
+            payload_type = payload_format(encoding_name).payload_type  # RFC 3551 §6 static
+        if payload_type is None or not 0 <= payload_type <= 127:
+            raise UnsupportedStreamError(f"{encoding_name}: a payload type 0-127 is needed")
+        return cls(
+            codec=codec,
+            payload_type=payload_type,
+            clock_rate=rtp_clock_rate(encoding_name),
+            ptime_ms=ptime_ms,
+            telephone_event_pt=telephone_event_pt,
+            inband_fec=codec == "opus" and wants_inband_fec(peer_fmtp),
+        )
 
     @property
     def samples_per_packet(self) -> int:
@@ -142,6 +179,12 @@ class MediaStream:
         self.sink_hears_sent = True  # the sink gets what is sent mixed in, or only what comes
         self.digit_handler: DigitHandler | None = None
         self.inband_detection = False
+        # The in-band digit whose key was down when the stream last left the batch path: a
+        # digit collection that ends on a press and the next one that starts within the same
+        # tone must not hear it twice (dtmf_detector.py, hold).
+        self.digit_held: str | None = None
+        # When the stream last went idle (no path: it sends nothing), on the engine's clock.
+        self.idle_since: float | None = None
         # RFC 4733 packets waiting for their tick: (payload, marker, timestamp).
         self.dtmf_outbox: deque[tuple[bytes, bool, int]] = deque()
         self.dtmf_waiters: list[asyncio.Future[bool]] = []
@@ -151,6 +194,8 @@ class MediaStream:
         self.peer_report: ReportBlock | None = None
         self.rtcp_reports = 0
         self.rtcp_invalid = 0
+        # ICE-lite and DTLS-SRTP in front of `rtp`, for a WebRTC stream.
+        self.webrtc: WebRtcTransport | None = None
 
     def receive_rtcp(self, data: bytes, addr: Address) -> None:
         """RTCP is terminated here (the relay rewrites SSRCs, §7.2); the report blocks about

@@ -33,6 +33,41 @@ def stream_statistics(stream: MediaStream) -> StreamStatistics:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EngineStatistics:
+    streams: int
+    webrtc_streams: int  # ICE-lite and DTLS-SRTP in front of their RTP
+    relay_streams: int
+    batch_streams: int
+    transcoding_streams: int  # connected to a peer of another codec
+    bound_ports: int
+    open_sockets: int
+    conferences: int
+    players: int
+    recorders: int
+    dtmf_detectors: int
+    timers: int
+    bytes_buffered: int
+    # The media clock since start: ticks that ran late (caught up in a burst) or were skipped
+    # after a long stall; either one is audio a far jitter buffer may have had to conceal.
+    late_ticks: int
+    skipped_ticks: int
+    # RTP totals over every stream the engine has had, closed ones included.
+    rtp_packets_received: int
+    rtp_packets_sent: int
+    rtp_packets_lost: int
+    rtp_dropped_foreign: int
+    rtp_dropped_invalid: int
+    rtp_source_changes: int
+
+    def is_idle(self) -> bool:
+        """True when nothing is left open: the leak check after a call or a test."""
+        return all(value == 0 for value in (
+            self.streams, self.bound_ports, self.open_sockets, self.conferences,
+            self.players, self.recorders, self.dtmf_detectors, self.timers, self.bytes_buffered,
+        ))  # fmt: skip
+
+
 class RtpTotals:
     """The counters of StreamStatistics summed; the jitter is not a count and stays out."""
 

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mediaserver.calls.call_control import CallControl
+from mediaserver.calls.conference_rooms import ConferenceRooms
 from mediaserver.calls.deadlines import Deadlines
 from mediaserver.calls.dialer import Caller
+from mediaserver.calls.room_mixer import EngineRoomMixer
 from mediaserver.calls.router import ApplicationRoute, Router
 from mediaserver.clock import Clock
+from mediaserver.media.engine import MediaEngine
+from mediaserver.media.tts import TtsEngine
 from mediaserver.plivoxml.account_webhooks import AccountWebhooks
 from mediaserver.plivoxml.application_script import run_application
 from mediaserver.plivoxml.call_debug_log import CallDebugLog
@@ -25,6 +29,7 @@ from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Services
 from mediaserver.plivoxml.signature import RequestSigner
 from mediaserver.plivoxml.sound_cache import SoundCache
 from mediaserver.plivoxml.webhooks import WebhookClient
+from mediaserver.store.conference_records import ConferenceRecords
 
 _PHONE_NUMBER = re.compile(r"\+?[0-9]{3,20}")
 _DISPLAY_NAME = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"')
@@ -45,12 +50,19 @@ class ApplicationCalls:
         archive: RecordingArchive,
         sound_directory: Path,
         auth_token: str,
+        engine: MediaEngine | None = None,
+        tts: TtsEngine | None = None,
+        conference_records: ConferenceRecords | None = None,
     ) -> None:
         self.debug_log = CallDebugLog()
         self.webhooks = WebhookClient(clock, self.debug_log.exchange)
         self.sounds = SoundCache(sound_directory)
         self.deadlines = Deadlines(clock)
         self.archive = archive
+        # The account's conference rooms (the REST API reaches them through ConferenceControl).
+        self.conferences = (
+            None if engine is None else _rooms(self.deadlines, engine, conference_records)
+        )
         self._domain = domain
         # Sub-accounts (and their own tokens) come with the REST API; until then every
         # application is the main account's and both header families use its token.
@@ -63,6 +75,8 @@ class ApplicationCalls:
             self.deadlines,
             archive,
             debug_log=self.debug_log,
+            conferences=self.conferences,
+            tts=tts,
         )
         self.running: dict[str, RunningApplication] = {}
 
@@ -70,16 +84,20 @@ class ApplicationCalls:
         self.webhooks.start()
 
     async def close(self) -> None:
+        if self.conferences is not None:
+            await self.conferences.close()
         await self.webhooks.close()
         await self.sounds.close()
         self.deadlines.close()
 
     def statistics(self) -> dict[str, int]:
+        rooms = {} if self.conferences is None else self.conferences.statistics()
         return {
             **self.webhooks.statistics(),
             **self.debug_log.statistics(),
             "application_timers": len(self.deadlines),
             "application_legs": len(self.running),
+            **rooms,
         }
 
     async def __call__(self, leg: CallControl, route: ApplicationRoute, caller: Caller) -> None:
@@ -115,6 +133,12 @@ class ApplicationCalls:
         if _PHONE_NUMBER.fullmatch(user):
             return user.removeprefix("+")
         return f"sip:{user}@{self._domain}"
+
+
+def _rooms(
+    deadlines: Deadlines, engine: MediaEngine, records: ConferenceRecords | None
+) -> ConferenceRooms:
+    return ConferenceRooms(deadlines, lambda: EngineRoomMixer(engine), records)
 
 
 def _display_name(name_addr: str) -> str:

@@ -6,8 +6,8 @@ worse than an 8011 naming it. The tables hold every attribute the current docume
 every one the official Python SDK's builders write (so what its users produce parses), and
 none of the FreeSWITCH-only ones of plivoframework (Speak `engine`, Record `filePath`, Number
 `gateways`...). Defaults are not here: they are the verb dataclasses' own (verbs.py), except for
-Conference, Stream, MultiPartyCall and Message, whose attributes stay (name, value) pairs until
-their issues run them.
+Stream, MultiPartyCall and Message, whose attributes stay (name, value) pairs until their
+issues run them.
 """
 
 from dataclasses import dataclass

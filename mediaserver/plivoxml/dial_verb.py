@@ -9,16 +9,19 @@ answered when a target answers.
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.dialer import Caller, DialOptions, DialOutcome
 from mediaserver.calls.hangup_cause import Cause, HangupSource
-from mediaserver.calls.leg_events import DigitReceived, LegEvent, LegState
+from mediaserver.calls.leg_events import LegState
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Attempt, Refusal, Route, Target
 from mediaserver.calls.scripts import first_to_end
 from mediaserver.media.tones import RingbackSource
+from mediaserver.plivoxml.dial_confirm import confirmed
+from mediaserver.plivoxml.dial_digits import BridgedDigits
+from mediaserver.plivoxml.prompt_documents import fetch_prompts
+from mediaserver.plivoxml.prompts import run_prompt
 from mediaserver.plivoxml.record_verb import start_session_recording
 from mediaserver.plivoxml.session import CallSession, DocumentKind, Goto, UnsupportedVerbError
 from mediaserver.plivoxml.verbs import Dial, DialTarget, Number, User
@@ -30,14 +33,6 @@ _STATUS_BY_CAUSE = {
     Cause.RING_TIMEOUT: "timeout",
     Cause.NO_ANSWER: "no-answer",
     Cause.ORIGINATOR_CANCEL: "cancel",
-}
-# Attributes that change what a caller hears or who is connected, not run yet: a document
-# using them ends 8011 naming the attribute rather than running without it.
-_NOT_YET = {
-    "confirmSound": "confirm_sound",
-    "confirmKey": "confirm_key",
-    "digitsMatch": "digits_match",
-    "digitsMatchBLeg": "digits_match_b_leg",
 }
 
 
@@ -60,6 +55,11 @@ async def run_dial(session: CallSession, verb: Dial) -> Goto | None:
     if b_leg is None:
         status = _STATUS_BY_CAUSE.get(outcome.cause, "failed")
         return _report(session, verb, status, ringing.seen, outcome.cause, "")
+    if (verb.confirm_sound or verb.confirm_key) and not await confirmed(session, verb, b_leg):
+        if session.leg.ended:
+            return None
+        cause = b_leg.cause or Cause.CONFIRM_KEY_FAILED
+        return _report(session, verb, "failed", True, cause, b_leg.call_uuid)
     await _connect(session, verb, b_leg, digits)
     if session.leg.ended:
         return None
@@ -82,13 +82,17 @@ async def _connect(
         verb.time_limit,
         lambda: b_leg.hangup(Cause.SCHEDULED_HANGUP, HangupSource.PLIVO),
     )
-    star = _hang_up_on_star(a_leg, b_leg) if verb.hangup_on_star else None
+
+    def digits_matched(pattern: str, side: str) -> None:
+        matched = {"DialDigitsMatch": pattern, "DialDigitsPressedBy": side}
+        _callback(session, verb, "digits", b_leg, matched)
+
+    bridged_digits = BridgedDigits(verb, a_leg, b_leg, digits_matched)
     try:
         ended = await first_to_end(a_leg, b_leg)
     finally:
         session.timers.cancel("dial time limit")
-        if star is not None:
-            star()
+        bridged_digits.close()
         a_leg.unbridge()
     if ended is a_leg:
         b_leg.hangup(
@@ -105,23 +109,6 @@ def _record_from_answer(session: CallSession, b_leg: OutboundLeg) -> None:
         session.recording_on_answer = None
     if session.session_recording is not None:
         session.session_recording.add_b_leg(b_leg)
-
-
-def _hang_up_on_star(a_leg: CallControl, b_leg: CallControl) -> Callable[[], None]:
-    """`*` from the caller drops the B leg; the caller goes on with the next verb."""
-
-    def hear(event: LegEvent) -> None:
-        if isinstance(event, DigitReceived) and event.digit == "*":
-            b_leg.hangup(Cause.NORMAL_CLEARING, HangupSource.CALLER)
-
-    a_leg.collect_digits(True)
-    subscription = a_leg.subscribe(hear)
-
-    def stop() -> None:
-        subscription.cancel()
-        a_leg.collect_digits(False)
-
-    return stop
 
 
 class _DigitSender:
@@ -150,9 +137,10 @@ class _Ringing:
     def __init__(self, session: CallSession, verb: Dial, digits: _DigitSender) -> None:
         self._session = session
         self._real = verb.dial_music == "real"
+        self._music_url = None if verb.dial_music in (None, "real") else verb.dial_music
         self._digits = digits
         self.seen = False
-        self._ringback: asyncio.Task[bool] | None = None
+        self._ringback: asyncio.Task[object] | None = None
 
     def on_ringing(self, b_leg: OutboundLeg, early_media: bool) -> None:
         self.seen = True
@@ -162,11 +150,28 @@ class _Ringing:
         if self._real and early_media:
             a_leg.pre_answer()
             a_leg.bridge(b_leg)
+        elif self._music_url is not None:
+            if self._ringback is None:
+                if a_leg.state is not LegState.ANSWERED:
+                    a_leg.pre_answer()  # the music is early media until someone answers
+                self._ringback = self._session.background(self._music(self._music_url))
         elif a_leg.state is LegState.ANSWERED:
             if self._ringback is None:
                 self._ringback = self._session.background(a_leg.play(RingbackSource()))
         else:
             a_leg.ring()
+
+    async def _music(self, url: str) -> None:
+        """dialMusic's document, again and again while the targets ring (the ringback tone
+        when it gives nothing to play)."""
+        prompts = await fetch_prompts(self._session, url, "<Dial dialMusic>")
+        if not prompts:
+            await self._session.leg.play(RingbackSource())
+            return
+        while True:
+            for prompt in prompts:
+                if not await run_prompt(self._session, prompt):
+                    return
 
     def stop(self) -> None:
         """The ringback ends, whether or not its task has started playing yet."""
@@ -176,11 +181,6 @@ class _Ringing:
 
 
 def _refuse_unsupported(verb: Dial) -> None:
-    for attribute, name in _NOT_YET.items():
-        if getattr(verb, name):
-            raise UnsupportedVerbError(f"<Dial {attribute}=...> is not supported yet")
-    if verb.dial_music not in (None, "real"):
-        raise UnsupportedVerbError("<Dial dialMusic> with an XML URL is not supported yet")
     for target in verb.targets:
         # §2.7: the SDKs write sendDigitsMode but no document gives its values; digits go by
         # RFC 4733 when the B leg negotiated it, else in-band, and no mode changes that.
@@ -258,13 +258,19 @@ def _report(
     return None
 
 
-def _callback(session: CallSession, verb: Dial, action: str, b_leg: OutboundLeg) -> None:
-    """callbackUrl's live B-leg events (no document is expected back)."""
+def _callback(
+    session: CallSession,
+    verb: Dial,
+    action: str,
+    b_leg: OutboundLeg,
+    extra: Mapping[str, str] | None = None,
+) -> None:
+    """callbackUrl's live B-leg events: answer, digits, hangup (no document comes back)."""
     if verb.callback_url is None:
         return
     params = {
         "DialAction": action,
-        "DialBLegStatus": action,
+        "DialBLegStatus": "hangup" if action == "hangup" else "answer",
         "DialALegUUID": session.leg.call_uuid,
         "DialBLegUUID": b_leg.call_uuid,
         "DialBLegFrom": b_leg.from_number,
@@ -277,4 +283,4 @@ def _callback(session: CallSession, verb: Dial, action: str, b_leg: OutboundLeg)
             "DialBLegHangupCauseCode": str(cause.code),
             "DialBLegHangupSource": (b_leg.hangup_source or HangupSource.UNKNOWN).value,
         }
-    session.notify(verb.callback_url, verb.callback_method, params)
+    session.notify(verb.callback_url, verb.callback_method, params | dict(extra or {}))

@@ -12,6 +12,7 @@ PF bug that dropped an action's `method` on redirect (plivoframework #133) is no
 import logging
 
 from mediaserver.calls.hangup_cause import Cause, HangupSource
+from mediaserver.plivoxml.conference_verb import run_conference
 from mediaserver.plivoxml.dial_verb import run_dial
 from mediaserver.plivoxml.digit_input import run_get_digits, run_get_input
 from mediaserver.plivoxml.document_error import XmlDocumentError
@@ -140,7 +141,9 @@ class Interpreter:
                 return await self._pre_answer(verb)
             case Record():
                 return await run_record(session, verb)
-            case Conference() | Stream() | MultiPartyCall() | Message():
+            case Conference():
+                return await run_conference(session, verb)
+            case Stream() | MultiPartyCall() | Message():
                 raise UnsupportedVerbError(f"<{type(verb).__name__}> is not supported yet")
         return None
 

@@ -42,12 +42,12 @@ CHILDREN: dict[str, frozenset[str]] = {
     "Dial": frozenset({"Number", "User"}),
 }
 _KEPT_AS_PAIRS: dict[str, Callable[..., verbs.Verb]] = {
-    "Conference": verbs.Conference,
     "Stream": verbs.Stream,
     "MultiPartyCall": verbs.MultiPartyCall,
     "Message": verbs.Message,
 }
 _PLAIN: dict[str, Callable[..., Node]] = {
+    "Conference": verbs.Conference,
     "Play": verbs.Play,
     "Wait": verbs.Wait,
     "DTMF": verbs.Dtmf,
@@ -210,7 +210,7 @@ class _DocumentReader:
         return verbs.Speak(**values, text=markup, ssml=True)
 
     def _kept_as_pairs(self, element: Element, values: Fields) -> verbs.Verb:
-        """Conference, Stream, MultiPartyCall, Message: body plus (name, text) pairs."""
+        """Stream, MultiPartyCall, Message: body plus (name, text) pairs."""
         verb_type = _KEPT_AS_PAIRS[str(element.tag)]
         body_field = BODIES[str(element.tag)].field
         body = values.pop(body_field)

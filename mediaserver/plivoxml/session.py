@@ -15,11 +15,13 @@ from typing import Any, Protocol
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.calls.call_control import CallControl
+from mediaserver.calls.conference_rooms import ConferenceRooms
 from mediaserver.calls.deadlines import Deadlines, NamedTimers
 from mediaserver.calls.dialer import Caller
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import LegState
 from mediaserver.calls.router import Refusal, Route
+from mediaserver.media.tts import TtsEngine
 from mediaserver.plivoxml.caller_audio import CallerAudio
 from mediaserver.plivoxml.verbs import DialTarget, Record, Verb
 from mediaserver.store.recordings import Recording
@@ -147,6 +149,8 @@ class Services:
     deadlines: Deadlines
     recordings: RecordingArchive
     debug_log: DebugLog = log_to_logger
+    conferences: ConferenceRooms | None = None  # None: <Conference> is refused (simulate)
+    tts: TtsEngine | None = None  # speech to a conference room (a leg speaks through its own)
     on_verb: Callable[[Verb], None] | None = None  # each verb as it starts (simulate's transcript)
     max_redirects: int = 70  # Plivo's transfer limit; beyond it the call ends "Loop Detected"
 

@@ -85,16 +85,16 @@ class SoundCache:
             async with self._session.get(url) as response:
                 if response.status != 200:
                     raise SoundError(f"HTTP {response.status}")
-                return await _whole_body(response.content)
+                return await _whole_body(response)
         except (aiohttp.ClientError, TimeoutError) as error:
             raise SoundError(f"cannot fetch: {error or type(error).__name__}") from None
 
 
-async def _whole_body(content: aiohttp.StreamReader) -> bytes:
-    """Every chunk until the end: StreamReader.read(n) answers with what has arrived so far,
-    which for a body sent in pieces is only its first one (a 2 s tone played for 0.5 s)."""
+async def _whole_body(response: aiohttp.ClientResponse) -> bytes:
+    """Every byte to the end, refused past the limit (a single read returns what has arrived
+    so far, not the whole body: a long sound would be cut short)."""
     body = bytearray()
-    async for chunk in content.iter_chunked(64 * 1024):
+    async for chunk in response.content.iter_chunked(64 * 1024):
         body += chunk
         if len(body) > MAX_SOUND_BYTES:
             raise SoundError(f"larger than {MAX_SOUND_BYTES} bytes")

@@ -171,10 +171,34 @@ class Redirect:
 
 @dataclass(frozen=True, slots=True)
 class Conference:
-    """Parsed and validated; run by the conference capability."""
+    """§2.8, the latest documents' defaults (PF's maxMembers 200 and timeLimit 0 differ)."""
 
-    name: str
-    attributes: tuple[tuple[str, str], ...] = ()  # resolved by the conference issue
+    name: str  # the room, scoped to the account
+    muted: bool = False
+    enter_sound: str = ""  # "", "beep:1", "beep:2" or a URL of Play/Speak/Wait XML
+    exit_sound: str = ""
+    start_conference_on_enter: bool = True
+    end_conference_on_exit: bool = False
+    stay_alone: bool = True
+    wait_sound: str | None = None  # URL of Play/Speak/Wait XML, looped while waiting
+    max_members: int = 20
+    time_limit: int = 86400
+    hangup_on_star: bool = False
+    record: bool = False
+    record_file_format: FileFormat = "mp3"
+    record_when_alone: bool = False
+    transcription_type: str | None = None
+    transcription_url: str | None = None
+    transcription_method: Method = "POST"
+    action: str | None = None
+    method: Method = "POST"
+    redirect: bool = True
+    callback_url: str | None = None
+    callback_method: Method = "POST"
+    digits_match: tuple[str, ...] = ()
+    floor_event: bool = False
+    relay_dtmf: bool = True
+    send_digits: str = ""  # the Python SDK's builder writes it; sent to the member on entry
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,54 +1,133 @@
 """Receive statistics of one RTP source (RFC 3550 §6.4.1 and Appendix A.1, A.3, A.8).
 
 `update` is called for every packet a stream accepts, on the relay fast path too, so it takes
-plain numbers (no parsed packet) and keeps to a handful of integer and float operations.
-It also does A.1's sequence validation: a packet that jumps far from the sequence is
-discarded unless the next one follows it, so one stray packet cannot restart the counts (or
-the jitter buffer behind them).
+plain numbers (no parsed packet) and does only what must be decided then: A.1's sequence
+validation (a packet that jumps far from the sequence is discarded unless the next one follows
+it, so one stray packet cannot restart the counts, or the jitter buffer behind them), and a
+note of the packet's arrival time and timestamp. A.8's jitter is computed from those notes in
+runs of up to MAX_RUN packets, when a run is full or a figure is read: per packet that is two
+list appends instead of a chain of float operations, each allocating, on the relay fast path
+where the rest of the work is a header rewrite.
+
+A.8: J += (|D(i-1, i)| - J) / 16, D being the change in transit time (arrival in timestamp
+units minus the RTP timestamp). J is a first-order linear recurrence with a = 15/16, so after
+k packets of a run that starts at J0:
+
+    J_k = a^k * (J0 + 1/16 * sum_{j <= k} a^-j |D_j|)
+
+and numpy computes a whole run at once. Every term of the sum is positive, so each prefix sum
+is exact to float64's relative precision and so is J_k once scaled back by a^k; a^-k only has
+to stay finite, which it does far beyond MAX_RUN ((16/15)^512 is about 10^14). MAX_RUN bounds
+what a stream holds between runs: 512 packets, about 10 s of 20 ms packets and 36 kB.
 """
 
+from dataclasses import dataclass, replace
+
+import numpy as np
+
 from mediaserver.rtp.rtcp import ReportBlock
+
+MAX_RUN = 512  # packets per computation at most
+_DECAY = (15 / 16) ** np.arange(1, MAX_RUN + 1)  # a^k
+_GROWTH = 1 / _DECAY / 16  # a^-k, with A.8's 1/16 folded in
+
+
+@dataclass(frozen=True, slots=True)
+class JitterRun:
+    """Where a run of packets leaves the estimate (all in timestamp units)."""
+
+    jitter: float  # J after the last packet
+    max_jitter: float  # the largest J reached in the run, or the previous maximum
+    jitter_sum: float  # J after each packet, summed (for the mean over a stream)
+    transit: float | None  # the last packet's transit, D's reference for the next run
+
+
+def interarrival_jitter(
+    arrivals: list[float],
+    timestamps: list[int],
+    clock_rate: int,
+    previous: JitterRun,
+) -> JitterRun:
+    """Run A.8 over 1 to MAX_RUN packets, continuing from `previous`. A packet with no
+    transit before it (`previous.transit` None: the source just started) leaves J as it was."""
+    count = len(arrivals)
+    # fromiter with a count: about half the time of np.array, which first discovers a dtype.
+    transits = np.fromiter(arrivals, np.float64, count) * clock_rate - np.fromiter(
+        timestamps, np.int64, count
+    )
+    if previous.transit is None:
+        differences = np.abs(transits[1:] - transits[:-1])
+    else:
+        differences = np.abs(transits - np.concatenate(((previous.transit,), transits[:-1])))
+    steps = len(differences)
+    start = previous.jitter
+    # A packet with no difference (a source's first) adds J as it was to the sum.
+    jitter_sum = previous.jitter_sum + start * (count - steps)
+    last_transit = float(transits[-1])
+    if steps == 0:
+        return JitterRun(start, previous.max_jitter, jitter_sum, last_transit)
+    jitters = _DECAY[:steps] * ((_GROWTH[:steps] * differences).cumsum() + start)
+    return JitterRun(
+        float(jitters[-1]),
+        max(previous.max_jitter, float(jitters.max())),
+        jitter_sum + float(jitters.sum()),
+        last_transit,
+    )
+
 
 _SEQUENCE_MOD = 1 << 16
 _MAX_DROPOUT = 3000  # A.1: a jump this far ahead is still the same sequence
 _MAX_MISORDER = 100
+_NO_JITTER = JitterRun(jitter=0.0, max_jitter=0.0, jitter_sum=0.0, transit=None)
 
 
 class ReceiveStatistics:
     __slots__ = (
+        "_arrivals",
         "_bad_sequence",
         "_base_sequence",
         "_cycles",
         "_expected_prior",
-        "_jitter_sum",
+        "_jitter_run",
         "_lost_before_run",
+        "_packets_in_runs",
         "_received_before_run",
         "_received_prior",
-        "_transit",
+        "_timestamps",
         "clock_rate",
-        "jitter",
-        "max_jitter",
         "max_sequence",
-        "packets_received",
         "ssrc",
     )
 
     def __init__(self, clock_rate: int) -> None:
         self.clock_rate = clock_rate
         self.ssrc: int | None = None
-        self.packets_received = 0  # every packet accepted, across restarts
+        self._packets_in_runs = 0  # accepted packets whose jitter has been run
         self._base_sequence = 0
         self.max_sequence = 0  # A.1 max_seq: the highest sequence number seen
         self._cycles = 0
         self._bad_sequence = -1  # A.1 bad_seq: the number that would confirm a jump
         self._received_before_run = 0  # packets_received when the current run began
         self._lost_before_run = 0
-        self._transit: float | None = None
-        self.jitter = 0.0  # timestamp units, A.8
-        self.max_jitter = 0.0
-        self._jitter_sum = 0.0
+        self._arrivals: list[float] = []  # accepted packets not yet in a jitter run
+        self._timestamps: list[int] = []
+        self._jitter_run = _NO_JITTER
         self._expected_prior = 0
         self._received_prior = 0
+
+    @property
+    def packets_received(self) -> int:
+        """Every packet accepted, across restarts."""
+        return self._packets_in_runs + len(self._arrivals)
+
+    @property
+    def jitter(self) -> float:
+        """A.8's estimate after the latest packet, in timestamp units."""
+        return self._run_jitter().jitter
+
+    @property
+    def max_jitter(self) -> float:
+        return self._run_jitter().max_jitter
 
     @property
     def extended_highest_sequence(self) -> int:
@@ -73,18 +152,21 @@ class ReceiveStatistics:
 
     @property
     def mean_jitter(self) -> float:
-        return self._jitter_sum / self.packets_received if self.packets_received else 0.0
+        jitter_sum = self._run_jitter().jitter_sum
+        return jitter_sum / self._packets_in_runs if self._packets_in_runs else 0.0
 
     def set_clock_rate(self, clock_rate: int) -> None:
         """Another codec on the stream (a re-INVITE): timestamps count in other units, so the
         next packet starts the jitter estimate's transit afresh."""
         if clock_rate != self.clock_rate:
+            run = self._run_jitter()
             self.clock_rate = clock_rate
-            self._transit = None
+            self._jitter_run = replace(run, transit=None)
 
     def update(self, sequence_number: int, timestamp: int, ssrc: int, arrival: float) -> bool:
         """Count one packet; False when A.1 says to discard it (nothing is counted then).
-        The common case, the next packet in order, takes no call and no branch beyond it."""
+        The common case, the next packet in order, is a few integer operations and two
+        appends; A.8 waits until MAX_RUN packets are noted or a figure is read."""
         max_sequence = self.max_sequence
         if ssrc != self.ssrc:
             self._restart(sequence_number, ssrc)
@@ -94,18 +176,11 @@ class ReceiveStatistics:
             self.max_sequence = sequence_number
         elif not self._out_of_order(sequence_number, ssrc):
             return False
-        self.packets_received += 1
-        # A.8: J += (|D(i-1, i)| - J) / 16, in timestamp units.
-        transit = arrival * self.clock_rate - timestamp
-        jitter = self.jitter
-        if self._transit is not None:
-            difference = transit - self._transit
-            jitter += ((difference if difference > 0 else -difference) - jitter) / 16
-            self.jitter = jitter
-            if jitter > self.max_jitter:
-                self.max_jitter = jitter
-        self._transit = transit
-        self._jitter_sum += jitter
+        arrivals = self._arrivals
+        arrivals.append(arrival)
+        self._timestamps.append(timestamp)
+        if len(arrivals) == MAX_RUN:
+            self._run_jitter()
         return True
 
     def report_block(
@@ -140,8 +215,21 @@ class ReceiveStatistics:
         self._restart(sequence_number, ssrc)
         return True
 
+    def _run_jitter(self) -> JitterRun:
+        """A.8 over the packets noted since the last run."""
+        if self._arrivals:
+            self._jitter_run = interarrival_jitter(
+                self._arrivals, self._timestamps, self.clock_rate, self._jitter_run
+            )
+            self._packets_in_runs += len(self._arrivals)
+            self._arrivals.clear()
+            self._timestamps.clear()
+        return self._jitter_run
+
     def _restart(self, sequence_number: int, ssrc: int) -> None:
-        """A.1 init_seq: a new source, or the same one starting over; the loss so far is kept."""
+        """A.1 init_seq: a new source, or the same one starting over; the loss so far is kept.
+        D spans no restart: the first packet of the new run has no transit to differ from."""
+        self._jitter_run = replace(self._run_jitter(), transit=None)
         if self.ssrc is not None:
             self._lost_before_run = self.packets_lost
         self.ssrc = ssrc
@@ -149,5 +237,4 @@ class ReceiveStatistics:
         self._base_sequence = self.max_sequence = sequence_number
         self._cycles = 0
         self._bad_sequence = -1
-        self._transit = None
         self._expected_prior = self._received_prior = 0

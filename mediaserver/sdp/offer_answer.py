@@ -128,7 +128,8 @@ def build_offer(
         formats.append(str(payload_type))
         attributes += _format_attributes(payload_type, payload_format, None)
     attributes += [("ptime", str(capabilities.ptime_ms)), (direction, None)]
-    media = MediaDescription("audio", port, "RTP/AVP", tuple(formats), attributes=tuple(attributes))
+    proto = capabilities.profiles[0]
+    media = MediaDescription("audio", port, proto, tuple(formats), attributes=tuple(attributes))
     return SessionDescription(
         origin=origin, connection=Connection.for_address(address), media=(media,)
     )

@@ -10,7 +10,9 @@ from mediaserver.rtp.payload_types import (
 )
 from mediaserver.sdp.session import MediaDescription, RtpMap, SessionDescription
 
-RTP_PROFILES = ("RTP/AVP", "RTP/AVPF")  # SAVP and UDP/TLS/RTP/SAVPF need (DTLS-)SRTP
+RTP_PROFILES = ("RTP/AVP", "RTP/AVPF")  # plain RTP; SDES-SRTP (RTP/SAVP) is not carried
+# RFC 5764 §8: DTLS-SRTP over ICE, what browsers offer (JSEP, RFC 8829 §5.1.2).
+WEBRTC_PROFILES = ("UDP/TLS/RTP/SAVPF",)
 KNOWN_FORMATS = (*AUDIO_FORMATS, TELEPHONE_EVENT_8000, TELEPHONE_EVENT_48000)
 # §6.1: our direction for each direction the peer states (sendrecv when both sides can).
 ANSWER_DIRECTION = {
@@ -35,6 +37,7 @@ class Capabilities:
     ptime_ms: int = 20
     telephone_event_rates: tuple[int, ...] = (8000, 48000)  # () for no RFC 4733 events
     prefer_offerer_order: bool = False  # pick the offer's first acceptable codec instead
+    profiles: tuple[str, ...] = RTP_PROFILES  # transport protocols we answer; we offer the first
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,7 @@ def negotiate_media(
 ) -> NegotiatedStream:
     """§6.1: the first mutually supported codec, in our order (or the offer's), keeping the
     offer's payload type; telephone-event at the codec's clock when offered."""
-    reason = _refusal(media)
+    reason = _refusal(media, capabilities.profiles)
     if reason:
         return rejected(index, media.media, reason)
     available = offered_formats(media)
@@ -113,7 +116,10 @@ def remote_stream(
     connection = session.connection_for(media)
     assert connection is not None  # the parser refuses a used stream without one
     stated = media.direction(session.direction)
-    effective = CONNECTION_HOLD_DIRECTION.get(stated, stated) if connection.is_hold else stated
+    # With ICE, c= names the default candidate, 0.0.0.0 when none is gathered yet (RFC 8839
+    # §5.1, JSEP §5.2.1): not the RFC 2543 hold it means otherwise.
+    is_hold = connection.is_hold and not uses_ice(session, media)
+    effective = CONNECTION_HOLD_DIRECTION.get(stated, stated) if is_hold else stated
     rtcp = media.rtcp
     return NegotiatedStream(
         index=index,
@@ -132,6 +138,11 @@ def remote_stream(
     )
 
 
+def uses_ice(session: SessionDescription, media: MediaDescription) -> bool:
+    """RFC 8839 §5.4: ice-ufrag at media or session level."""
+    return media.has_attribute("ice-ufrag") or any(k == "ice-ufrag" for k, _ in session.attributes)
+
+
 def telephone_event_for(
     available: list[tuple[int, PayloadFormat]], codec: PayloadFormat
 ) -> int | None:
@@ -146,12 +157,12 @@ def telephone_event_for(
     )
 
 
-def _refusal(media: MediaDescription) -> str:
+def _refusal(media: MediaDescription, profiles: tuple[str, ...]) -> str:
     if media.port == 0:
         return "stream disabled by the offerer"
     if media.media != "audio":
         return f"{media.media} streams are not supported"
-    if media.proto not in RTP_PROFILES:
+    if media.proto not in profiles:
         return f"{media.proto} is not supported"
     return ""
 

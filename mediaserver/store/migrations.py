@@ -160,4 +160,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX applications_sub_account ON applications(sub_account);
     CREATE INDEX recordings_sub_account ON recordings(sub_account);
     """,
+    # 7: conference records: each room's life, and each member's stay in it.
+    """
+    CREATE TABLE conferences (
+        conference_uuid  TEXT PRIMARY KEY,
+        conference_name  TEXT NOT NULL,
+        start_time       REAL NOT NULL,
+        end_time         REAL NOT NULL
+    );
+    CREATE TABLE conference_members (
+        conference_uuid  TEXT NOT NULL REFERENCES conferences(conference_uuid),
+        member_id        TEXT NOT NULL,
+        call_uuid        TEXT NOT NULL,
+        from_number      TEXT NOT NULL,
+        to_number        TEXT NOT NULL,
+        join_time        REAL NOT NULL,
+        leave_time       REAL NOT NULL,
+        leave_reason     TEXT NOT NULL,
+        PRIMARY KEY (conference_uuid, member_id)
+    );
+    CREATE INDEX conference_members_call ON conference_members(call_uuid);
+    """,
 )

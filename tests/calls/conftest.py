@@ -104,7 +104,7 @@ async def running_harness(
     database = open_database(":memory:")
     media: list[FakeMedia] = []
 
-    def new_media(peer: Peer) -> FakeMedia:
+    def new_media(peer: Peer, offer: bytes) -> FakeMedia:
         media.append(FakeMedia())
         return media[-1]
 

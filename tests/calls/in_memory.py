@@ -71,7 +71,8 @@ class InMemorySip:
         self.acks.append(ack)
 
     def local_peer(self, destination: Peer) -> Peer:
-        return LOCAL
+        """Our end of the flow: the same transport as the peer's."""
+        return Peer(destination.transport, LOCAL.host, LOCAL.port)
 
     def sent_by_us(self, request: Request) -> bool:
         return False
@@ -172,6 +173,7 @@ class FakeMedia:
 
     def __init__(self) -> None:
         self.last_sent: SessionDescription | None = None
+        self.peer_gone = False  # what a WebRTC leg says once ICE consent has expired
         self.codec = "PCMU"
         self.remote_on_hold = False
         self.local_hold = False
@@ -262,6 +264,9 @@ class FakeMedia:
     def record(self, sink: MediaSink | None, heard: bool = True) -> None:
         self.sink = sink
         self.sink_hears = heard
+
+    def connectivity_lost(self) -> bool:
+        return self.peer_gone
 
     def packets_received(self) -> int:
         return self.received

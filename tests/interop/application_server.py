@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from plivo.utils import validate_signature
+from plivo.utils.signature_v3 import validate_v3_signature
+
+from mediaserver.config import AccountConfig
+
 Route = str | Callable[[Mapping[str, str]], str]
+AUTH_TOKEN = AccountConfig().auth_token  # the server's main account in the tests
 CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
@@ -100,3 +106,14 @@ class ApplicationServer:
                 """Quiet: the requests are kept for the test to read."""
 
         return Handler
+
+
+def assert_signed(request: AppRequest) -> None:
+    """The request's V2 and V3 signatures pass the official SDK's validators."""
+    headers = request.headers
+    v2 = headers["X-Plivo-Signature-V2"]
+    assert validate_signature(request.url, headers["X-Plivo-Signature-V2-Nonce"], v2, AUTH_TOKEN)
+    assert validate_v3_signature(
+        request.method, request.url, headers["X-Plivo-Signature-V3-Nonce"], AUTH_TOKEN,
+        headers["X-Plivo-Signature-V3"], request.params if request.method == "POST" else None,
+    )  # fmt: skip

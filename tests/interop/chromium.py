@@ -21,6 +21,7 @@ NODE_MODULES = REPOSITORY / "web" / "node_modules"
 BUNDLES = REPOSITORY / "web" / "build"
 CHROMIUM = "/usr/bin/chromium"
 COMMAND_TIMEOUT = 30.0
+BUNDLE_NAMES = ("registration_page.js", "call_page.js")
 
 requires_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or shutil.which("node") is None,
@@ -58,15 +59,24 @@ class Chromium:
         self._process = process
 
     @classmethod
-    async def launch(cls) -> "Chromium":
-        if not (BUNDLES / "registration_page.js").exists():
+    async def launch(cls, *arguments: str) -> "Chromium":
+        """Chromium with the driver's switches and `arguments` (a fake microphone...)."""
+        if not all((BUNDLES / bundle).exists() for bundle in BUNDLE_NAMES):
             raise AssertionError("the page bundles are not built: run `make web`")
+        environment = {
+            **os.environ, "NODE_PATH": str(NODE_MODULES), "CHROMIUM": CHROMIUM,
+            "CHROMIUM_EXTRA_ARGUMENTS": json.dumps(arguments),
+        }  # fmt: skip
         process = await asyncio.create_subprocess_exec(
             "node", str(PAGES / "drive.js"),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "NODE_PATH": str(NODE_MODULES), "CHROMIUM": CHROMIUM},
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=environment,
         )  # fmt: skip
         return cls(process)
+
+    async def invoke(self, page: int, function: str, *arguments: Any) -> Any:
+        """Await window[function](...arguments) in the page; its result."""
+        answer = await self.command(command="invoke", page=page, function=function, args=arguments)
+        return answer["result"]
 
     async def command(self, **command: Any) -> dict[str, Any]:
         assert self._process.stdin is not None

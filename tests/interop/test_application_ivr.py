@@ -17,14 +17,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from plivo import plivoxml
-from plivo.utils import validate_signature
-from plivo.utils.signature_v3 import validate_v3_signature
 
-from mediaserver.config import AccountConfig
 from mediaserver.media.espeak_engine import EspeakEngine
 from mediaserver.media.tts_cache import TtsCache
 from tests.conftest import ServerProcess
-from tests.interop.application_server import ApplicationServer, AppRequest
+from tests.interop.application_server import ApplicationServer, assert_signed
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
 from tests.interop.phone import Phone, dominant_between, dominant_frequency, read_wav
 
@@ -37,7 +34,6 @@ SENTENCES = {
     "2": "Support is closed today. Please call again tomorrow morning.",
     "9": "That is not an option on this menu.",
 }
-AUTH_TOKEN = AccountConfig().auth_token
 
 
 def menu(choice_url: str) -> str:
@@ -83,16 +79,6 @@ def similarity(heard: npt.NDArray[np.float64], expected: npt.NDArray[np.float64]
 def tts_envelope(text: str, cache: Path) -> npt.NDArray[np.float64]:
     samples = asyncio.run(TtsCache(EspeakEngine(), cache).synthesize(text, "WOMAN", "en-US", 8000))
     return envelope(samples.astype(np.float64), 8000)
-
-
-def assert_signed(request: AppRequest) -> None:
-    headers = request.headers
-    v2 = headers["X-Plivo-Signature-V2"]
-    assert validate_signature(request.url, headers["X-Plivo-Signature-V2-Nonce"], v2, AUTH_TOKEN)
-    assert validate_v3_signature(
-        request.method, request.url, headers["X-Plivo-Signature-V3-Nonce"], AUTH_TOKEN,
-        headers["X-Plivo-Signature-V3"], request.params if request.method == "POST" else None,
-    )  # fmt: skip
 
 
 def start_ivr(

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.interop.application_server import ApplicationServer
 from tests.interop.call_checks import assert_no_leaks, baseline
-from tests.interop.phone import Phone, dominant_between
+from tests.interop.phone import Phone, dominant_between, read_wav
 
 pytestmark = pytest.mark.interop
 pytest.importorskip("pjsua2")
@@ -79,6 +79,9 @@ def test_pre_answer_plays_early_media_before_any_answer(
             ended = alice.wait_for("call_state", state="DISCONNECTED", timeout=20)
     assert early["last_status_code"] == 183
     assert ended["last_status_code"] == 486  # never answered: refused busy after the media
+    recorded_seconds = len(read_wav(heard)[0]) / read_wav(heard)[1]
+    log = "\n".join(line for line in server.log().splitlines() if "WARNING" in line)
+    assert recorded_seconds > 2.5, f"{recorded_seconds:.1f} s of early media heard; log:\n{log}"
     # The phone starts recording when it has set up the early media: measure well inside.
     assert abs(dominant_between(heard, 0.5, 2.0) - 800) < 15
     assert_no_leaks(server, before)

@@ -22,14 +22,6 @@ POLL_INTERVAL = 0.1
 
 
 @pytest.fixture
-async def pages() -> AsyncIterator[PageServer]:
-    served = PageServer()
-    await served.start()
-    yield served
-    await served.close()
-
-
-@pytest.fixture
 async def chromium() -> AsyncIterator[Chromium]:
     browser = await Chromium.launch()
     yield browser

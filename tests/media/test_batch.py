@@ -14,6 +14,8 @@ from mediaserver.media.mixer import Conference
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import RtpSocket
 from mediaserver.media.stream import MediaStream, StreamFormat
+from mediaserver.media.tones import dtmf_frequencies
+from mediaserver.media.tones import tone as dtmf_tone
 
 from .dtmf_signals import event_ticks, tones
 
@@ -212,3 +214,29 @@ def test_back_to_back_rfc4733_digits_become_one_tone_each_on_a_peer_without_even
     ]  # fmt: skip
     starts = [start for _, start, _ in found]
     assert [later - start for start, later in itertools.pairwise(starts)] == [200, 200, 200]
+
+
+def test_a_key_still_down_when_detection_resumes_is_not_a_new_press() -> None:
+    """Detection stops on a digit (the stream leaves the batch: a digit collection has its
+    digit) and resumes while the caller's key is still down (the next collection began within
+    the tone): the rest of that tone is the same press. Let go and pressed again, the key
+    is a new press."""
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    caller = make_stream(1, "PCMU")
+    heard: list[str] = []
+    caller.digit_handler = lambda event: heard.append(event.digit)
+    caller.inband_detection = True
+    down = dtmf_tone(dtmf_frequencies("5"), 160 * 25, 8000.0)
+    audio = np.concatenate([down[: 160 * 10], np.zeros(160 * 5, np.int16), down[160 * 10 :]])
+    handlers = [batch.add(caller)]
+
+    def feed(index: int) -> None:
+        if index == 5:  # pressed at 0, confirmed by now: stop and resume, as the engine does
+            assert heard == ["5"]
+            batch.remove(caller)
+            handlers.append(batch.add(caller))
+        handlers[-1](pcmu_packet(index, audio[160 * index : 160 * (index + 1)]), ("", 0))
+
+    run_ticks(batch, clock, feed, len(audio) // 160 + 2)
+    assert heard == ["5", "5"]

@@ -64,6 +64,29 @@ async def test_play_sends_the_source_and_reports_its_end(engine: MediaEngine) ->
     assert abs(peak_frequency(peer.audio()) - 700) < 30
 
 
+async def test_timestamps_count_the_time_a_stream_sent_nothing(engine: MediaEngine) -> None:
+    """RFC 3550 §5.1: the timestamp is the sampling instant. Between two prompts the stream
+    leaves the batch path (nothing plays, nothing listens); the second prompt's timestamps
+    must still be as far on as the time between them, or a receiver's jitter and playout
+    take the silence for delay."""
+    stream, peer = await attached(engine)
+    await asyncio.wait_for(engine.play(stream, ToneSource(700, 2)), 2)
+    assert stream.mode is StreamMode.IDLE
+    first_end = asyncio.get_running_loop().time()
+    await asyncio.sleep(0.3)
+    second = engine.play(stream, ToneSource(700, 2))
+    gap_seconds = asyncio.get_running_loop().time() - first_end
+    await asyncio.wait_for(second, 2)
+    timestamps = [struct.unpack_from("!I", packet, 4)[0] for packet in peer.packets]
+    assert len(timestamps) == 4
+    advance_seconds = ((timestamps[2] - timestamps[1]) & 0xFFFFFFFF) / 8000
+    # The gap, plus a tick or two on the batch path at either end (the tick that finds the
+    # first prompt over, the first tick of the second), give or take half a frame of rounding.
+    assert gap_seconds - 0.011 <= advance_seconds <= gap_seconds + 0.1, (
+        advance_seconds, gap_seconds,
+    )  # fmt: skip
+
+
 async def test_stopping_playback_resolves_false(engine: MediaEngine) -> None:
     stream, _ = await attached(engine)
     done = engine.play(stream, ToneSource(700, 1000))

@@ -11,6 +11,7 @@ import numpy as np
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.calls.call_control import CallControl
+from mediaserver.calls.conference_rooms import ConferenceRooms
 from mediaserver.calls.dialer import Caller
 from mediaserver.calls.router import Route
 from mediaserver.plivoxml.application_script import run_application
@@ -22,8 +23,10 @@ from mediaserver.plivoxml.session import (
     Services,
     SoundError,
 )
+from mediaserver.store.conference_records import SqliteConferenceRecords
 from mediaserver.store.recordings import Recording
 from tests.calls.conftest import Harness, running_harness
+from tests.plivoxml.fake_room_mixer import FakeRoomMixer
 
 ANSWER_URL = "http://app.test/answer"
 
@@ -84,6 +87,8 @@ class AppHarness:
     tts: FakeTts
     debug: list[str]
     recordings: "FakeRecordings"
+    rooms: ConferenceRooms
+    mixers: list[FakeRoomMixer]
 
 
 class FakeRecordings:
@@ -111,6 +116,12 @@ async def running_application(
     scratch = tempfile.TemporaryDirectory(prefix="recordings-")
     recordings = FakeRecordings(Path(scratch.name))
     holder: list[Harness] = []
+    mixers: list[FakeRoomMixer] = []
+    rooms_holder: list[ConferenceRooms] = []
+
+    def new_mixer() -> FakeRoomMixer:
+        mixers.append(FakeRoomMixer())
+        return mixers[-1]
 
     async def script(leg: CallControl, route: Route, caller: Caller) -> None:
         calls = holder[0]
@@ -118,6 +129,7 @@ async def running_application(
             app, sounds, RouterDialPlan(calls.service._router, "phone.local"),
             calls.service.deadlines, recordings,
             debug_log=lambda call_uuid, entry: debug.append(entry), max_redirects=5,
+            conferences=rooms_holder[0], tts=tts,
         )  # fmt: skip
         identity = CallIdentity(f"sip:{leg.from_number}@phone.local", leg.to_number, "alice")
         await run_application(leg, urls or ApplicationUrls(ANSWER_URL), identity, services)
@@ -125,4 +137,10 @@ async def running_application(
     with scratch:
         async with running_harness(tts=tts, inbound_script=script) as calls:
             holder.append(calls)
-            yield AppHarness(calls, app, sounds, tts, debug, recordings)
+            records = SqliteConferenceRecords(calls.database)
+            rooms = ConferenceRooms(calls.service.deadlines, new_mixer, records)
+            rooms_holder.append(rooms)
+            yield AppHarness(calls, app, sounds, tts, debug, recordings, rooms, mixers)
+            await rooms.close()
+            assert rooms.statistics()["conference_rooms"] == 0
+            assert rooms.statistics()["conference_tasks"] == 0

@@ -119,11 +119,11 @@ async def test_dtmf_sends_the_digits_and_a_failing_play_url_is_skipped() -> None
 
 
 async def test_a_verb_not_supported_yet_ends_the_call_8011_naming_it() -> None:
-    document = "<Response><Conference>room</Conference></Response>"
+    document = "<Response><Stream>wss://stream.example.com/audio</Stream></Response>"
     async with running_application({ANSWER_URL: document}) as harness:
         await call(harness)
         assert harness.calls.causes() == [("inbound", 8011, "Error")]
-        assert any("<Conference>" in entry for entry in harness.debug)
+        assert any("<Stream>" in entry for entry in harness.debug)
 
 
 async def test_the_caller_hanging_up_mid_document_stops_it_and_tells_the_hangup_url() -> None:

@@ -1,52 +1,77 @@
-"""The sound cache reads a Play URL's whole body, however the server sends it in pieces."""
+"""Play's sound cache: a long sound arrives whole whatever the chunks it comes in, is fetched
+once, and failures say why."""
 
-import asyncio
+import io
+import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 from aiohttp import web
 
-from mediaserver.media.audio_file import AudioWriter
-from mediaserver.plivoxml.sound_cache import SoundCache
+from mediaserver.plivoxml.session import SoundError
+from mediaserver.plivoxml.sound_cache import MAX_SOUND_BYTES, SoundCache
+from tests.plivoxml.application_server import ApplicationServer
 
 
-def wav_bytes(path: Path, seconds: float) -> bytes:
-    writer = AudioWriter(path, 8000, 1)
-    writer.write(np.full(int(8000 * seconds), 1000, dtype=np.int16))
-    writer.close()
-    return path.read_bytes()
+def wav_bytes(seconds: float, rate: int = 16000) -> bytes:
+    samples = (8000 * np.sin(2 * np.pi * 500 * np.arange(int(seconds * rate)) / rate)).astype(
+        np.int16
+    )
+    out = io.BytesIO()
+    with wave.open(out, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        file.writeframes(samples.tobytes())
+    return out.getvalue()
 
 
-async def serve_in_pieces(body: bytes) -> tuple[web.AppRunner, str]:
-    async def sound(request: web.Request) -> web.StreamResponse:
+def files_in(directory: Path) -> list[Path]:
+    return list(directory.iterdir())
+
+
+async def serve(app: ApplicationServer, path: str, body: bytes, chunk: int) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "audio/wav"})
-        response.content_length = len(body)
         await response.prepare(request)
-        for start in range(0, len(body), 4096):
-            await response.write(body[start : start + 4096])
-            await asyncio.sleep(0.01)  # each piece arrives on its own
+        for start in range(0, len(body), chunk):
+            await response.write(body[start : start + chunk])
+        await response.write_eof()
         return response
 
-    app = web.Application()
-    app.router.add_get("/tone.wav", sound)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}/tone.wav"
+    app.route(path, handler)
 
 
-def test_a_body_sent_in_pieces_is_read_whole(tmp_path: Path) -> None:
-    body = wav_bytes(tmp_path / "tone.wav", 2.0)
+async def test_a_long_sound_in_many_chunks_arrives_whole_and_is_fetched_once(
+    tmp_path: Path,
+) -> None:
+    app = ApplicationServer()
+    await app.start()
+    await serve(app, "/long.wav", wav_bytes(20.0), chunk=4096)  # 640 kB
+    cache = SoundCache(tmp_path)
+    try:
+        first = await cache.load(app.url("/long.wav"))
+        again = await cache.load(app.url("/long.wav"))
+    finally:
+        await cache.close()
+        await app.close()
+    assert len(first) == 20 * 8000
+    assert again is first
+    assert len(app.received("/long.wav")) == 1
 
-    async def load() -> int:
-        runner, url = await serve_in_pieces(body)
-        cache = SoundCache(tmp_path / "cache")
-        try:
-            return len(await cache.load(url))
-        finally:
-            await cache.close()
-            await runner.cleanup()
 
-    assert asyncio.run(load()) == 16000  # 2 s at 8 kHz
+async def test_a_sound_over_the_limit_and_a_404_are_refused(tmp_path: Path) -> None:
+    app = ApplicationServer()
+    await app.start()
+    await serve(app, "/huge.wav", b"\0" * (MAX_SOUND_BYTES + 1), chunk=1 << 20)
+    cache = SoundCache(tmp_path)
+    try:
+        with pytest.raises(SoundError, match="larger than"):
+            await cache.load(app.url("/huge.wav"))
+        with pytest.raises(SoundError, match="404"):
+            await cache.load(app.url("/missing.wav"))
+    finally:
+        await cache.close()
+        await app.close()
+    assert files_in(tmp_path) == []  # nothing half-written left behind

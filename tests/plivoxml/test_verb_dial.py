@@ -1,8 +1,8 @@
 """Dial with Number and User (plivo.md §2.7): each attribute is shown in the B legs' INVITEs
 (From, X-PH-* headers), in what the caller hears while they ring, in who is connected and for
 how long, in the digits sent to the B leg, and in the action and callbackUrl requests with
-their parameters by name and value. Attributes the server does not run yet end the call 8011
-naming them."""
+their parameters by name and value; confirmSound/confirmKey to the B leg, dialMusic to the
+caller, digitsMatch on both legs."""
 
 from types import SimpleNamespace
 
@@ -294,25 +294,96 @@ async def test_send_on_preanswer_sends_the_digits_on_early_media() -> None:
         assert number_media.digits_sent == ["ww55"]  # not again on the answer
 
 
-@pytest.mark.parametrize(
-    ("attribute", "named"),
-    [
-        ('confirmSound="http://app.test/confirm"', "confirmSound"),
-        ('confirmKey="5"', "confirmKey"),
-        ('digitsMatch="123"', "digitsMatch"),
-        ('digitsMatchBLeg="*9"', "digitsMatchBLeg"),
-        ('dialMusic="http://app.test/music"', "dialMusic"),
-        ('sendDigits="1" sendDigitsMode="inband"', "sendDigitsMode"),
-    ],
-)
-async def test_attributes_not_run_yet_end_the_call_8011_naming_them(
-    attribute: str, named: str
-) -> None:
-    targets = BOB
-    if named == "sendDigitsMode":
-        attribute, targets = "", f"<Number {attribute}>15550002222</Number>"
-    async with running_application(dial(attribute, targets)) as harness:
+async def test_send_digits_mode_other_than_blank_ends_the_call_8011_naming_it() -> None:
+    targets = '<Number sendDigits="1" sendDigitsMode="inband">15550002222</Number>'
+    async with running_application(dial("", targets)) as harness:
         await call(harness)
         assert harness.calls.sip.invites() == []
         assert harness.calls.causes() == [("inbound", 8011, "Error")]
-        assert any(named in entry for entry in harness.debug)
+        assert any("sendDigitsMode" in entry for entry in harness.debug)
+
+
+CONFIRM_URL = "http://app.test/confirm"
+MUSIC_URL = "http://app.test/music"
+
+
+async def test_confirm_sound_plays_to_the_b_leg_before_it_is_connected() -> None:
+    documents = dial(f'confirmSound="{CONFIRM_URL}"')
+    documents[CONFIRM_URL] = "<Response><Speak>Call for you</Speak><Hangup/></Response>"
+    async with running_application(documents) as harness:
+        alice = await call(harness)
+        await answered(harness, harness.calls.sip.invites()[0])
+        assert spoken(harness) == ["Call for you"]  # to bob: the Hangup there is ignored
+        assert 200 not in alice.statuses  # alice still rings while bob hears it
+        b_media = harness.calls.media[1]
+        b_media.finish_playing()
+        await harness.calls.settle()
+        assert alice.statuses[-1] == 200
+        assert caller_media(harness).connected_to(b_media)
+        assert harness.app.to(CONFIRM_URL)[0].method == "POST"
+
+
+async def test_confirm_key_connects_only_when_pressed() -> None:
+    async with running_application(dial(f'confirmKey="5" action="{ACTION_URL}"')) as harness:
+        await call(harness)
+        await answered(harness, harness.calls.sip.invites()[0])
+        b_media = harness.calls.media[1]
+        b_media.press("3", DigitSource.RFC4733)  # not the key
+        await harness.calls.settle()
+        assert not caller_media(harness).connected_to(b_media)
+        b_media.press("5", DigitSource.INBAND)
+        await harness.calls.settle()
+        assert caller_media(harness).connected_to(b_media)
+
+
+async def test_confirm_key_not_pressed_in_time_fails_the_dial_9110() -> None:
+    attributes = f'confirmKey="#" confirmTimeout="5" action="{ACTION_URL}"'
+    async with running_application(dial(attributes)) as harness:
+        await call(harness)
+        await answered(harness, harness.calls.sip.invites()[0])
+        await harness.calls.advance(4)
+        assert harness.app.to(ACTION_URL) == []
+        await harness.calls.advance(2)
+        assert ("outbound", 9110, "Plivo") in harness.calls.causes()
+        [action] = harness.app.to(ACTION_URL)
+        assert action.params["DialStatus"] == "failed"
+        assert action.params["DialHangupCause"] == "NORMAL_CLEARING"
+
+
+async def test_dial_music_document_plays_to_the_caller_while_the_targets_ring() -> None:
+    documents = dial(f'dialMusic="{MUSIC_URL}"')
+    documents[MUSIC_URL] = "<Response><Speak>Please hold</Speak><Hangup/></Response>"
+    async with running_application(documents) as harness:
+        alice = await call(harness)
+        [bob] = harness.calls.sip.invites()
+        bob.answer(180)
+        await harness.calls.settle()
+        assert 183 in alice.statuses  # the music is early media
+        assert spoken(harness) == ["Please hold"]
+        caller_media(harness).finish_playing()
+        await harness.calls.settle()
+        assert spoken(harness) == ["Please hold", "Please hold"]  # again while it rings
+        assert any("only Play, Speak and Wait" in entry for entry in harness.debug)
+        await answered(harness, bob)
+        assert caller_media(harness).connected_to(harness.calls.media[1])
+
+
+async def test_digits_match_on_either_leg_is_reported_to_the_callback() -> None:
+    attributes = f'digitsMatch="12,*9" digitsMatchBLeg="77" callbackUrl="{CALLBACK_URL}"'
+    async with running_application(dial(attributes)) as harness:
+        await call(harness)
+        await answered(harness, harness.calls.sip.invites()[0])
+        a_media, b_media = caller_media(harness), harness.calls.media[1]
+        for digit in "3129":
+            a_media.press(digit, DigitSource.RFC4733)
+        for digit in "77":
+            b_media.press(digit, DigitSource.SIP_INFO)
+        a_media.press("*", DigitSource.INBAND)
+        a_media.press("9", DigitSource.INBAND)
+        await harness.calls.settle()
+        events = [
+            r.params for r in harness.app.to(CALLBACK_URL) if r.params["DialAction"] == "digits"
+        ]
+        assert [(e["DialDigitsMatch"], e["DialDigitsPressedBy"]) for e in events] == [
+            ("12", "ALeg"), ("77", "BLeg"), ("*9", "ALeg"),
+        ]  # fmt: skip

@@ -94,15 +94,15 @@ def _g711_with_dtmf_tick(stream_count: int) -> float:
     pairs = stream_count // 2
     streams = []
     for index in range(pairs):
-        first = _stream(batch, 2 * index, "PCMU", 0, 8000)
-        second = _stream(batch, 2 * index + 1, "PCMA", 8, 8000)
+        first = bench_stream(batch, 2 * index, "PCMU", 0, 8000)
+        second = bench_stream(batch, 2 * index + 1, "PCMA", 8, 8000)
         first.peer, second.peer = second, first
         for stream in (first, second):
             stream.digit_handler = _ignore_digit
             stream.inband_detection = True
         streams += [first, second]
-    ulaw, alaw = _g711_frames(ulaw_encode), _g711_frames(alaw_encode)
-    seconds = _measure(
+    ulaw, alaw = g711_frames(ulaw_encode), g711_frames(alaw_encode)
+    seconds = measure_ticks(
         batch, streams, lambda stream, tick: (ulaw if stream.format.codec == "PCMU" else alaw)[tick]
     )
     print(f"  G.711+DTMF, {len(streams):>5} streams: {seconds * 1e3:6.2f} ms CPU per tick "
@@ -114,19 +114,19 @@ def _transcoding_tick(pairs: int) -> float:
     batch = BatchProcessor(SystemClock(), opus_complexity=OPUS_COMPLEXITY)
     streams = []
     for index in range(pairs):
-        first = _stream(batch, 2 * index, "PCMU", 0, 8000)
-        second = _stream(batch, 2 * index + 1, "opus", OPUS_PAYLOAD_TYPE, 48000)
+        first = bench_stream(batch, 2 * index, "PCMU", 0, 8000)
+        second = bench_stream(batch, 2 * index + 1, "opus", OPUS_PAYLOAD_TYPE, 48000)
         first.peer, second.peer = second, first
         streams += [first, second]
-    ulaw, opus = _g711_frames(ulaw_encode), _opus_frames()
-    seconds = _measure(
+    ulaw, opus = g711_frames(ulaw_encode), _opus_frames()
+    seconds = measure_ticks(
         batch, streams, lambda s, tick: (opus if s.format.codec == "opus" else ulaw)[tick]
     )
     print(f"  PCMU<->Opus, {pairs} bridged pairs: {seconds * 1e3:6.2f} ms CPU per tick")
     return seconds
 
 
-def _measure(batch: BatchProcessor, streams: list[MediaStream], payload: Any) -> float:
+def measure_ticks(batch: BatchProcessor, streams: list[MediaStream], payload: Any) -> float:
     """Mean CPU per tick over MEASURED_TICKS, the best of ROUNDS rounds (as timeit does:
     the other rounds measure this VM's neighbours and the collector, not the code)."""
     handlers = [batch.add(stream) for stream in streams]
@@ -135,7 +135,7 @@ def _measure(batch: BatchProcessor, streams: list[MediaStream], payload: Any) ->
     for _ in range(ROUNDS):
         total = 0.0
         for measured in range(-WARM_UP_TICKS, MEASURED_TICKS):
-            packets = [_packet(s, tick, payload(s, tick % SIGNAL_FRAMES)) for s in streams]
+            packets = [rtp_packet(s, tick, payload(s, tick % SIGNAL_FRAMES)) for s in streams]
             started = time.process_time()
             for handler, packet in zip(handlers, packets, strict=True):
                 handler(packet, ("127.0.0.1", 9))
@@ -147,7 +147,9 @@ def _measure(batch: BatchProcessor, streams: list[MediaStream], payload: Any) ->
     return min(rounds)
 
 
-def _stream(batch: BatchProcessor, index: int, codec: str, payload_type: int, rate: int) -> Any:
+def bench_stream(
+    batch: BatchProcessor, index: int, codec: str, payload_type: int, rate: int
+) -> Any:
     stream_format = StreamFormat(codec, payload_type, rate, FRAME_MS, None)
     socket = RtpSocket(_ignore_packet, _ignore_packet, True, SystemClock().now, rate)
     socket.connection_made(DroppingTransport())  # type: ignore[arg-type]
@@ -155,13 +157,13 @@ def _stream(batch: BatchProcessor, index: int, codec: str, payload_type: int, ra
     return MediaStream(index, stream_format, cast(BoundPorts, None), socket, None)
 
 
-def _packet(stream: MediaStream, tick: int, payload: bytes) -> bytes:
+def rtp_packet(stream: MediaStream, tick: int, payload: bytes) -> bytes:
     step = stream.format.samples_per_packet
     header = struct.pack("!BBHII", 0x80, stream.format.payload_type, tick, tick * step, 1234)
     return header + payload
 
 
-def _g711_frames(encode: Callable[[Pcm16], npt.NDArray[np.uint8]]) -> list[bytes]:
+def g711_frames(encode: Callable[[Pcm16], npt.NDArray[np.uint8]]) -> list[bytes]:
     signal = voice_like(SAMPLE_RATE, SIGNAL_FRAMES * TICK_SECONDS)
     return [encode(frame).tobytes() for frame in frames_of(signal, FRAME_SAMPLES)]
 

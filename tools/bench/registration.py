@@ -168,14 +168,21 @@ def register_bytes(name: str, index: int, cseq: int, authorization: str) -> byte
     return ("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode()
 
 
-def sign(challenge: DigestChallenge, name: str, password: str) -> str:
-    """What a UA puts in Authorization for `challenge` (RFC 7616 §3.4, qop=auth, nc=1)."""
+def sign(
+    challenge: DigestChallenge,
+    name: str,
+    password: str,
+    method: str = "REGISTER",
+    uri: str = "sip:127.0.0.1:5060",
+) -> str:
+    """What a UA puts in (Proxy-)Authorization for `challenge` (RFC 7616 §3.4, qop=auth,
+    nc=1)."""
     unsigned = DigestCredentials(
-        name, challenge.realm, challenge.nonce, "sip:127.0.0.1:5060", "",
-        challenge.algorithm, "auth", 1, "0a4f113b",
+        name, challenge.realm, challenge.nonce, uri, "", challenge.algorithm, "auth", 1,
+        "0a4f113b",
     )  # fmt: skip
     ha1 = ha1_for(name, challenge.realm, password, challenge.algorithm)
-    return str(replace(unsigned, response=unsigned.expected_response(ha1, "REGISTER")))
+    return str(replace(unsigned, response=unsigned.expected_response(ha1, method)))
 
 
 def measure(server: "RunningServer", injection: Path, workdir: Path) -> float:

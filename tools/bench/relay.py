@@ -1,4 +1,5 @@
-"""Relay fast path throughput, next to rtpengine relaying the same load.
+"""Relay fast path throughput, next to rtpengine relaying the same load; first, the relay
+path's Python cost per packet next to the code before the receive checks (relay_cost.py).
 
 A C load generator (rtp_load.c, compiled here) sends 172-byte RTP packets round-robin over
 many streams at a paced rate and counts what comes out of the relay's far side. The rate is
@@ -21,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tools.bench.relay_cost import compare
+
 STREAMS = 400
 STEP_SECONDS = 2.0
 RATES_PPS = list(range(50_000, 400_001, 12_500))
@@ -33,6 +36,7 @@ REPO = HERE.parents[1]
 
 
 def run() -> None:
+    compare()
     if shutil.which("gcc") is None:
         print("relay: gcc is needed to build the load generator; skipped")
         return

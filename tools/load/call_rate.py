@@ -10,6 +10,7 @@ through Kamailio as a stateful proxy (digest auth, record-route, tm) is the refe
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.bench.registration import DOMAIN, RunningServer, free_port
@@ -54,8 +55,18 @@ def run() -> None:
     print(f"ratio mediaserver/kamailio: {ours / reference if reference else 0:.2f}")
 
 
-def climb(workdir: Path, injection: Path, *, ours: bool) -> tuple[float, float]:
-    """(the best clean achieved rate, the server's CPU share during that step)."""
+def climb(
+    workdir: Path,
+    injection: Path,
+    *,
+    ours: bool,
+    scenario: Path = SCENARIO,
+    answer_url: str | None = None,
+    call_seconds: float = HOLD_MS / 1000,
+) -> tuple[float, float]:
+    """(the best clean achieved rate, the server's CPU share during that step). With
+    `answer_url`, our server also has an application caller (call_servers.py) for the
+    injection file to name. `call_seconds`: how long the scenario holds a call."""
     workdir.mkdir()
     trunk_port = free_port()
     trunk = f"127.0.0.1:{trunk_port}"
@@ -69,35 +80,49 @@ def climb(workdir: Path, injection: Path, *, ours: bool) -> tuple[float, float]:
         server: RunningServer
         pid: int
         if ours:
-            our_server = start_ours(workdir / "server", trunk)
+            our_server = start_ours(workdir / "server", trunk, answer_url=answer_url)
             server, pid = our_server.running, our_server.pid
         else:
             server = start_kamailio_proxy(workdir / "server", trunk)
             pid = server.pid
         with server:
             for rate in RATES:
-                outcome, cpu = clean_step(server, pid, injection, rate, workdir)
+                plan = StepPlan(rate, scenario, call_seconds)
+                outcome, cpu = clean_step(server, pid, injection, plan, workdir)
                 if outcome is None:
                     break
-                best, best_cpu = outcome.successful / outcome.wall_seconds, cpu
+                best, best_cpu = plan.achieved(outcome), cpu
     finally:
         uas.kill()
         uas.wait()
     return best, best_cpu
 
 
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    rate: int
+    scenario: Path
+    call_seconds: float
+
+    def achieved(self, outcome: SippOutcome) -> float:
+        """Calls per second over the time calls were started: SIPp's wall time less the
+        length of its last call."""
+        return outcome.successful / (outcome.wall_seconds - self.call_seconds)
+
+
 def clean_step(
-    server: RunningServer, pid: int, injection: Path, rate: int, workdir: Path
+    server: RunningServer, pid: int, injection: Path, plan: StepPlan, workdir: Path
 ) -> tuple[SippOutcome | None, float]:
+    rate = plan.rate
     for _ in range(STEP_ATTEMPTS):
         meter = CpuMeter(pid)
-        outcome = drive(server.port, injection, rate, workdir)
-        cpu = meter.share()
-        achieved = outcome.successful / outcome.wall_seconds
+        outcome = drive(server.port, injection, rate, workdir, plan.scenario)
+        cpu, waiting = meter.share(), meter.waiting_share()
+        achieved = plan.achieved(outcome)
         print(
             f"  {rate:>5}/s target: {outcome.successful} ok, {outcome.failed} failed, "
             f"{outcome.retransmissions} retransmissions, {achieved:,.0f}/s, "
-            f"server CPU {100 * cpu:.0f}%",
+            f"server CPU {100 * cpu:.0f}%, waiting for a CPU {100 * waiting:.0f}% of the time",
             flush=True,
         )
         expected = rate * STEP_SECONDS
@@ -107,10 +132,10 @@ def clean_step(
     return None, 0.0
 
 
-def drive(port: int, injection: Path, rate: int, workdir: Path) -> SippOutcome:
+def drive(port: int, injection: Path, rate: int, workdir: Path, scenario: Path) -> SippOutcome:
     statistics = workdir / f"stats-{port}-{rate}-{time.monotonic_ns()}.csv"
     command = [
-        "sipp", "-sf", str(SCENARIO), "-inf", str(injection), "-s", CALLED,
+        "sipp", "-sf", str(scenario), "-inf", str(injection), "-s", CALLED,
         "-auth_uri", f"{CALLED}@{DOMAIN}", "-d", str(HOLD_MS),
         "-r", str(rate), "-m", str(rate * STEP_SECONDS), "-l", str(rate * 5),
         "-i", "127.0.0.1", "-p", str(free_port()), "-nostdin",

@@ -23,6 +23,9 @@ from tools.bench.registration import (
 REPOSITORY = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CALLER = ("sippuser", "sipp-secret")
+# An endpoint whose calls its application drives (an endpoint's application runs the calls it
+# makes, whatever it calls).
+APPLICATION_CALLER = ("appuser", "app-secret")
 CALLED = "15551230000"
 KAMAILIO_PROXY_CFG = REPOSITORY / "tools" / "bench" / "kamailio" / "proxy.cfg"
 KAMAILIO_CHILDREN = 2
@@ -49,8 +52,11 @@ class OurServer:
             return str(r.read().decode())
 
 
-def start_ours(workdir: Path, trunk: str, extra_toml: str = "") -> OurServer:
-    """Our server with one endpoint (CALLER) and an outgoing carrier to `trunk`."""
+def start_ours(
+    workdir: Path, trunk: str, extra_toml: str = "", answer_url: str | None = None
+) -> OurServer:
+    """Our server with one endpoint (CALLER) and an outgoing carrier to `trunk`; with
+    `answer_url`, also an application of that URL and APPLICATION_CALLER running it."""
     workdir.mkdir(parents=True, exist_ok=True)
     database, config = workdir / "mediaserver.db", workdir / "mediaserver.toml"
     port, api_port = free_port(), free_port()
@@ -66,9 +72,23 @@ def start_ours(workdir: Path, trunk: str, extra_toml: str = "") -> OurServer:
         [*admin, "carrier", "outgoing", "add", "trunk", "--address", trunk],
         check=True, capture_output=True,
     )  # fmt: skip
+    if answer_url is not None:
+        add_application_caller(admin, answer_url)
     command = [sys.executable, "-m", "mediaserver", "run", "--config", str(config)]
     running = RunningServer(command, port, workdir / "mediaserver.log")
     return OurServer(running, api_port)
+
+
+def add_application_caller(admin: list[str], answer_url: str) -> None:
+    added = subprocess.run(
+        [*admin, "application", "add", "bench", "--answer-url", answer_url],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    app_id = added.stdout.split()[-1]  # printed alone on the last line
+    subprocess.run(
+        [*admin, "endpoint", "add", *APPLICATION_CALLER, "--exact", "--app", app_id],
+        check=True, capture_output=True,
+    )  # fmt: skip
 
 
 def start_kamailio_proxy(workdir: Path, trunk: str) -> RunningServer:
@@ -91,8 +111,8 @@ def start_kamailio_proxy(workdir: Path, trunk: str) -> RunningServer:
     return RunningServer(command, port, workdir / "kamailio.log")
 
 
-def injection_file(workdir: Path) -> Path:
-    return write_injection_file(workdir / "users.csv", [CALLER])
+def injection_file(workdir: Path, caller: tuple[str, str] = CALLER) -> Path:
+    return write_injection_file(workdir / f"{caller[0]}.csv", [caller])
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,23 +139,50 @@ def group_cpu_seconds(group: int) -> float:
     """User + system CPU time so far of the processes in a process group (/proc/PID/stat
     fields 5, 14 and 15): a server and, for Kamailio, the workers it forked."""
     total = 0
+    for _, fields in _group_members(group):
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def group_waiting_seconds(group: int) -> float:
+    """How long the main threads of a process group were ready to run but waited for a CPU
+    that other processes had (/proc/PID/schedstat, second field, in ns)."""
+    total = 0
+    for directory, _ in _group_members(group):
+        try:
+            total += int((directory / "schedstat").read_text().split()[1])
+        except OSError:
+            continue  # exited meanwhile
+    return total / 1e9
+
+
+def _group_members(group: int) -> list[tuple[Path, list[str]]]:
+    """(/proc/PID, the fields of its stat after the command) of each process in `group`."""
+    members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # exited meanwhile
         if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            members.append((stat.parent, fields))
+    return members
 
 
 class CpuMeter:
-    """CPU share of a server's process group since the meter was made, in cores."""
+    """CPU share of a server's process group since the meter was made, in cores; and the
+    share of that time it waited for a CPU, which says when the machine, not the server, set
+    the pace (other processes on the same cores)."""
 
     def __init__(self, group: int) -> None:
         self._group = group
         self._cpu = group_cpu_seconds(group)
+        self._waiting = group_waiting_seconds(group)
         self._wall = time.monotonic()
 
     def share(self) -> float:
         return (group_cpu_seconds(self._group) - self._cpu) / (time.monotonic() - self._wall)
+
+    def waiting_share(self) -> float:
+        waited = group_waiting_seconds(self._group) - self._waiting
+        return waited / (time.monotonic() - self._wall)

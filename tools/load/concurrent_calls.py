@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audiocodecs import new_encoder
+from audiocodecs.pcm import Pcm16
 from mediaserver.media.frame import FRAME_MS
 from mediaserver.rtp.payload_types import OPUS, PCMU, PayloadFormat
 from tools.bench.registration import DOMAIN, free_port
@@ -255,14 +256,18 @@ def build_generator(workdir: Path) -> Path:
     return binary
 
 
-def leg_audio(workdir: Path, payload_format: PayloadFormat, payload_type: int) -> LegAudio:
-    """Two seconds of voice-like audio as 20 ms frames, in rtp_calls.c's file format: payload
-    type, RTP timestamp step, then length-prefixed payloads. Opus is encoded at 48 kHz, full
-    band, as a browser would send it."""
+def leg_audio(
+    workdir: Path, payload_format: PayloadFormat, payload_type: int, signal: Pcm16 | None = None
+) -> LegAudio:
+    """`signal` (by default two seconds of voice-like audio) as 20 ms frames, in rtp_calls.c's
+    file format: payload type, RTP timestamp step, then length-prefixed payloads. Opus is
+    encoded at 48 kHz, full band, as a browser would send it."""
     encoder = new_encoder(payload_format.encoding_name)
     step = payload_format.clock_rate * FRAME_MS // 1000
     records = [payload_type.to_bytes(2, "big"), step.to_bytes(2, "big")]
-    for frame in frames_of(voice_like(encoder.sample_rate), encoder.frame_samples):
+    if signal is None:
+        signal = voice_like(encoder.sample_rate)
+    for frame in frames_of(signal, encoder.frame_samples):
         payload = encoder.encode(frame)
         records.append(len(payload).to_bytes(2, "big") + payload)
     path = workdir / f"{payload_format.encoding_name}.frames"

@@ -6,7 +6,8 @@
  * generator feeds from its A socket, bound to A_PORT, the port the A side's SDP named) and the
  * B legs' (fed from B_PORT). Every stream gets one packet every 20 ms, with its own SSRC,
  * sequence number and timestamp, at its own phase within the 20 ms (PHASES groups). Each
- * side's packets carry the frames of its PAYLOADS file in turn: a 2-byte payload type and a
+ * side's packets carry the frames of its PAYLOADS file in turn (stream i starting at frame
+ * i, so the streams are not in step): a 2-byte payload type and a
  * 2-byte timestamp step (160 for PCMU, 960 for Opus), then <2-byte length><payload> records,
  * all big-endian (pre-encoded audio, written by the load test).
  *
@@ -194,13 +195,16 @@ static void send_phase(Side *side, const Frames *frames, long round, int phase) 
     static unsigned char packets[BATCH][1600];
     struct mmsghdr messages[BATCH];
     struct iovec vectors[BATCH];
-    int frame = (int)(round % frames->count);
     int begin = side->count * phase / PHASES, end = side->count * (phase + 1) / PHASES;
     for (int first = begin; first < end; first += BATCH) {
         int count = end - first < BATCH ? end - first : BATCH;
         for (int i = 0; i < count; i++) {
             Sender *s = &side->senders[first + i];
             unsigned char *p = packets[i];
+            /* Each stream at its own place in the frames, so what the frames hold (a DTMF
+             * tone, a loud syllable) reaches the server spread over time, as from
+             * independent callers, not on every stream in the same round. */
+            int frame = (int)((round + first + i) % frames->count);
             int length;
             p[0] = 0x80;
             p[1] = (unsigned char)frames->payload_type;

@@ -2,7 +2,12 @@
 // tests: one JSON command per line on stdin, one JSON answer per line on stdout.
 //   {"command": "register", "page": URL, "socket": WS_URL, "uri": SIP_URI, "password": P}
 //     -> {"page": N, "result": {...}} or {"error": "..."}
+//   {"command": "open", "page": URL} -> {"page": N}
+//   {"command": "invoke", "page": N, "function": NAME, "args": [...]} -> {"result": ...}
+//     (awaits window[NAME](...args) in the page)
+//   {"command": "click", "page": N, "selector": CSS} -> {"clicked": N}
 //   {"command": "close", "page": N} -> {"closed": N}
+// CHROMIUM_EXTRA_ARGUMENTS (JSON list) adds switches, e.g. the fake microphone's file.
 const readline = require("node:readline");
 const { chromium } = require("playwright-core");
 
@@ -17,18 +22,28 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: CHROMIUM_ARGUMENTS,
+    args: [...CHROMIUM_ARGUMENTS, ...JSON.parse(process.env.CHROMIUM_EXTRA_ARGUMENTS || "[]")],
   });
   const pages = [];
   const answer = (value) => process.stdout.write(JSON.stringify(value) + "\n");
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const command = JSON.parse(line);
     try {
-      if (command.command === "register") {
-        const page = await browser.newPage();
-        page.on("console", (message) => process.stderr.write(`page: ${message.text()}\n`));
+      if (command.command === "open") {
+        pages.push(await openPage(browser, command.page));
+        answer({ page: pages.length - 1 });
+      } else if (command.command === "invoke") {
+        const result = await pages[command.page].evaluate(
+          ([name, args]) => window[name](...args),
+          [command.function, command.args || []],
+        );
+        answer({ result: result === undefined ? null : result });
+      } else if (command.command === "click") {
+        await pages[command.page].click(command.selector);
+        answer({ clicked: command.page });
+      } else if (command.command === "register") {
+        const page = await openPage(browser, command.page);
         pages.push(page);
-        await page.goto(command.page);
         const result = await page.evaluate(
           ([socket, uri, password]) => window.register(socket, uri, password),
           [command.socket, command.uri, command.password],
@@ -45,6 +60,13 @@ async function main() {
     }
   }
   await browser.close();
+}
+
+async function openPage(browser, url) {
+  const page = await browser.newPage();
+  page.on("console", (message) => process.stderr.write(`page: ${message.text()}\n`));
+  await page.goto(url);
+  return page;
 }
 
 main().catch((error) => {

@@ -1,0 +1,105 @@
+"""A conference room's recording (<Conference record="true">, plivo.md §2.8): one file of the
+room's whole mix, every member and every room sound, from the first recording member's entry
+until the room closes; listed with the Record verb's recordings (type "conference", with the
+room's name).
+
+Without recordWhenAlone, the frames of a room holding one member are left out (nothing is
+said to nobody). The members that asked for it are told twice on their callbackUrl:
+ConferenceAction=record when it starts (durations -1, as Record's session mode gives them) and
+again with the real durations once the file is in place.
+"""
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+
+from audiocodecs.pcm import Pcm16
+from mediaserver.calls.conference_room import ConferenceRoom
+from mediaserver.calls.conference_rooms import ConferenceRooms
+from mediaserver.media.audio_file import AudioWriter
+from mediaserver.media.frame import SAMPLE_RATE
+from mediaserver.media.recorder import Recorder
+from mediaserver.plivoxml.session import RecordingArchive
+from mediaserver.store.recordings import Recording
+
+Listener = Callable[[dict[str, str]], None]  # the Record* parameters, once known
+
+
+class ConferenceRecording:
+    def __init__(
+        self,
+        room: ConferenceRoom,
+        archive: RecordingArchive,
+        file_format: str,
+        alone: bool,
+        call_uuid: str,
+    ) -> None:
+        self.call_uuid = call_uuid  # the member whose document asked for it
+        self.recording_id = secrets.token_hex(16)
+        self.url = archive.url_for(self.recording_id, file_format)
+        self._room = room
+        self._archive = archive
+        self._file_format = file_format
+        self._alone = alone
+        self._writer = AudioWriter(archive.path_for(self.recording_id, file_format), SAMPLE_RATE)
+        self._recorder = Recorder(self._writer)
+        self._start_ms = int(time.time() * 1000)
+        self.listeners: list[Listener] = []
+
+    def write_frame(self, pcm: Pcm16) -> None:
+        if self._alone or len(self._room.members) > 1:
+            self._recorder.write_frame(pcm)
+
+    def parameters(self, recording: Recording | None = None) -> dict[str, str]:
+        """RecordUrl, RecordingID and the durations (-1 while it runs)."""
+        params = {"RecordUrl": self.url, "RecordingID": self.recording_id}
+        if recording is None:
+            durations = ("-1", "-1", "-1", "-1")
+        else:
+            duration_ms = recording.recording_duration_ms
+            durations = (
+                str(round(duration_ms / 1000)), str(duration_ms),
+                str(recording.recording_start_ms), str(recording.recording_end_ms),
+            )  # fmt: skip
+        names = ("RecordingDuration", "RecordingDurationMs", "RecordingStartMs", "RecordingEndMs")
+        return params | dict(zip(names, durations, strict=True))
+
+    async def finish(self) -> None:
+        """Close the file, list it, tell the listeners (the room has stopped recording)."""
+        path = await asyncio.to_thread(self._writer.close)
+        duration_ms = self._writer.samples_written * 1000 // SAMPLE_RATE
+        recording = Recording(
+            recording_id=self.recording_id,
+            call_uuid=self.call_uuid,
+            recording_format=self._file_format,
+            recording_type="conference",
+            file_name=path.name,
+            recording_duration_ms=duration_ms,
+            recording_start_ms=self._start_ms,
+            recording_end_ms=self._start_ms + duration_ms,
+            add_time=time.time(),
+            conference_name=self._room.name,
+        )
+        self._archive.add(recording)
+        for listener in self.listeners:
+            listener(self.parameters(recording))
+
+
+def start_recording(
+    rooms: ConferenceRooms,
+    room: ConferenceRoom,
+    archive: RecordingArchive,
+    file_format: str,
+    alone: bool,
+    call_uuid: str,
+) -> ConferenceRecording:
+    """Record `room` until it closes; the file is finished by the rooms' own task."""
+    recording = ConferenceRecording(room, archive, file_format, alone, call_uuid)
+    room.record_mix(recording)
+
+    def finish() -> None:
+        rooms.spawn(recording.finish())
+
+    room.on_close.append(finish)
+    return recording

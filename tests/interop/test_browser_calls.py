@@ -1,0 +1,216 @@
+"""A browser calls, is called and presses keys: headless Chromium runs JsSIP in a page, its
+microphone a file of a 440 Hz tone (--use-file-for-fake-audio-capture); a pjsua2 phone sends
+1000 Hz and speaks only PCMU. Every call crosses ICE-lite, DTLS-SRTP and the engine's Opus <-> PCMU
+transcoding; audio is proven both ways: the browser's tone is found by FFT in what pjsua2
+recorded, pjsua2's by the page's AnalyserNode in what the browser received.
+
+Closing the tab mid-call sends no BYE (JsSIP has no unload handler): the legs end because the
+WebSocket closed, well within the ICE consent timeout, and every counter returns to baseline.
+"""
+
+import asyncio
+import wave
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import SIP_DOMAIN, ServerProcess
+from tests.interop.call_checks import assert_no_leaks, baseline, call_records
+from tests.interop.chromium import Chromium, PageServer, requires_chromium
+from tests.interop.phone import Phone, dominant_frequency
+from tests.websocket_server import WsServerProcess
+
+pytestmark = [pytest.mark.interop, requires_chromium]
+pytest.importorskip("pjsua2")
+
+BROWSER_TONE_HZ = 440
+PHONE_TONE_HZ = 1000
+OTHER_BROWSER_TONE_HZ = 660
+TONE_SECONDS = 30  # Chromium loops the file; long enough that no loop seam is measured
+ALLOWED_ERROR_HZ = 15
+CONSENT_TIMEOUT = 30.0  # RFC 7675 §5.1
+MEASURE_MS = 3000
+
+
+def write_tone(path: Path, frequency: int) -> Path:
+    rate = 48000
+    t = np.arange(TONE_SECONDS * rate) / rate
+    samples = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.tobytes())
+    return path
+
+
+async def launch_with_microphone(tone: Path) -> Chromium:
+    return await Chromium.launch(
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={tone}",
+        "--autoplay-policy=no-user-gesture-required",
+    )
+
+
+@pytest.fixture
+async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
+    browser = await launch_with_microphone(write_tone(tmp_path / "440.wav", BROWSER_TONE_HZ))
+    yield browser
+    await browser.close()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., ServerProcess]) -> WsServerProcess:
+    # RTP bound to 127.0.0.1, as a server binds its public address: Chromium checks our
+    # 127.0.0.1 candidate from its other addresses too, and a wildcard socket would answer
+    # those from the other address, which ICE rejects as not symmetric (RFC 8445 §7.2.5.2.1).
+    running = server_factory('[rtp]\naddress = "127.0.0.1"\n', kind=WsServerProcess)
+    assert isinstance(running, WsServerProcess)
+    running.cli("endpoint", "add", "alice", "s3cret", "--exact")
+    running.cli("endpoint", "add", "dave", "dave-secret", "--exact")
+    running.cli("endpoint", "add", "bob", "s3cret", "--exact")
+    return running
+
+
+async def open_phone_page(
+    chromium: Chromium, pages: PageServer, server: WsServerProcess, user: str = "alice"
+) -> int:
+    answer = await chromium.command(command="open", page=f"{pages.origin}/call.html")
+    page = int(answer["page"])
+    registered = await chromium.invoke(
+        page, "start", server.url("ws"), f"sip:{user}@{SIP_DOMAIN}", "s3cret"
+    )
+    assert ".invalid;transport=ws" in registered["contact"]
+    return page
+
+
+def pjsua_phone(server: ServerProcess, recording: Path, auto_answer: int | None) -> Phone:
+    return Phone(
+        "dave", server.sip_port, password="dave-secret", tone_hz=PHONE_TONE_HZ,
+        record_path=recording, codecs=["PCMU"], auto_answer=auto_answer,
+    )  # fmt: skip
+
+
+async def assert_browser_hears_the_phone(
+    chromium: Chromium, page: int, frequency: int = PHONE_TONE_HZ
+) -> None:
+    heard = await chromium.invoke(page, "measure", MEASURE_MS)
+    assert abs(heard["frequency"] - frequency) < ALLOWED_ERROR_HZ, heard
+    assert heard["level"] > -60, heard  # dBFS: a tone, not the noise floor
+
+
+def assert_phone_heard_the_browser(
+    server: ServerProcess, before: dict[str, float], recording: Path, codecs: tuple[str, str]
+) -> None:
+    """After the call: the browser's tone in pjsua2's recording, nothing left open, and the
+    call records' codecs (A leg, B leg)."""
+    heard = dominant_frequency(recording, skip_seconds=1.0)
+    assert abs(heard - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ
+    assert_no_leaks(server, before)
+    assert tuple(record["codec"] for record in call_records(server)) == codecs
+
+
+def assert_media_is_webrtc(server: ServerProcess) -> None:
+    metrics = server.metrics()
+    assert metrics["mediaserver_media_webrtc_streams"] == 1
+    assert metrics["mediaserver_media_transcoding_streams"] == 2
+
+
+async def test_browser_calls_a_pjsua2_phone_and_both_hear_each_other(
+    server: WsServerProcess, pages: PageServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    page = await open_phone_page(chromium, pages, server)
+    before = baseline(server)  # with the page's WebSocket open
+    recording = tmp_path / "dave.wav"
+    with pjsua_phone(server, recording, auto_answer=200) as dave:
+        dave.register()
+        await chromium.invoke(page, "call", f"sip:dave@{SIP_DOMAIN}")
+        assert dave.wait_for("media_state", status="ACTIVE")["codec"] == "PCMU"
+        assert_media_is_webrtc(server)
+        await assert_browser_hears_the_phone(chromium, page)
+        dave.send("stop_recording")
+        # The browser's keypad: RFC 4733 at 48 kHz (Opus's clock), then SIP INFO; both
+        # reach the PCMU phone as RFC 4733 events at 8 kHz.
+        await chromium.invoke(page, "sendDtmf", "5", "RFC2833")
+        assert dave.wait_for("dtmf", timeout=5)["digit"] == "5"
+        await chromium.invoke(page, "sendDtmf", "#", "INFO")
+        assert dave.wait_for("dtmf", timeout=5)["digit"] == "#"
+        await chromium.invoke(page, "hangup")
+        dave.wait_for("call_state", state="DISCONNECTED")
+    assert_phone_heard_the_browser(server, before, recording, ("opus", "PCMU"))
+
+
+async def test_pjsua2_calls_the_browser_which_answers_on_a_click(
+    server: WsServerProcess, pages: PageServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    page = await open_phone_page(chromium, pages, server)
+    before = baseline(server)  # with the page's WebSocket open
+    recording = tmp_path / "dave.wav"
+    with pjsua_phone(server, recording, auto_answer=None) as dave:
+        dave.register()
+        dave.call(f"sip:alice@{SIP_DOMAIN}")
+        await until_state(chromium, page, "ringing")
+        await chromium.command(command="click", page=page, selector="#answer")
+        dave.wait_for("call_state", state="CONFIRMED", timeout=15)
+        await until_state(chromium, page, "in call")
+        assert_media_is_webrtc(server)
+        await assert_browser_hears_the_phone(chromium, page)
+        dave.send("stop_recording")
+        dave.hangup()
+        await until_state(chromium, page, "ended")
+    assert_phone_heard_the_browser(server, before, recording, ("PCMU", "opus"))
+
+
+async def test_closing_the_tab_mid_call_ends_both_legs(
+    server: WsServerProcess, pages: PageServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    before = baseline(server)
+    page = await open_phone_page(chromium, pages, server)
+    with pjsua_phone(server, tmp_path / "dave.wav", auto_answer=200) as dave:
+        dave.register()
+        await chromium.invoke(page, "call", f"sip:dave@{SIP_DOMAIN}")
+        dave.wait_for("media_state", status="ACTIVE")
+        await assert_browser_hears_the_phone(chromium, page)
+        closed_at = asyncio.get_running_loop().time()
+        await chromium.command(command="close", page=page)
+        dave.wait_for("call_state", state="DISCONNECTED", timeout=CONSENT_TIMEOUT)
+        ended_after = asyncio.get_running_loop().time() - closed_at
+    assert ended_after < CONSENT_TIMEOUT
+    assert_no_leaks(server, before)
+    assert [record["hangup_cause_name"] for record in call_records(server)][:1] == ["Normal Hangup"]
+
+
+async def test_two_browsers_keep_opus_end_to_end_relayed_after_srtp(
+    server: WsServerProcess, pages: PageServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    other = await launch_with_microphone(write_tone(tmp_path / "660.wav", OTHER_BROWSER_TONE_HZ))
+    try:
+        alice = await open_phone_page(chromium, pages, server)
+        bob = await open_phone_page(other, pages, server, user="bob")
+        before = baseline(server)
+        calling = asyncio.ensure_future(chromium.invoke(alice, "call", f"sip:bob@{SIP_DOMAIN}"))
+        await until_state(other, bob, "ringing")
+        await other.command(command="click", page=bob, selector="#answer")
+        await calling
+        await until_state(other, bob, "in call")
+        metrics = server.metrics()
+        # Both legs Opus with telephone-event: the relay fast path, never decoded.
+        assert metrics["mediaserver_media_webrtc_streams"] == 2
+        assert metrics["mediaserver_media_relay_streams"] == 2
+        assert metrics["mediaserver_media_transcoding_streams"] == 0
+        await assert_browser_hears_the_phone(chromium, alice, OTHER_BROWSER_TONE_HZ)
+        await assert_browser_hears_the_phone(other, bob, BROWSER_TONE_HZ)
+        await chromium.invoke(alice, "hangup")
+        await until_state(other, bob, "ended")
+    finally:
+        await other.close()
+    assert_no_leaks(server, before)
+    assert [record["codec"] for record in call_records(server)] == ["opus", "opus"]
+
+
+async def until_state(chromium: Chromium, page: int, state: str) -> None:
+    """The page's call state reaches `state` (the driver's command timeout bounds the wait)."""
+    assert await chromium.invoke(page, "waitForState", state) == state
