@@ -20,19 +20,7 @@ from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
 from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.api.rest.caller import Authenticator
 from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
-from mediaserver.api.rest.resources.applications import ApplicationResource
-from mediaserver.api.rest.resources.call_details import CallDetailResource
-from mediaserver.api.rest.resources.calls import CallResource
-from mediaserver.api.rest.resources.carriers import (
-    IncomingCarrierResource,
-    OutgoingCarrierResource,
-    carrier_routes,
-)
-from mediaserver.api.rest.resources.endpoints import EndpointResource
-from mediaserver.api.rest.resources.live_calls import LiveCallResource
-from mediaserver.api.rest.resources.numbers import NumberResource
-from mediaserver.api.rest.resources.recordings import RecordingResource
-from mediaserver.api.rest.resources.subaccounts import SubaccountResource
+from mediaserver.api.rest.resources.catalog import RestParts, every_route
 from mediaserver.api.rest.rest_api import MAX_REQUEST_BYTES, RestApi
 from mediaserver.api.rest.route import Route
 from mediaserver.calls.call_record import CallRecordWriter
@@ -150,40 +138,6 @@ def _rest_api(
     return RestApi(routes, authenticator, RateLimiter(RateLimit(), clock))
 
 
-def _rest_routes(
-    config: Config, clock: Clock, database: sqlite3.Connection, parts: "RestParts"
-) -> list[Route]:
-    """Every REST resource, over the one store the command line uses."""
-    domain = config.sip.domain
-    carriers = SqliteCarriers(database)
-    return [
-        *ApplicationResource(SqliteApplications(database), domain).routes(),
-        *EndpointResource(SqliteEndpoints(database), parts.registrar, clock, domain).routes(),
-        *NumberResource(SqliteNumbers(database), clock).routes(),
-        *carrier_routes(IncomingCarrierResource(carriers)),
-        *carrier_routes(OutgoingCarrierResource(carriers)),
-        *RecordingResource(parts.applications.archive).routes(),
-        *SubaccountResource(SqliteSubaccounts(database), clock).routes(),
-        *CallResource(
-            parts.calls, parts.requests, parts.applications.debug_log,
-            parts.applications.services.webhooks,
-        ).routes(),
-        *CallDetailResource(SqliteCallRecords(database), parts.calls, parts.requests).routes(),
-        *LiveCallResource(parts.calls, parts.requests, parts.live_media).routes(),
-    ]  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class RestParts:
-    """The running parts the REST resources read and drive (registrations, calls, media)."""
-
-    registrar: Registrar
-    calls: CallService
-    requests: CallRequests
-    applications: ApplicationCalls
-    live_media: LiveMedia
-
-
 def nonce_secret(config: Config) -> bytes:
     """Digest nonces must verify after a restart, so their key derives from configuration."""
     return hashlib.sha256(
@@ -263,7 +217,8 @@ class Server:
         requests = CallRequests(calls, applications)
         live_media = LiveMedia(applications.services)
         parts = RestParts(registrar, calls, requests, applications, live_media)
-        rest = _rest_api(config, clock, database, _rest_routes(config, clock, database, parts))
+        routes = every_route(config.sip.domain, clock, database, parts)
+        rest = _rest_api(config, clock, database, routes)
         api = ApiServer(
             [
                 MetricSource("sip", transport.statistics),
