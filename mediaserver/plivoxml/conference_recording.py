@@ -9,17 +9,13 @@ ConferenceAction=record when it starts (durations -1, as Record's session mode g
 again with the real durations once the file is in place.
 """
 
-import asyncio
-import secrets
-import time
 from collections.abc import Callable
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.calls.conference_room import ConferenceRoom
 from mediaserver.calls.conference_rooms import ConferenceRooms
-from mediaserver.media.audio_file import AudioWriter
-from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.recorder import Recorder
+from mediaserver.plivoxml.record_verb import RecordingFile
 from mediaserver.plivoxml.session import RecordingArchive
 from mediaserver.store.recordings import Recording
 
@@ -36,15 +32,12 @@ class ConferenceRecording:
         call_uuid: str,
     ) -> None:
         self.call_uuid = call_uuid  # the member whose document asked for it
-        self.recording_id = secrets.token_hex(16)
-        self.url = archive.url_for(self.recording_id, file_format)
+        self._file = RecordingFile(archive, call_uuid, file_format, 1, conference_name=room.name)
+        self.recording_id = self._file.recording_id
+        self.url = self._file.url
         self._room = room
-        self._archive = archive
-        self._file_format = file_format
         self._alone = alone
-        self._writer = AudioWriter(archive.path_for(self.recording_id, file_format), SAMPLE_RATE)
-        self._recorder = Recorder(self._writer)
-        self._start_ms = int(time.time() * 1000)
+        self._recorder = Recorder(self._file.writer)
         self.listeners: list[Listener] = []
 
     def write_frame(self, pcm: Pcm16) -> None:
@@ -67,21 +60,7 @@ class ConferenceRecording:
 
     async def finish(self) -> None:
         """Close the file, list it, tell the listeners (the room has stopped recording)."""
-        path = await asyncio.to_thread(self._writer.close)
-        duration_ms = self._writer.samples_written * 1000 // SAMPLE_RATE
-        recording = Recording(
-            recording_id=self.recording_id,
-            call_uuid=self.call_uuid,
-            recording_format=self._file_format,
-            recording_type="conference",
-            file_name=path.name,
-            recording_duration_ms=duration_ms,
-            recording_start_ms=self._start_ms,
-            recording_end_ms=self._start_ms + duration_ms,
-            add_time=time.time(),
-            conference_name=self._room.name,
-        )
-        self._archive.add(recording)
+        recording = await self._file.close()
         for listener in self.listeners:
             listener(self.parameters(recording))
 

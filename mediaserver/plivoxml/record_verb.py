@@ -149,9 +149,15 @@ class RecordingFile:
     Record verb's, and the REST API's live Record/)."""
 
     def __init__(
-        self, archive: RecordingArchive, call_uuid: str, file_format: str, channels: int
+        self,
+        archive: RecordingArchive,
+        call_uuid: str,
+        file_format: str,
+        channels: int,
+        conference_name: str | None = None,  # a conference room's recording
     ) -> None:
         self._call_uuid = call_uuid
+        self._conference_name = conference_name
         self._archive = archive
         self.recording_id = secrets.token_hex(16)
         self.file_format = file_format
@@ -167,12 +173,13 @@ class RecordingFile:
             recording_id=self.recording_id,
             call_uuid=self._call_uuid,
             recording_format=self.file_format,
-            recording_type="call",
+            recording_type="call" if self._conference_name is None else "conference",
             file_name=path.name,
             recording_duration_ms=duration_ms,
             recording_start_ms=self.start_ms,
             recording_end_ms=self.start_ms + duration_ms,
             add_time=time.time(),
+            conference_name=self._conference_name,
         )
         self._archive.add(recording)
         return recording
