@@ -9,6 +9,9 @@ References in the same run: the relay fast path forwarding one packet (what a me
 plain bridged call costs per tick and direction, no decode), and a bridged PCMU pair on the
 batch path (decode and encode, no mix). Goal: 1,000 G.711 members per core, the budget of
 bridged calls, i.e. at most 20 us per member per tick.
+
+Then the same members through real sockets, our server a process of its own and the members
+SIPp calls fed by a generator process: tools/bench/conference_room.py.
 """
 
 import time
@@ -22,6 +25,7 @@ from mediaserver.media.mixer import Conference
 from mediaserver.media.relay import RelayDirection
 from mediaserver.media.stream import MediaStream
 from tools.bench.batch import bench_stream, g711_frames, measure_ticks, rtp_packet
+from tools.bench.conference_room import members_through_sockets
 
 TICK_SECONDS = FRAME_MS / 1000
 GOAL_MEMBERS_PER_CORE = 1000
@@ -41,6 +45,7 @@ def run() -> None:
         print(f"RESULT {rooms:>3} room(s) of {size:>3}: {per_member * 1e6:5.1f} us per member "
               f"per tick ({per_member / relay:4.1f}x relaying its packet); "
               f"{members_per_core:,} per core (goal {GOAL_MEMBERS_PER_CORE:,})")  # fmt: skip
+    members_through_sockets()
 
 
 def _conference_seconds_per_member(rooms: int, size: int) -> float:
