@@ -74,9 +74,9 @@ def compare() -> None:
     for index, (label, _) in enumerate(trees[1:], start=1):
         ratio = statistics.median(each[0] / each[index] for each in rounds)
         ours, theirs = instructions[0], instructions[index]
-        counted = "" if ours is None or theirs is None else f", instructions {ours / theirs:.2f}"
+        by_count = "" if ours is None or theirs is None else f", instructions {ours / theirs:.2f}"
         print(f"RESULT relay path per packet against {label}: median time ratio {ratio:.2f}"
-              f"{counted}")  # fmt: skip
+              f"{by_count}")  # fmt: skip
     print("  (goal: no more than the tree before the reshape, i.e. ratios <= 1.00 against it)")
 
 
