@@ -4,8 +4,9 @@ the leg bridged to it (bleg), or both.
 
 A prompt takes over what the leg hears while it plays: `mix=true` (mixing it into a bridged
 conversation) is refused naming `mix` when the leg is bridged; alone, there is nothing to mix
-with and either value plays the same. Recordings are mono (the leg and what it hears);
-transcription is not offered and refused naming its parameter.
+with and either value plays the same. Recordings are mono (the leg and what it hears) or
+stereo (the leg left, its bridged leg right: plivoxml/live_media.py); transcription is not
+offered and refused naming its parameter.
 """
 
 from http import HTTPStatus
@@ -29,7 +30,7 @@ _STOP = (Parameter("callback_url"), Parameter("callback_method", choices=HTTP_ME
 _RECORD = (
     Parameter("time_limit", "integer", default=60, minimum=1, maximum=86400),
     Parameter("file_format", default="mp3", choices=("mp3", "wav")),
-    Parameter("record_channel_type", default="mono", choices=("mono",)),
+    Parameter("record_channel_type", default="mono", choices=("mono", "stereo")),
     Parameter("callback_url"),
     Parameter("callback_method", default="POST", choices=HTTP_METHODS),
     *(
@@ -136,9 +137,11 @@ class LiveCallResource:
         leg = self._live(request)
         url = request.optional_text("callback_url")
         callback = None if url is None else RecordingCallback(url, request.text("callback_method"))
+        stereo = request.text("record_channel_type") == "stereo"
         started = self._media.record(
-            leg, request.text("file_format"), request.integer("time_limit"), callback
-        )
+            leg, request.text("file_format"), request.integer("time_limit"), callback,
+            stereo=stereo, peer=leg.bridged_to,
+        )  # fmt: skip
         body = {"url": started.url, "message": "call recording started"}
         return Reply(HTTPStatus.ACCEPTED, {**body, "recording_id": started.recording_id})
 
