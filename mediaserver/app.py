@@ -125,6 +125,7 @@ def _applications(
     return ApplicationCalls(
         clock, router, config.sip.domain, archive, data / "sound-cache",
         config.account.auth_token, engine, tts, SqliteConferenceRecords(database),
+        conference_max_members=config.calls.conference_max_members,
     )  # fmt: skip
 
 
