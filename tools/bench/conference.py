@@ -10,8 +10,8 @@ plain bridged call costs per tick and direction, no decode), and a bridged PCMU 
 batch path (decode and encode, no mix). Goal: 1,000 G.711 members per core, the budget of
 bridged calls, i.e. at most 20 us per member per tick.
 
-Then the same members through real sockets, our server a process of its own and the members
-SIPp calls fed by a generator process: tools/bench/conference_room.py.
+Then one room through real sockets, our server a process of its own and the members SIPp
+calls fed by a generator process: tools/bench/conference_room.py.
 """
 
 import time

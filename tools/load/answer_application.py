@@ -14,8 +14,7 @@ apart, as "PATH (hangup)".
   /digits     <GetDigits> (numDigits 1, timeout 30, its action this same URL) around a short
               <Speak>, then a <Redirect> back here: a call stays in digit collection for good,
               and every digit it sends comes back as a request with `Digits`.
-  /conference <Conference> of the room the caller falls in by arrival: rooms of `size` callers
-              (the query's, default 20) filled in turn: room-0, room-1, ...
+  /conference <Conference>room</Conference>: every caller in the one room.
 
 Run as `python -m tools.load.answer_application PORT`.
 """
@@ -92,7 +91,6 @@ def application() -> web.Application:
     # A tag per run, so no sentence of /speak-new is in a cache a run before left behind.
     run_tag = secrets.token_hex(3)
     numbers = itertools.count(1)
-    members = itertools.count()
 
     async def note(request: web.Request) -> Mapping[str, str]:
         """The request's parameters; counted by path, the hangup URL's apart."""
@@ -123,10 +121,8 @@ def application() -> web.Application:
         )
 
     async def conference(request: web.Request) -> web.Response:
-        if "HangupCause" in await note(request):
-            return _xml("")
-        size = int(request.query.get("size", "20"))
-        return _xml(f"<Conference>room-{next(members) // size}</Conference>")
+        hangup = "HangupCause" in await note(request)
+        return _xml("" if hangup else "<Conference>room</Conference>")
 
     async def statistics(request: web.Request) -> web.Response:
         return web.json_response({"requests": dict(requests), "digits": dict(digits)})

@@ -61,12 +61,21 @@ class HeldCalls:
 
 
 def hold_calls(
-    workdir: Path, generator: Path, calls: int, answer_url: str, audio: LegAudio
+    workdir: Path,
+    generator: Path,
+    calls: int,
+    answer_url: str,
+    audio: LegAudio,
+    calls_settings: str = "",
 ) -> HeldCalls:
+    """`calls_settings`: TOML lines for the server's [calls] beside its media_timeout."""
     a_port = free_port()
     hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
     server = start_ours(
-        workdir / "server", "127.0.0.1:9", "[calls]\nmedia_timeout = 600\n", answer_url
+        workdir / "server",
+        "127.0.0.1:9",
+        f"[calls]\nmedia_timeout = 600\n{calls_settings}",
+        answer_url,
     )
     uac = None
     try:
