@@ -156,7 +156,6 @@ def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudi
     """The A legs' codec is the endpoint's (uac_media.xml offers PCMU); `b` sets the trunk's."""
     workdir.mkdir()
     a_port, b_port, trunk_port = free_port(), free_port(), free_port()
-    hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
     keys = ["-key", "b_port", str(b_port), "-key", "pt", str(b.payload_type),
             "-key", "rtpmap", b.rtpmap]  # fmt: skip
     uas = sipp(workdir, "uas_media.xml", trunk_port, None, *keys)
@@ -166,12 +165,7 @@ def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudi
     uac = None
     try:
         with server.running:
-            uac = sipp(
-                workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
-                "-inf", str(injection_file(workdir)), "-s", CALLED,
-                "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(a_port),
-                "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
-            )  # fmt: skip
+            uac = place_calls(workdir, server, injection_file(workdir), calls, a_port)
             up = wait_for_calls(server, calls, timeout=calls / SETUP_RATE + 30)
             a_ports, b_ports = stream_ports(server)
             (workdir / "a.ports").write_text("\n".join(map(str, a_ports)) + "\n")
@@ -190,6 +184,21 @@ def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudi
                 process.wait()
     sides = parse_generator(result.stdout)
     return Step(calls, up, sides.get("A"), sides.get("B"), cpu)
+
+
+def place_calls(
+    workdir: Path, server: OurServer, callers: Path, calls: int, a_port: int
+) -> subprocess.Popen[bytes]:
+    """SIPp calling CALLED `calls` times as the endpoint in injection file `callers`
+    (uac_media.xml, its SDP naming `a_port`), SETUP_RATE calls a second, each held until a
+    step's RTP is over."""
+    hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
+    return sipp(
+        workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
+        "-inf", str(callers), "-s", CALLED, "-auth_uri", f"{CALLED}@{DOMAIN}",
+        "-key", "a_port", str(a_port),
+        "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
+    )  # fmt: skip
 
 
 def sipp(

@@ -13,10 +13,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.bench.registration import DOMAIN, free_port
+from tools.bench.registration import free_port
 from tools.load.call_servers import (
     APPLICATION_CALLER,
-    CALLED,
     CpuMeter,
     OurServer,
     injection_file,
@@ -28,7 +27,7 @@ from tools.load.concurrent_calls import (
     LegAudio,
     SideResult,
     parse_generator,
-    sipp,
+    place_calls,
     stream_ports,
     wait_for_calls,
 )
@@ -70,7 +69,6 @@ def hold_calls(
 ) -> HeldCalls:
     """`calls_settings`: TOML lines for the server's [calls] beside its media_timeout."""
     a_port = free_port()
-    hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
     server = start_ours(
         workdir / "server",
         "127.0.0.1:9",
@@ -80,12 +78,8 @@ def hold_calls(
     uac = None
     try:
         with server.running:
-            uac = sipp(
-                workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
-                "-inf", str(injection_file(workdir, APPLICATION_CALLER)), "-s", CALLED,
-                "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(a_port),
-                "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
-            )  # fmt: skip
+            callers = injection_file(workdir, APPLICATION_CALLER)
+            uac = place_calls(workdir, server, callers, calls, a_port)
             up = wait_for_calls(server, calls, timeout=calls / SETUP_RATE + 30)
             a_ports, _ = stream_ports(server)
             (workdir / "a.ports").write_text("\n".join(map(str, a_ports)) + "\n")
