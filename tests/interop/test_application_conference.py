@@ -1,6 +1,7 @@
 """Conference rooms with real phones: pjsua2 members on PCMU and PCMA, SIPp members on PCMU and
-PCMA (its own rtp_stream sending, what reaches it captured on loopback) and a baresip member on
-Opus, each sending its own tone into the same <Conference>, each recording what it receives.
+PCMA (sending with SIPp's own rtp_stream; what reaches them captured on loopback) and a baresip
+member on Opus, each sending its own tone into the same <Conference>, each recording (or
+captured with) what it receives.
 
 Proof by measurement (FFT over a window where every member is in the room): each member hears
 every other member's tone and not its own, whatever the codec pair. A muted member's tone is
