@@ -130,10 +130,11 @@ def _rest_api(
     config: Config, clock: SystemClock, database: sqlite3.Connection, routes: list[Route]
 ) -> RestApi:
     """The Plivo-compatible REST API: the main account from configuration, sub-accounts from
-    the store, Plivo's rate limit."""
+    the store, the configured rate limit (Plivo's by default)."""
     account = config.account
     authenticator = Authenticator(account.auth_id, account.auth_token, SqliteSubaccounts(database))
-    return RestApi(routes, authenticator, RateLimiter(RateLimit(), clock))
+    limit = RateLimit(config.api.rate_limit_requests, config.api.rate_limit_seconds)
+    return RestApi(routes, authenticator, RateLimiter(limit, clock))
 
 
 def nonce_secret(config: Config) -> bytes:
