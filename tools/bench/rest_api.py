@@ -104,6 +104,29 @@ class Load:
         return f"{self.figures()}; floor {floor}/s in one process: {verdict}"
 
 
+@dataclass(frozen=True, slots=True)
+class Period:
+    sides: dict[str, SideResult]
+    change: dict[str, int]  # SERVER_FIGURES over the period
+    cpu: tuple[float, float]  # the server's share of a core, and of its time waiting for one
+    loads: tuple[Load, Load] | None
+
+    def print(self, label: str) -> None:
+        for name, side in sorted(self.sides.items()):
+            print(
+                f"    {label}, RTP to {name} legs: {side.streams} streams, loss "
+                f"{side.loss_percent:.3f}%, jitter mean/p95/max {side.jitter_ms_mean:.2f}/"
+                f"{side.jitter_ms_p95:.2f}/{side.jitter_ms_max:.2f} ms"
+            )
+        late, skipped = (self.change[name] for name in TICKS)
+        retransmissions = self.change["mediaserver_sip_retransmissions_absorbed_total"]
+        print(
+            f"    {label}: media clock {late} late ticks, {skipped} skipped; {retransmissions}"
+            f" SIP retransmissions absorbed; server CPU {100 * self.cpu[0]:.0f}% of a core,"
+            f" waiting for a CPU {100 * self.cpu[1]:.0f}% of the time"
+        )
+
+
 def run() -> None:
     missing = missing_programs("sipp", "gcc")
     if missing:
@@ -121,7 +144,7 @@ def run() -> None:
 
 def measure(workdir: Path, app: AnswerApplication) -> None:
     generator = build_generator(workdir)
-    pcmu = leg_audio(workdir, PCMU, 0)
+    frames = leg_audio(workdir, PCMU, 0).frames
     a_port, b_port, trunk_port, placed_port = (free_port() for _ in range(4))
     pcmu_keys = ("-key", "pt", "0", "-key", "rtpmap", "PCMU/8000")
     # The placed calls' far end takes their RTP on a socket nobody reads: it only has to exist.
@@ -139,10 +162,10 @@ def measure(workdir: Path, app: AnswerApplication) -> None:
         api_toml=RATE_LIMIT_TOML,
     )  # fmt: skip
     uac = None
-    media_seconds = SETTLE_SECONDS + 2 * SECONDS + DRAIN_SECONDS
+    loaded_seconds = SETTLE_SECONDS + 2 * SECONDS + DRAIN_SECONDS
     try:
         with server.running:
-            hold_ms = int(1000 * (HELD_CALLS / SETUP_RATE + media_seconds + 30))
+            hold_ms = int(1000 * (HELD_CALLS / SETUP_RATE + SECONDS + loaded_seconds + 30))
             uac = sipp(
                 workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
                 "-inf", str(injection_file(workdir)), "-s", CALLED,
@@ -151,23 +174,12 @@ def measure(workdir: Path, app: AnswerApplication) -> None:
                 "-d", str(hold_ms),
             )  # fmt: skip
             up = wait_for_calls(server, HELD_CALLS, timeout=HELD_CALLS / SETUP_RATE + 30)
-            a_ports, b_ports = stream_ports(server)
-            (workdir / "a.ports").write_text("".join(f"{port}\n" for port in a_ports))
-            (workdir / "b.ports").write_text("".join(f"{port}\n" for port in b_ports))
-            media = subprocess.Popen(
-                [str(generator), str(a_port), str(workdir / "a.ports"), str(pcmu.frames),
-                 str(b_port), str(workdir / "b.ports"), str(pcmu.frames),
-                 str(int(media_seconds))],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            )  # fmt: skip
-            before = server_figures(server)
-            meter = CpuMeter(server.pid)
-            time.sleep(SETTLE_SECONDS)
+            media = MediaRun(generator, workdir, server, (a_port, b_port), frames)
+            idle = media.measure(SECONDS, lambda: None)
             target = f"sip:placed@127.0.0.1:{placed_port}"
-            placed, listed = asyncio.run(api_load(server, target, app.url("/wait")))
-            cpu, waiting = meter.share(), meter.waiting_share()
-            output, _ = media.communicate(timeout=media_seconds + 60)
-            after = server_figures(server)
+            loaded = media.measure(
+                loaded_seconds, lambda: asyncio.run(api_load(server, target, app.url("/wait")))
+            )
     finally:
         for process in (uac, uas, placed_uas):
             if process is not None:
@@ -177,12 +189,39 @@ def measure(workdir: Path, app: AnswerApplication) -> None:
     # The reference: the same client against a bare aiohttp handler (a JSON counter) in its
     # own process, once the calls are gone.
     bare = asyncio.run(reference_load(app.url("/statistics")))
-    report(up, placed, listed, parse_generator(output), before, after, (cpu, waiting))
-    ratio = listed.rate / bare.rate
-    print(
-        bare.line(GET_FLOOR).replace("floor", "our GET Call/ at", 1).split(" (")[0]
-        + f" (reference); GET Call/ runs at {ratio:.2f} of it"
-    )
+    report(up, idle, loaded, bare)
+
+
+@dataclass
+class MediaRun:
+    """The held calls' RTP from the generator for a while, scored, with the server's figures
+    and CPU over the same while."""
+
+    generator: Path
+    workdir: Path
+    server: OurServer
+    ports: tuple[int, int]  # where the generator sends the A and the B legs' RTP from
+    frames: Path
+
+    def measure(self, seconds: float, during: Callable[[], tuple[Load, Load] | None]) -> Period:
+        a_ports, b_ports = stream_ports(self.server)
+        (self.workdir / "a.ports").write_text("".join(f"{port}\n" for port in a_ports))
+        (self.workdir / "b.ports").write_text("".join(f"{port}\n" for port in b_ports))
+        a_port, b_port = self.ports
+        media = subprocess.Popen(
+            [str(self.generator), str(a_port), str(self.workdir / "a.ports"), str(self.frames),
+             str(b_port), str(self.workdir / "b.ports"), str(self.frames), str(int(seconds))],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        before = server_figures(self.server)
+        meter = CpuMeter(self.server.pid)
+        time.sleep(SETTLE_SECONDS)
+        loads = during()
+        output, _ = media.communicate(timeout=seconds + 60)
+        cpu = (meter.share(), meter.waiting_share())
+        after = server_figures(self.server)
+        change = {name: int(after[name] - before[name]) for name in SERVER_FIGURES}
+        return Period(parse_generator(output), change, cpu, loads)
 
 
 async def api_load(server: OurServer, target: str, answer_url: str) -> tuple[Load, Load]:
@@ -231,35 +270,18 @@ def server_figures(server: OurServer) -> dict[str, float]:
     return {name: metrics.get(name, 0.0) for name in SERVER_FIGURES}
 
 
-def report(
-    up: int,
-    placed: Load,
-    listed: Load,
-    sides: dict[str, SideResult],
-    before: dict[str, float],
-    after: dict[str, float],
-    cpu: tuple[float, float],
-) -> None:
-    change = {name: int(after[name] - before[name]) for name in SERVER_FIGURES}
+def report(up: int, idle: Period, loaded: Period, bare: Load) -> None:
+    assert loaded.loads is not None
+    placed, listed = loaded.loads
     print(placed.line(POST_FLOOR))
     print(listed.line(GET_FLOOR))
-    print(f"  the same run's calls ({up} of {HELD_CALLS} held calls up):")
-    for name, side in sorted(sides.items()):
-        print(
-            f"    RTP to {name} legs: {side.streams} streams, loss {side.loss_percent:.3f}%, "
-            f"jitter mean/p95/max {side.jitter_ms_mean:.2f}/{side.jitter_ms_p95:.2f}/"
-            f"{side.jitter_ms_max:.2f} ms"
-        )
-    late, skipped = (change[name] for name in TICKS)
-    print(f"    media clock: {late} late ticks, {skipped} skipped (over the whole run)")
-    fired = change["mediaserver_api_calls_api_calls_fired_total"]
-    answered = change["mediaserver_api_calls_api_calls_answered_total"]
+    print(f"{bare.figures()}; reference: GET Call/ ran at {listed.rate / bare.rate:.2f} of it")
+    fired = loaded.change["mediaserver_api_calls_api_calls_fired_total"]
+    answered = loaded.change["mediaserver_api_calls_api_calls_answered_total"]
     print(
-        f"    SIP: {answered} of {fired} placed calls answered; "
-        f"{change['mediaserver_sip_retransmissions_absorbed_total']} retransmissions from peers"
-        f" absorbed; {change['mediaserver_rest_faults_5xx_total']} API 5xx"
+        f"  SIP: {up} of {HELD_CALLS} held calls up; {answered} of {fired} placed calls answered;"
+        f" {loaded.change['mediaserver_rest_faults_5xx_total']} API 5xx"
     )
-    print(
-        f"    server CPU {100 * cpu[0]:.0f}% of a core, waiting for a CPU "
-        f"{100 * cpu[1]:.0f}% of the time (other processes on the same cores)"
-    )
+    print("  the held calls' media, with the API idle (reference) and under the load above:")
+    idle.print("API idle")
+    loaded.print("API loaded")
