@@ -3,10 +3,7 @@ counts are counters (`_total`), levels are gauges, and the latency histograms mo
 official `plivo` SDK places a call (POST Call/) to a registered pjsua2 phone, its answer URL
 is fetched, the phone answers, and the SDK lists the call records (GET Call/)."""
 
-import time
 import urllib.request
-from collections.abc import Callable
-from typing import Any
 
 import plivo
 import pytest
@@ -16,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import ServerProcess
 from tests.interop.application_server import ApplicationServer
 from tests.interop.phone import Phone
+from tests.interop.rest.test_sdk_calls import wait_until
 
 pytestmark = pytest.mark.interop
 pytest.importorskip("pjsua2")
@@ -47,14 +45,6 @@ def observed(found: dict[str, Metric], histogram: str, **labels: str) -> tuple[f
         if sample.labels == labels
     }
     return figures.get("_count", 0.0), figures.get("_sum", 0.0)
-
-
-def wait_until(found: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := found()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-    return result
 
 
 def test_the_exposition_parses_with_counters_as_counters_and_levels_as_gauges(
