@@ -43,6 +43,7 @@ from tools.load.call_servers import (
     CALLED,
     CpuMeter,
     OurServer,
+    group_cpu_seconds,
     injection_file,
     missing_programs,
     start_ours,
@@ -89,6 +90,7 @@ class Load:
     seconds: float
     latencies_ms: list[float]
     statuses: Counter[int]
+    server_cpu_seconds: float  # the server's CPU time over the load (0 for the reference)
 
     @property
     def rate(self) -> float:
@@ -105,6 +107,17 @@ class Load:
     def line(self, floor: int) -> str:
         verdict = "met" if self.rate >= floor else "NOT met"
         return f"{self.figures()}; floor {floor}/s in one process: {verdict}"
+
+    def cost(self, held_calls_share: float, what: str = "request") -> str:
+        """The server's CPU per request beyond what the held calls take by themselves: a
+        figure other processes on the machine move much less than the rates."""
+        beyond = self.server_cpu_seconds - held_calls_share * self.seconds
+        per_request = beyond / max(len(self.latencies_ms), 1)
+        per_core = 1 / per_request if per_request > 0 else float("inf")
+        return (
+            f"    server CPU per {what}: {1000 * per_request:.2f} ms beyond the held calls'"
+            f" own ({per_core:.0f}/s per core at that cost)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,24 +248,30 @@ async def api_load(server: OurServer, target: str, answer_url: str) -> tuple[Loa
     headers = {"Authorization": f"Basic {credentials}"}
     async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
         placed = await load(
-            "POST Call/ (a call to a SIPp UAS)", session, lambda s: s.post(base, json=order)
-        )
+            "POST Call/ (a call to a SIPp UAS)", session, lambda s: s.post(base, json=order),
+            server.pid,
+        )  # fmt: skip
         # The placed calls end a second after their answer: their records are written.
         await asyncio.sleep(DRAIN_SECONDS)
         page = {"limit": str(PAGE)}
         listed = await load(
-            f"GET Call/ (a page of {PAGE})", session, lambda s: s.get(base, params=page)
-        )
+            f"GET Call/ (a page of {PAGE})", session, lambda s: s.get(base, params=page),
+            server.pid,
+        )  # fmt: skip
     return placed, listed
 
 
 async def reference_load(url: str) -> Load:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
-        return await load("GET of a bare aiohttp handler", session, lambda s: s.get(url))
+        return await load("GET of a bare aiohttp handler", session, lambda s: s.get(url), None)
 
 
-async def load(label: str, session: aiohttp.ClientSession, request: MakeRequest) -> Load:
-    """CONCURRENCY workers, each sending its next request as soon as the last is answered."""
+async def load(
+    label: str, session: aiohttp.ClientSession, request: MakeRequest, server: int | None
+) -> Load:
+    """CONCURRENCY workers, each sending its next request as soon as the last is answered;
+    the CPU time of `server`'s process group over the while."""
+    cpu = 0.0 if server is None else group_cpu_seconds(server)
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     started = time.perf_counter()
@@ -266,7 +285,8 @@ async def load(label: str, session: aiohttp.ClientSession, request: MakeRequest)
             latencies.append(1000 * (time.perf_counter() - sent))
 
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return Load(label, time.perf_counter() - started, latencies, statuses)
+    cpu = 0.0 if server is None else group_cpu_seconds(server) - cpu
+    return Load(label, time.perf_counter() - started, latencies, statuses, cpu)
 
 
 def server_figures(server: OurServer) -> dict[str, float]:
@@ -278,7 +298,10 @@ def report(up: int, idle: Period, loaded: Period, bare: Load) -> None:
     assert loaded.loads is not None
     placed, listed = loaded.loads
     print(placed.line(POST_FLOOR))
+    # Roughly: its SIP, webhooks and record too, but not of the calls still up at the end.
+    print(placed.cost(idle.cpu[0], "placed call"))
     print(listed.line(GET_FLOOR))
+    print(listed.cost(idle.cpu[0]))
     print(f"{bare.figures()}; reference: GET Call/ ran at {listed.rate / bare.rate:.2f} of it")
     fired = loaded.change["mediaserver_api_calls_api_calls_fired_total"]
     answered = loaded.change["mediaserver_api_calls_api_calls_answered_total"]
