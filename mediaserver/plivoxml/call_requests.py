@@ -23,6 +23,7 @@ from mediaserver.calls.leg import Leg
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Refusal
 from mediaserver.calls.scripts import ScriptRun
+from mediaserver.media.machine_detector import Outcome
 from mediaserver.plivoxml.application_calls import ApplicationCalls
 from mediaserver.plivoxml.application_script import hangup_parameters
 from mediaserver.plivoxml.caller_audio import CallerAudio
@@ -89,7 +90,7 @@ class CallRequests:
         self._requests: dict[str, CallRequest] = {}
         self._counts = {
             "api_calls_fired": 0, "api_calls_answered": 0, "api_calls_withdrawn": 0,
-            "api_machines_detected": 0, "api_humans_detected": 0,
+            **{f"api_detected_{outcome.name.lower()}": 0 for outcome in Outcome},
         }  # fmt: skip
         self._detecting = 0
 
@@ -194,9 +195,10 @@ class CallRequests:
             deadlines.clock.now() + order.time_limit,
             lambda: leg.hangup(Cause.SCHEDULED_HANGUP, HangupSource.PLIVO),
         )
-        if order.machine_detection is not None:
-            request.caller_audio = CallerAudio(leg)
-            self._background(request, self._detect_machine(request, leg, order.machine_detection))
+        detection = order.machine_detection
+        if detection is not None:
+            audio = request.caller_audio = CallerAudio(leg)
+            self._background(request, self._detect_machine(request, leg, detection, audio))
         if order.send_digits and not order.send_on_preanswer:
             await leg.send_digits(order.send_digits)
         identity = CallIdentity(
@@ -213,33 +215,32 @@ class CallRequests:
             deadlines.cancel(limit_key)
 
     async def _detect_machine(
-        self, request: CallRequest, leg: OutboundLeg, detection: MachineDetection
+        self,
+        request: CallRequest,
+        leg: OutboundLeg,
+        detection: MachineDetection,
+        audio: CallerAudio,
     ) -> None:
         """§3 machine_detection_url hears the verdict; `hangup` mode ends a machine's call."""
-        assert request.caller_audio is not None
         deadlines = self._applications.deadlines
         self._detecting += 1
         try:
-            verdict = await listen_for_machine(
-                leg, request.caller_audio, detection.settings, deadlines
-            )
+            verdict = await listen_for_machine(leg, audio, detection.settings, deadlines)
         finally:
             self._detecting -= 1
         if verdict is None:
             return  # the call ended first
         services = self._applications.services
         services.debug_log(leg.call_uuid, describe(verdict))
-        parameters = machine_parameters(detection, verdict)
-        machine = parameters["Machine"] == "true"
-        self._counts["api_machines_detected" if machine else "api_humans_detected"] += 1
+        self._counts[f"api_detected_{verdict.outcome.name.lower()}"] += 1
         if detection.url is not None:
             params = {
                 **self._parameters(request, leg, "in-progress"),
                 "CallUUID": leg.call_uuid,
-                **parameters,
+                **machine_parameters(detection, verdict),
             }
             services.webhooks.notify(detection.url, detection.method, params)
-        if machine and detection.hang_up:
+        if verdict.outcome is Outcome.MACHINE and detection.hang_up:
             leg.hangup(Cause.MACHINE_DETECTED, HangupSource.PLIVO)
 
     def _ringing(self, request: CallRequest, leg: OutboundLeg, early_media: bool) -> None:
