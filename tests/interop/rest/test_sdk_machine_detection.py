@@ -99,17 +99,21 @@ def test_a_recorded_greeting_is_a_machine_and_a_hello_is_not(
     assert_no_leaks(rest_server, before, counters=CALL_COUNTERS)
 
 
-def test_hangup_mode_ends_a_machines_call_as_machine_detected(
+def test_hangup_mode_ends_a_machines_call_as_machine_detected_and_not_a_persons(
     rest_server: ServerProcess, client: plivo.RestClient, bob: str, base_url: str, tmp_path: Path
 ) -> None:
     greeting = spoken_wav(tmp_path / "greeting.wav", GREETING)
-    document = '<Response><Wait length="20"/></Response>'
+    hello = spoken_wav(tmp_path / "hello.wav", "Hello?")
+    document = '<Response><Wait length="7"/></Response>'
     with ApplicationServer({"/answer": document, "/machine": "", "/hangup": ""}) as app:
         before = baseline(rest_server, client)
         _, verdict, hangup = answered_by(rest_server, client, app, greeting, "hangup")
-        [answer] = app.requests_to("/answer")
+        _, person, person_hangup = answered_by(rest_server, client, app, hello, "hangup")
+        answer = app.requests_to("/answer")[0]
         for request in app.requests:
             assert_signed(request)
+    assert (person.params["Machine"], person.params["IfMachine"]) == ("false", "hangup")
+    assert person_hangup.params["HangupCauseCode"] == "4010"  # the document ran to its end
     assert (verdict.params["Machine"], verdict.params["IfMachine"]) == ("true", "hangup")
     assert hangup.params["HangupCauseCode"] == "9100"
     assert hangup.params["HangupCauseName"] == "Machine Detected"
