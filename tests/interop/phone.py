@@ -5,6 +5,9 @@
         alice.call("sip:bob@phone.local")
         alice.wait_for("call_state", state="CONFIRMED")
 
+`tone_hz` sends a steady tone, `play_path` a WAV once from the call's answer (a voicemail
+greeting), `record_path` records what the phone hears.
+
 Events are dicts with an "event" key: reg_state {code, active}, incoming_call {remote_uri},
 call_state {state, last_status_code, last_reason}, media_state {status, codec}, dtmf {digit},
 dtmf_end {digit, duration_ms} (an RFC 4733 event's end), done/error {command}. `wait_for`
