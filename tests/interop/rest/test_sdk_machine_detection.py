@@ -5,6 +5,7 @@ recorded greeting (the project's TTS, espeak-ng), which is reported as a machine
 Detected. Every request is signed; the counters return to their baseline."""
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import plivo
@@ -28,6 +29,7 @@ GREETING = (
     "Hi you have reached the voicemail of Robert Smith and I cannot take your call right now "
     "so please leave your name and number after the tone"
 )
+DOCUMENT_SECONDS = 6
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +47,39 @@ def spoken_wav(path: Path, text: str) -> Path:
     return writer.close()
 
 
+@dataclass(frozen=True)
+class Answered:
+    """One call to bob: its request_uuid and what the application server heard of it."""
+
+    request_uuid: str
+    answer: AppRequest
+    verdict: AppRequest  # machine_detection_url's request
+    hangup: AppRequest
+
+
+def machine_then_person(
+    server: ServerProcess, client: plivo.RestClient, tmp_path: Path, mode: str
+) -> list[Answered]:
+    """Two calls with machine_detection=`mode` to bob, whose phone answers and plays the
+    greeting, then "hello": every request signed, the counters back at their baseline."""
+    speeches = [
+        spoken_wav(tmp_path / "greeting.wav", GREETING),
+        spoken_wav(tmp_path / "hello.wav", "Hello?"),
+    ]
+    # The document outlasts the detection: `true` reports, the call goes on to its end.
+    document = f'<Response><Wait length="{DOCUMENT_SECONDS}"/></Response>'
+    with ApplicationServer({"/answer": document, "/machine": "", "/hangup": ""}) as app:
+        before = baseline(server, client)
+        calls = [answered_by(server, client, app, speech, mode) for speech in speeches]
+        for request in app.requests:
+            assert_signed(request)
+    assert_no_leaks(server, before, counters=CALL_COUNTERS)
+    return calls
+
+
 def answered_by(
-    server: ServerProcess,
-    client: plivo.RestClient,
-    app: ApplicationServer,
-    speech: Path,
-    mode: str,
-) -> tuple[str, AppRequest, AppRequest]:
-    """A call to bob, whose phone answers and plays `speech`: the request_uuid, the
-    machine_detection_url request and the hangup request."""
+    server: ServerProcess, client: plivo.RestClient, app: ApplicationServer, speech: Path, mode: str
+) -> Answered:
     calls = len(app.requests_to("/hangup"))
     with Phone(
         "bob", server.sip_port, password="bob-secret", auto_answer=200, play_path=speech
@@ -68,60 +94,44 @@ def answered_by(
         phone.wait_for("call_state", state="DISCONNECTED", timeout=20)
     hangup = wait_until(lambda: app.requests_to("/hangup")[calls:])[0]
     verdict = wait_until(lambda: app.requests_to("/machine")[calls:])[0]
-    return fired.request_uuid, verdict, hangup
+    return Answered(fired.request_uuid, app.requests_to("/answer")[calls], verdict, hangup)
 
 
 def test_a_recorded_greeting_is_a_machine_and_a_hello_is_not(
     rest_server: ServerProcess, client: plivo.RestClient, bob: str, tmp_path: Path
 ) -> None:
-    greeting = spoken_wav(tmp_path / "greeting.wav", GREETING)
-    hello = spoken_wav(tmp_path / "hello.wav", "Hello?")
-    # The document outlasts the detection: `true` reports, the call goes on to its end.
-    document = '<Response><Wait length="5"/></Response>'
-    with ApplicationServer({"/answer": document, "/machine": "", "/hangup": ""}) as app:
-        before = baseline(rest_server, client)
-        outcomes = [answered_by(rest_server, client, app, wav, "true") for wav in (greeting, hello)]
-        answers = app.requests_to("/answer")
-        for request in app.requests:
-            assert_signed(request)
-    for (request_uuid, verdict, hangup), answer in zip(outcomes, answers, strict=True):
-        call_uuid = answer.params["CallUUID"]
-        assert verdict.params["Event"] == "MachineDetection"
-        assert verdict.params["IfMachine"] == "continue"
-        assert verdict.params["CallStatus"] == "in-progress"
-        assert verdict.params["Direction"] == "outbound"
-        assert verdict.params["CallUUID"] == verdict.params["ALegUUID"] == call_uuid
-        assert verdict.params["RequestUUID"] == verdict.params["ALegRequestUUID"] == request_uuid
-        assert (verdict.params["From"], verdict.params["To"]) == (CALLER_ID, "sip:bob@phone.local")
-        assert hangup.params["HangupCauseCode"] == "4010"  # the document ran to its end
-    [machine, human] = [verdict.params["Machine"] for _, verdict, _ in outcomes]
-    assert (machine, human) == ("true", "false")
-    assert_no_leaks(rest_server, before, counters=CALL_COUNTERS)
+    calls = machine_then_person(rest_server, client, tmp_path, "true")
+    for call in calls:
+        verdict = call.verdict.params
+        assert verdict["Event"] == "MachineDetection"
+        assert verdict["IfMachine"] == "continue"
+        assert verdict["CallStatus"] == "in-progress"
+        assert verdict["Direction"] == "outbound"
+        assert verdict["CallUUID"] == verdict["ALegUUID"] == call.answer.params["CallUUID"]
+        assert verdict["RequestUUID"] == verdict["ALegRequestUUID"] == call.request_uuid
+        assert (verdict["From"], verdict["To"]) == (CALLER_ID, "sip:bob@phone.local")
+        assert call.hangup.params["HangupCauseCode"] == "4010"  # the document ran to its end
+    assert [call.verdict.params["Machine"] for call in calls] == ["true", "false"]
 
 
 def test_hangup_mode_ends_a_machines_call_as_machine_detected_and_not_a_persons(
     rest_server: ServerProcess, client: plivo.RestClient, bob: str, base_url: str, tmp_path: Path
 ) -> None:
-    greeting = spoken_wav(tmp_path / "greeting.wav", GREETING)
-    hello = spoken_wav(tmp_path / "hello.wav", "Hello?")
-    document = '<Response><Wait length="7"/></Response>'
-    with ApplicationServer({"/answer": document, "/machine": "", "/hangup": ""}) as app:
-        before = baseline(rest_server, client)
-        _, verdict, hangup = answered_by(rest_server, client, app, greeting, "hangup")
-        _, person, person_hangup = answered_by(rest_server, client, app, hello, "hangup")
-        answer = app.requests_to("/answer")[0]
-        for request in app.requests:
-            assert_signed(request)
-    assert (person.params["Machine"], person.params["IfMachine"]) == ("false", "hangup")
-    assert person_hangup.params["HangupCauseCode"] == "4010"  # the document ran to its end
-    assert (verdict.params["Machine"], verdict.params["IfMachine"]) == ("true", "hangup")
-    assert hangup.params["HangupCauseCode"] == "9100"
-    assert hangup.params["HangupCauseName"] == "Machine Detected"
-    assert hangup.params["HangupSource"] == "Plivo"
-    assert int(hangup.params["Duration"]) < 5  # the greeting's first seconds, not the Wait
-    call_uuid = answer.params["CallUUID"]
+    machine, person = machine_then_person(rest_server, client, tmp_path, "hangup")
+    assert (person.verdict.params["Machine"], person.verdict.params["IfMachine"]) == (
+        "false", "hangup",
+    )  # fmt: skip
+    assert person.hangup.params["HangupCauseCode"] == "4010"  # the document ran to its end
+    assert (machine.verdict.params["Machine"], machine.verdict.params["IfMachine"]) == (
+        "true", "hangup",
+    )  # fmt: skip
+    hangup = machine.hangup.params
+    assert hangup["HangupCauseCode"] == "9100"
+    assert hangup["HangupCauseName"] == "Machine Detected"
+    assert hangup["HangupSource"] == "Plivo"
+    assert int(hangup["Duration"]) < DOCUMENT_SECONDS - 1  # the greeting's start, not the Wait
+    call_uuid = machine.answer.params["CallUUID"]
     record = client.calls.get(call_uuid)
     assert (record.hangup_cause_code, record.hangup_source) == (9100, "Plivo")
     log = http(base_url, "GET", f"/v1/Account/{AUTH_ID}/Call/{call_uuid}/DebugLog/")
     assert any(e["message"].startswith("machine detection: machine") for e in log.body["entries"])
-    assert_no_leaks(rest_server, before, counters=CALL_COUNTERS)
