@@ -60,7 +60,9 @@ def metric_sources(parts: MeasuredParts) -> list[MetricSource]:
             "debug_log_entries", "application_timers", "application_legs", "conference_rooms",
             "conference_members", "conference_tasks",
         })),
-        MetricSource("api_calls", parts.requests.statistics, frozenset({"api_call_requests"})),
+        MetricSource("api_calls", parts.requests.statistics, frozenset({
+            "api_call_requests", "api_machine_detections",
+        })),
         MetricSource("live_media", parts.live_media.statistics, frozenset({
             "prompts", "recordings",
         })),
