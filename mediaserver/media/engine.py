@@ -177,11 +177,15 @@ class MediaEngine:
         stream.peer = peer.peer = None
         self._update(stream, peer)
 
-    def play(self, stream: MediaStream, source: MediaSource) -> "asyncio.Future[bool]":
-        """Send `source` instead of the peer's audio; the future says True when it ran out."""
+    def play(
+        self, stream: MediaStream, source: MediaSource, mixed: bool = False
+    ) -> "asyncio.Future[bool]":
+        """Send `source` instead of the peer's audio, or (`mixed`) added to it; the future
+        says True when it ran out."""
         self._check_open(stream)
         self.stop_playing(stream)
         stream.source = source
+        stream.source_mixed = mixed
         stream.playback_done = self._loop.create_future()
         self._update(stream)
         return stream.playback_done
@@ -344,7 +348,7 @@ class MediaEngine:
             recorders=sum(s.sink is not None for s in streams),
             dtmf_detectors=sum(s.digit_handler is not None for s in streams),
             timers=int(ticks.running),
-            bytes_buffered=self._batch.bytes_buffered(),
+            buffered_bytes=self._batch.bytes_buffered(),
             late_ticks=ticks.late_ticks,
             skipped_ticks=ticks.skipped_ticks,
             **{

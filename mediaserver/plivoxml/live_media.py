@@ -2,8 +2,9 @@
 Record/): play URLs or speak text to a leg, send it digits, record it; each started in the
 background (the API answers 202 at once) and stoppable.
 
-A live prompt takes the leg's output while it plays, as a verb's prompt does; whatever the
-leg's document was playing is cut. Work is kept per call and cancelled when stopped or when
+A live prompt is mixed into what a bridged leg hears from its peer (Plivo's `mix`, true by
+default) or takes the leg's output while it plays, as a verb's prompt does; whatever the leg's
+document was playing is cut. Work is kept per call and cancelled when stopped or when
 the call ends, so nothing outlives its call.
 
 A recording is mono (the leg's voice and what it hears, mixed) or stereo: the leg's voice on
@@ -44,9 +45,11 @@ class LiveMedia:
         self._recordings: dict[str, _LiveRecording] = {}
         self._finishing: set[asyncio.Task[None]] = set()
 
-    def play(self, leg: CallControl, urls: list[str], loop: bool, length: int | None) -> None:
+    def play(
+        self, leg: CallControl, urls: list[str], loop: bool, length: int | None, *, mixed: bool
+    ) -> None:
         """Fetch every URL first (a bad one fails the request, not the call), then play."""
-        self._prompt(leg, self._play(leg, urls, loop), length)
+        self._prompt(leg, self._play(leg, urls, loop, mixed), length)
 
     async def check_sounds(self, urls: list[str]) -> str | None:
         """The first URL that cannot be played, with why; None when all can."""
@@ -57,8 +60,10 @@ class LiveMedia:
                 return f"{url}: {error}"
         return None
 
-    def speak(self, leg: CallControl, text: str, voice: str, language: str, loop: bool) -> None:
-        self._prompt(leg, self._speak(leg, text, voice, language, loop), None)
+    def speak(
+        self, leg: CallControl, text: str, voice: str, language: str, loop: bool, *, mixed: bool
+    ) -> None:
+        self._prompt(leg, self._speak(leg, (text, voice, language), loop, mixed), None)
 
     def stop_prompt(self, leg: CallControl) -> bool:
         """Stop what this API started playing on the leg (False: nothing was)."""
@@ -148,19 +153,20 @@ class LiveMedia:
         task.add_done_callback(lambda _: subscription.cancel())
         return task
 
-    async def _play(self, leg: CallControl, urls: list[str], loop: bool) -> None:
+    async def _play(self, leg: CallControl, urls: list[str], loop: bool, mixed: bool) -> None:
         sounds = [await self._services.sounds.load(url) for url in urls]
         while True:
             for samples in sounds:
-                if not await leg.play(FilePlayer(samples, 1)):
+                if not await leg.play(FilePlayer(samples, 1), mixed):
                     return
             if not loop:
                 return
 
     async def _speak(
-        self, leg: CallControl, text: str, voice: str, language: str, loop: bool
+        self, leg: CallControl, speech: tuple[str, str, str], loop: bool, mixed: bool
     ) -> None:
-        while await leg.speak(text, voice, language) and loop:
+        text, voice, language = speech
+        while await leg.speak(text, voice, language, mixed) and loop:
             pass
 
     def _forget_recording(self, call_uuid: str, recording: "_LiveRecording") -> None:

@@ -151,3 +151,15 @@ def test_matching_applies_plivos_filters_newest_first(tmp_path: Path) -> None:
     assert uuids(bounds=(("end_time", "lt", 200.0),)) == ["in-short"]
     assert uuids(bounds=(("end_time", "lte", 200.0), ("bill_duration", "lt", 10.0))) == ["in-short"]
     assert uuids(to_number="nobody") == []
+
+
+def test_a_page_of_matches_is_read_alone_and_the_matches_counted(tmp_path: Path) -> None:
+    records = SqliteCallRecords(open_database(tmp_path / "db.sqlite"))
+    for number in range(7):
+        direction = "outbound" if number % 2 else "inbound"
+        records.write(record(f"leg-{number}", end_time=100.0 + number, direction=direction))
+    outbound = CallRecordFilter(call_direction="outbound")
+    assert [r.call_uuid for r in records.matching(outbound, 2, 1)] == ["leg-3", "leg-1"]
+    assert records.matching(outbound, 2, 3) == []
+    assert records.count_matching(outbound) == 3
+    assert records.count_matching(CallRecordFilter()) == 7

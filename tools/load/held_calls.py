@@ -32,8 +32,10 @@ from tools.load.concurrent_calls import (
     wait_for_calls,
 )
 
-_INBOUND = re.compile(r'^(mediaserver_leg_rtp_packets_(?:received|lost))\{.*direction="inbound"')
-_TICKS = ("mediaserver_media_late_ticks", "mediaserver_media_skipped_ticks")
+_INBOUND = re.compile(
+    r'^(mediaserver_leg_rtp_packets_(?:received_total|lost))\{.*direction="inbound"'
+)
+_TICKS = ("mediaserver_media_late_ticks_total", "mediaserver_media_skipped_ticks_total")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +108,14 @@ def hold_calls(
 
 def inbound_counters(server: OurServer) -> tuple[int, int]:
     """(packets received, packets lost) summed over the callers' legs, from /metrics."""
-    totals = {"mediaserver_leg_rtp_packets_received": 0, "mediaserver_leg_rtp_packets_lost": 0}
+    totals = {
+        "mediaserver_leg_rtp_packets_received_total": 0,
+        "mediaserver_leg_rtp_packets_lost": 0,
+    }
     for line in server.metrics_text().splitlines():
         match = _INBOUND.match(line)
         if match:
             totals[match.group(1)] += int(float(line.rsplit(" ", 1)[1]))
-    return totals["mediaserver_leg_rtp_packets_received"], totals[
+    return totals["mediaserver_leg_rtp_packets_received_total"], totals[
         "mediaserver_leg_rtp_packets_lost"
     ]

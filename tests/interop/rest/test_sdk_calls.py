@@ -27,6 +27,7 @@ pytest.importorskip("pjsua2")
 CALL_COUNTERS = (
     *LEAK_COUNTERS,
     "mediaserver_api_calls_api_call_requests",
+    "mediaserver_api_calls_api_machine_detections",
     "mediaserver_live_media_prompts",
     "mediaserver_live_media_recordings",
 )
@@ -197,15 +198,22 @@ def _recording(client: plivo.RestClient, recording_id: str) -> Any:
         return None
 
 
-def test_a_bridged_call_records_in_stereo_and_hangs_up_both_legs_as_an_api_request(
+def test_a_bridged_call_hears_a_mixed_play_records_in_stereo_and_hangs_up_as_an_api_request(
     server: ServerProcess, client: plivo.RestClient, tmp_path: Path
 ) -> None:
     document = "<Response><Dial><User>sip:carol@phone.local</User></Dial></Response>"
-    with ApplicationServer({"/answer": document}) as app:
+    files = {"/1500.wav": tone_file(tmp_path / "prompt.wav", 1500, 1.5)}
+    heard = tmp_path / "bob.wav"
+    with ApplicationServer({"/answer": document}, files=files) as app:
         before = baseline(server, client)
         with (
             Phone(
-                "bob", server.sip_port, password="bob-secret", auto_answer=200, tone_hz=440
+                "bob",
+                server.sip_port,
+                password="bob-secret",
+                auto_answer=200,
+                tone_hz=440,
+                record_path=heard,
             ) as bob,
             Phone(
                 "carol", server.sip_port, password="carol-secret", auto_answer=200, tone_hz=1000
@@ -214,10 +222,15 @@ def test_a_bridged_call_records_in_stereo_and_hangs_up_both_legs_as_an_api_reque
             bob.register()
             carol.register()
             client.calls.create(from_=CALLER_ID, to_="bob", answer_url=app.url("/answer"))
+            bob.wait_for("call_state", state="CONFIRMED")
+            started = time.monotonic()
             carol.wait_for("call_state", state="CONFIRMED")
             call_uuid = app.requests_to("/answer")[0].params["CallUUID"]
             assert_out_of_a_subaccounts_reach(client, call_uuid, server)
             client.calls.send_digits(call_uuid, digits="7", leg="bleg")
+            client.calls.play(call_uuid, urls=app.url("/1500.wav"))  # mix: true by default
+            played_at = time.monotonic() - started
+            time.sleep(1.5)
             recording = client.calls.record(
                 call_uuid, file_format="wav", record_channel_type="stereo"
             )
@@ -229,6 +242,9 @@ def test_a_bridged_call_records_in_stereo_and_hangs_up_both_legs_as_an_api_reque
             carol.wait_for("call_state", state="DISCONNECTED")
             carol_digits = [e["digit"] for e in carol.drain() if e["event"] == "dtmf"]
     assert carol_digits == ["7"]
+    # bob hears carol and the prompt together: each within 10 dB of the other
+    carol_level, prompt_level = levels_between(heard, played_at + 0.3, played_at + 1.2, 1000, 1500)
+    assert 0.3 < carol_level / prompt_level < 3.3
     (left, right), rate = channels(download(recording.url, tmp_path / "stereo.wav"))
     assert abs(dominant(left, rate) - 440) < 15  # bob, the leg the URL names
     assert abs(dominant(right, rate) - 1000) < 15  # carol, bridged to it
@@ -239,6 +255,15 @@ def test_a_bridged_call_records_in_stereo_and_hangs_up_both_legs_as_an_api_reque
     assert sources[call_uuid] == "API Request"
     [b_leg] = [leg for leg in legs if leg.parent_call_uuid == call_uuid]
     assert b_leg.hangup_source == "API Request"
+
+
+def levels_between(path: Path, start: float, end: float, *frequencies: float) -> list[float]:
+    """The spectrum's peak within 20 Hz of each frequency, between `start` and `end` s."""
+    samples, rate = read_wav(path)
+    window = samples[int(start * rate) : int(end * rate)]
+    spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
+    bins = np.fft.rfftfreq(len(window), 1 / rate)
+    return [float(spectrum[np.abs(bins - hz) < 20].max()) for hz in frequencies]
 
 
 def assert_out_of_a_subaccounts_reach(
@@ -296,7 +321,13 @@ def test_mistakes_are_4xx_naming_the_field(server: ServerProcess) -> None:
     cases = [
         ({k: v for k, v in good.items() if k != "answer_url"}, "answer_url"),
         ({**good, "answer_url": "ftp://x/answer"}, "answer_url"),
-        ({**good, "machine_detection": "true"}, "machine_detection"),
+        ({**good, "machine_detection": "maybe"}, "machine_detection"),
+        (
+            {**good, "machine_detection": "true", "machine_detection_time": 1000},
+            "machine_detection_time",
+        ),
+        ({**good, "machine_detection_url": "x"}, "machine_detection_url"),
+        ({**good, "machine_detection_answer_time": 100}, "machine_detection_answer_time"),
         ({**good, "to": CALLER_ID}, "to"),
         ({**good, "time_limit": "soon"}, "time_limit"),
         ({**good, "sip_headers": "a-b=c"}, "sip_headers"),
