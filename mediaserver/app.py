@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
+from mediaserver.api.phone_page import PhonePage
 from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.api.rest.caller import Authenticator
 from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
@@ -239,6 +240,7 @@ class Server:
                     applications.archive, config.account.auth_id, config.account.auth_token
                 ).routes(),
                 *rest.routes(),
+                *PhonePage(config.sip.domain, config.sip.listen_addresses).routes(),
             ],
             [rest.errors_middleware],
             MAX_REQUEST_BYTES,

@@ -9,16 +9,14 @@ WebSocket closed, well within the ICE consent timeout, and every counter returns
 """
 
 import asyncio
-import wave
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import SIP_DOMAIN, ServerProcess
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
-from tests.interop.chromium import Chromium, PageServer, requires_chromium
+from tests.interop.chromium import Chromium, PageServer, requires_chromium, write_tone
 from tests.interop.phone import Phone, dominant_frequency
 from tests.websocket_server import WsServerProcess
 
@@ -28,36 +26,14 @@ pytest.importorskip("pjsua2")
 BROWSER_TONE_HZ = 440
 PHONE_TONE_HZ = 1000
 OTHER_BROWSER_TONE_HZ = 660
-TONE_SECONDS = 30  # Chromium loops the file; long enough that no loop seam is measured
 ALLOWED_ERROR_HZ = 15
 CONSENT_TIMEOUT = 30.0  # RFC 7675 §5.1
 MEASURE_MS = 3000
 
 
-def write_tone(path: Path, frequency: int) -> Path:
-    rate = 48000
-    t = np.arange(TONE_SECONDS * rate) / rate
-    samples = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(samples.tobytes())
-    return path
-
-
-async def launch_with_microphone(tone: Path) -> Chromium:
-    return await Chromium.launch(
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-audio-capture={tone}",
-        "--autoplay-policy=no-user-gesture-required",
-    )
-
-
 @pytest.fixture
 async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
-    browser = await launch_with_microphone(write_tone(tmp_path / "440.wav", BROWSER_TONE_HZ))
+    browser = await Chromium.with_microphone(write_tone(tmp_path / "440.wav", BROWSER_TONE_HZ))
     yield browser
     await browser.close()
 
@@ -186,7 +162,7 @@ async def test_closing_the_tab_mid_call_ends_both_legs(
 async def test_two_browsers_keep_opus_end_to_end_relayed_after_srtp(
     server: WsServerProcess, pages: PageServer, chromium: Chromium, tmp_path: Path
 ) -> None:
-    other = await launch_with_microphone(write_tone(tmp_path / "660.wav", OTHER_BROWSER_TONE_HZ))
+    other = await Chromium.with_microphone(write_tone(tmp_path / "660.wav", OTHER_BROWSER_TONE_HZ))
     try:
         alice = await open_phone_page(chromium, pages, server)
         bob = await open_phone_page(other, pages, server, user="bob")

@@ -1,0 +1,204 @@
+"""The web phone at /phone, used in headless Chromium as a person uses it: fields filled in,
+buttons clicked, the page's own status read back. Its microphone is a file of a 440 Hz tone;
+a pjsua2 phone sends 1000 Hz and speaks only PCMU, so every call crosses ICE-lite, DTLS-SRTP
+and the engine's Opus <-> PCMU transcoding. Audio is proven both ways by frequency: the
+page's tone in what pjsua2 recorded, pjsua2's in what the page plays (measured with WebAudio).
+
+A keypad key reaches an application's GetDigits action URL as Digits, sent as RFC 4733
+events and as SIP INFO. The call test writes a screenshot of the phone in a call to
+test-artifacts/ (ignored by git) and prints its path.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from plivo import plivoxml
+
+from tests.conftest import SIP_DOMAIN, ServerProcess
+from tests.interop.application_server import ApplicationServer
+from tests.interop.call_checks import assert_no_leaks, baseline, call_records
+from tests.interop.chromium import REPOSITORY, Chromium, requires_chromium, write_tone
+from tests.interop.phone import Phone, dominant_frequency
+from tests.interop.web_phone import WebPhone
+from tests.websocket_server import WsServerProcess, bindings, until_gone
+
+pytestmark = [pytest.mark.interop, requires_chromium]
+pytest.importorskip("pjsua2")
+
+BROWSER_TONE_HZ = 440
+PHONE_TONE_HZ = 1000
+ALLOWED_ERROR_HZ = 15
+MEASURE_MS = 3000
+SCREENSHOT = REPOSITORY / "test-artifacts" / "web-phone-in-call.png"
+MENU = "Press a key, any key."
+
+
+@pytest.fixture
+async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
+    browser = await Chromium.with_microphone(write_tone(tmp_path / "440.wav", BROWSER_TONE_HZ))
+    yield browser
+    await browser.close()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., ServerProcess]) -> WsServerProcess:
+    # RTP bound to 127.0.0.1, as test_browser_calls explains (ICE checks must be answered
+    # from the address they were sent to).
+    running = server_factory('[rtp]\naddress = "127.0.0.1"\n', kind=WsServerProcess)
+    assert isinstance(running, WsServerProcess)
+    running.cli("endpoint", "add", "alice", "s3cret", "--exact")
+    running.cli("endpoint", "add", "dave", "dave-secret", "--exact")
+    return running
+
+
+async def signed_in(chromium: Chromium, server: WsServerProcess) -> WebPhone:
+    """The page, signed in as alice over the WebSocket it suggests, voice processing off so
+    the microphone's tone reaches the far side as it is."""
+    phone = await WebPhone.open(chromium, server)
+    status = await phone.sign_in("alice", "s3cret", voice_processing=False)
+    assert status == f"Registered as alice@{SIP_DOMAIN}"
+    return phone
+
+
+def pjsua_phone(server: ServerProcess, recording: Path, auto_answer: int | None) -> Phone:
+    return Phone(
+        "dave", server.sip_port, password="dave-secret", tone_hz=PHONE_TONE_HZ,
+        record_path=recording, codecs=["PCMU"], auto_answer=auto_answer,
+    )  # fmt: skip
+
+
+async def assert_page_hears_the_phone(phone: WebPhone) -> None:
+    heard = await phone.hears(MEASURE_MS)
+    assert abs(heard["frequency"] - PHONE_TONE_HZ) < ALLOWED_ERROR_HZ, heard
+    assert heard["level"] > -60, heard  # dBFS: a tone, not the noise floor
+    # The page's own meters show both directions (a half-scale sine reads about 0.5).
+    assert await phone.meter("speaker-level") > 0.05
+    assert await phone.meter("microphone-level") > 0.2
+
+
+@pytest.mark.parametrize("transport", ["ws", "wss"])
+async def test_signs_in_registers_and_signs_out(
+    server: WsServerProcess, chromium: Chromium, transport: str
+) -> None:
+    phone = await WebPhone.open(chromium, server)
+    # The page suggests this server's ws listener on the host it was loaded from.
+    assert await phone.value("#socket") == server.url("ws")
+    assert await phone.value("#domain") == SIP_DOMAIN
+    socket = server.url(transport) if transport == "wss" else ""
+    assert await phone.sign_in("alice", "s3cret", socket) == f"Registered as alice@{SIP_DOMAIN}"
+    [row] = bindings(server)
+    assert (row["username"], row["transport"]) == ("alice", transport)
+    assert str(row["user_agent"]).startswith("JsSIP")
+    assert await phone.state() == "idle"
+
+    await phone.click("#logout")  # JsSIP un-REGISTERs (Expires: 0)
+    await until_gone(server, transport)
+    assert await phone.text("#registration") == "Signed out"
+
+
+async def test_a_wrong_password_is_shown(server: WsServerProcess, chromium: Chromium) -> None:
+    phone = await WebPhone.open(chromium, server)
+    status = await phone.sign_in("alice", "wrong")
+    assert status == "Not registered: Rejected (403 Forbidden)"
+    assert bindings(server) == []
+
+
+async def test_calls_a_pjsua2_phone_mutes_and_both_hear_each_other(
+    server: WsServerProcess, chromium: Chromium, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    phone = await signed_in(chromium, server)
+    before = baseline(server)  # with the page's WebSocket open
+    recording = tmp_path / "dave.wav"
+    with pjsua_phone(server, recording, auto_answer=200) as dave:
+        dave.register()
+        await phone.dial("dave")
+        assert await phone.until_state("in-call") == "In call with dave"
+        assert dave.wait_for("media_state", status="ACTIVE")["codec"] == "PCMU"
+        await assert_page_hears_the_phone(phone)
+        assert await phone.value("#duration") != "0:00"
+        await phone.screenshot(SCREENSHOT)
+        with capsys.disabled():
+            print(f"\nweb phone in a call: {SCREENSHOT}")
+        dave.send("stop_recording")
+
+        await phone.click("#mute")  # the microphone's track is disabled: it sends silence
+        await phone.until(lambda: phone.meter("microphone-level"), lambda level: level < 0.01)
+        assert await phone.text("#mute") == "Unmute"
+        await phone.click("#mute")
+        await phone.until(lambda: phone.meter("microphone-level"), lambda level: level > 0.2)
+
+        await phone.click("#hangup")
+        dave.wait_for("call_state", state="DISCONNECTED")
+        assert await phone.until_state("ended") == "Call ended"
+    assert abs(dominant_frequency(recording, skip_seconds=1.0) - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ
+    assert_no_leaks(server, before)
+    assert [record["codec"] for record in call_records(server)] == ["opus", "PCMU"]
+
+
+async def test_a_pjsua2_call_rings_and_is_answered_with_a_click(
+    server: WsServerProcess, chromium: Chromium, tmp_path: Path
+) -> None:
+    phone = await signed_in(chromium, server)
+    before = baseline(server)
+    recording = tmp_path / "dave.wav"
+    with pjsua_phone(server, recording, auto_answer=None) as dave:
+        dave.register()
+        dave.call(f"sip:alice@{SIP_DOMAIN}")
+        assert await phone.until_state("ringing") == "Incoming call from dave"
+        await phone.click("#answer")
+        dave.wait_for("call_state", state="CONFIRMED", timeout=15)
+        await phone.until_state("in-call")
+        await assert_page_hears_the_phone(phone)
+        dave.send("stop_recording")
+        dave.hangup()
+        await phone.until_state("ended")
+    assert abs(dominant_frequency(recording, skip_seconds=1.0) - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ
+    assert_no_leaks(server, before)
+    assert [record["codec"] for record in call_records(server)] == ["PCMU", "opus"]
+
+
+def menu(action_url: str) -> str:
+    """Speak + GetDigits: the menu is spoken inside GetDigits, one key ends it."""
+    digits = plivoxml.GetDigitsElement(action=action_url, method="POST", num_digits=1, timeout=10)
+    digits.add(plivoxml.SpeakElement(MENU))
+    return plivoxml.ResponseElement().add(digits).to_string()
+
+
+@pytest.mark.parametrize(("mode", "digit"), [("RFC2833", "5"), ("INFO", "8")])
+async def test_a_keypad_key_reaches_the_applications_action_url(
+    server_factory: Callable[..., ServerProcess], chromium: Chromium, mode: str, digit: str
+) -> None:
+    with ApplicationServer({"/answer": "", "/pressed": "<Response/>"}) as app:
+        app.routes["/answer"] = menu(app.url("/pressed"))
+        # The SIP trace (DEBUG) shows whether the key came as an INFO request or not.
+        server = server_factory(
+            '[rtp]\naddress = "127.0.0.1"\n[log]\nlevel = "DEBUG"\n', kind=WsServerProcess
+        )
+        assert isinstance(server, WsServerProcess)
+        app_id = server.cli("application", "add", "menu", "--answer-url", app.url("/answer"))
+        app_id = app_id.splitlines()[-1]
+        server.cli("endpoint", "add", "alice", "s3cret", "--exact", "--app", app_id)
+        phone = await signed_in(chromium, server)
+        before = baseline(server)
+        await phone.dial("menu")
+        await phone.until_state("in-call")
+        # Pressed once the menu is heard, as a caller would: media flows by then.
+        await phone.until(lambda: phone.meter("speaker-level"), lambda level: level > 0.01)
+        await phone.select("#dtmf-mode", mode)
+        await phone.press(digit)
+        assert await phone.value("#sent-digits") == digit
+        # The action's empty document ends the call (4010 End Of XML Instructions).
+        await phone.until_state("ended")
+        [pressed] = app.requests_to("/pressed")
+    assert pressed.params["Digits"] == digit
+    infos = [message for message in server.log().split("<<< from ") if "\nINFO sip:" in message]
+    if mode == "INFO":
+        [info] = infos
+        assert "application/dtmf-relay" in info
+        assert f"Signal={digit}" in info
+    else:
+        assert infos == []  # RFC 4733 events in the SRTP stream
+    [record] = call_records(server)
+    assert record["hangup_cause_code"] == 4010
+    assert_no_leaks(server, before)
