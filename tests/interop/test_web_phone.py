@@ -17,19 +17,23 @@ from plivo import plivoxml
 
 from tests.conftest import SIP_DOMAIN, ServerProcess
 from tests.interop.application_server import ApplicationServer
+from tests.interop.browser_calls import (
+    BROWSER_TONE_HZ,
+    MEASURE_MS,
+    PHONE_USER,
+    assert_page_heard,
+    assert_phone_heard_the_browser,
+    pjsua_phone,
+    webrtc_server,
+)
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
 from tests.interop.chromium import REPOSITORY, Chromium, requires_chromium, write_tone
-from tests.interop.phone import Phone, dominant_frequency
 from tests.interop.web_phone import WebPhone
 from tests.websocket_server import WsServerProcess, bindings, until_gone
 
 pytestmark = [pytest.mark.interop, requires_chromium]
 pytest.importorskip("pjsua2")
 
-BROWSER_TONE_HZ = 440
-PHONE_TONE_HZ = 1000
-ALLOWED_ERROR_HZ = 15
-MEASURE_MS = 3000
 SCREENSHOT = REPOSITORY / "test-artifacts" / "web-phone-in-call.png"
 MENU = "Press a key, any key."
 
@@ -43,13 +47,7 @@ async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
 
 @pytest.fixture
 def server(server_factory: Callable[..., ServerProcess]) -> WsServerProcess:
-    # RTP bound to 127.0.0.1, as test_browser_calls explains (ICE checks must be answered
-    # from the address they were sent to).
-    running = server_factory('[rtp]\naddress = "127.0.0.1"\n', kind=WsServerProcess)
-    assert isinstance(running, WsServerProcess)
-    running.cli("endpoint", "add", "alice", "s3cret", "--exact")
-    running.cli("endpoint", "add", "dave", "dave-secret", "--exact")
-    return running
+    return webrtc_server(server_factory, "alice", "s3cret", *PHONE_USER)
 
 
 async def signed_in(chromium: Chromium, server: WsServerProcess) -> WebPhone:
@@ -61,17 +59,8 @@ async def signed_in(chromium: Chromium, server: WsServerProcess) -> WebPhone:
     return phone
 
 
-def pjsua_phone(server: ServerProcess, recording: Path, auto_answer: int | None) -> Phone:
-    return Phone(
-        "dave", server.sip_port, password="dave-secret", tone_hz=PHONE_TONE_HZ,
-        record_path=recording, codecs=["PCMU"], auto_answer=auto_answer,
-    )  # fmt: skip
-
-
 async def assert_page_hears_the_phone(phone: WebPhone) -> None:
-    heard = await phone.hears(MEASURE_MS)
-    assert abs(heard["frequency"] - PHONE_TONE_HZ) < ALLOWED_ERROR_HZ, heard
-    assert heard["level"] > -60, heard  # dBFS: a tone, not the noise floor
+    assert_page_heard(await phone.hears(MEASURE_MS))
     # The page's own meters show both directions (a half-scale sine reads about 0.5).
     assert await phone.meter("speaker-level") > 0.05
     assert await phone.meter("microphone-level") > 0.2
@@ -131,7 +120,7 @@ async def test_calls_a_pjsua2_phone_mutes_and_both_hear_each_other(
         await phone.click("#hangup")
         dave.wait_for("call_state", state="DISCONNECTED")
         assert await phone.until_state("ended") == "Call ended"
-    assert abs(dominant_frequency(recording, skip_seconds=1.0) - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ
+    assert_phone_heard_the_browser(recording)
     assert_no_leaks(server, before)
     assert [record["codec"] for record in call_records(server)] == ["opus", "PCMU"]
 
@@ -153,7 +142,7 @@ async def test_a_pjsua2_call_rings_and_is_answered_with_a_click(
         dave.send("stop_recording")
         dave.hangup()
         await phone.until_state("ended")
-    assert abs(dominant_frequency(recording, skip_seconds=1.0) - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ
+    assert_phone_heard_the_browser(recording)
     assert_no_leaks(server, before)
     assert [record["codec"] for record in call_records(server)] == ["PCMU", "opus"]
 
@@ -172,10 +161,7 @@ async def test_a_keypad_key_reaches_the_applications_action_url(
     with ApplicationServer({"/answer": "", "/pressed": "<Response/>"}) as app:
         app.routes["/answer"] = menu(app.url("/pressed"))
         # The SIP trace (DEBUG) shows whether the key came as an INFO request or not.
-        server = server_factory(
-            '[rtp]\naddress = "127.0.0.1"\n[log]\nlevel = "DEBUG"\n', kind=WsServerProcess
-        )
-        assert isinstance(server, WsServerProcess)
+        server = webrtc_server(server_factory, extra_toml='[log]\nlevel = "DEBUG"\n')
         app_id = server.cli("application", "add", "menu", "--answer-url", app.url("/answer"))
         app_id = app_id.splitlines()[-1]
         server.cli("endpoint", "add", "alice", "s3cret", "--exact", "--app", app_id)
