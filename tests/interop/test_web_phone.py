@@ -81,9 +81,23 @@ async def test_signs_in_registers_and_signs_out(
     assert str(row["user_agent"]).startswith("JsSIP")
     assert await phone.state() == "idle"
 
-    await phone.click("#logout")  # JsSIP un-REGISTERs (Expires: 0)
+    await phone.click("#logout")  # JsSIP un-REGISTERs (Expires: 0), then closes its socket
     await until_gone(server, transport)
     assert await phone.text("#registration") == "Signed out"
+    await phone.until(lambda: websocket_connections(server), lambda count: count == 0)
+
+
+async def websocket_connections(server: ServerProcess) -> float:
+    return server.metrics()["mediaserver_sip_ws_connections"]
+
+
+async def test_a_sip_uri_jssip_cannot_use_is_shown(
+    server: WsServerProcess, chromium: Chromium
+) -> None:
+    phone = await WebPhone.open(chromium, server)
+    status = await phone.sign_in("alice smith", "s3cret")
+    assert status.startswith("Cannot sign in: "), status
+    assert bindings(server) == []
 
 
 async def test_a_wrong_password_is_shown(server: WsServerProcess, chromium: Chromium) -> None:

@@ -118,13 +118,20 @@ function signIn(event) {
   userAgent?.stop();
   const domain = $("domain").value.trim();
   const uri = `sip:${$("username").value.trim()}@${domain}`;
-  userAgent = new JsSIP.UA({
-    sockets: [new JsSIP.WebSocketInterface($("socket").value.trim())],
-    uri,
-    password: $("password").value,
-    register: true,
-    session_timers: false,
-  });
+  try {
+    userAgent = new JsSIP.UA({
+      sockets: [new JsSIP.WebSocketInterface($("socket").value.trim())],
+      uri,
+      password: $("password").value,
+      register: true,
+      session_timers: false,
+    });
+  } catch (error) {
+    // A WebSocket URI or a SIP URI JsSIP cannot use: said on the page, nothing started.
+    userAgent = null;
+    showRegistration(`Cannot sign in: ${error.message}`);
+    return;
+  }
   userAgent.on("connecting", () => showRegistration("Connecting…"));
   userAgent.on("registered", () => {
     showRegistration(`Registered as ${uri.slice(4)}`);
