@@ -45,6 +45,8 @@ def assert_page_heard(heard: dict[str, Any], frequency: int = PHONE_TONE_HZ) -> 
     assert heard["level"] > -60, heard  # dBFS: a tone, not the noise floor
 
 
-def assert_phone_heard_the_browser(recording: Path) -> None:
+def assert_phone_heard_the_browser(recording: Path) -> float:
+    """The browser's tone in pjsua2's recording; its frequency."""
     heard = dominant_frequency(recording, skip_seconds=1.0)
     assert abs(heard - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ, heard
+    return heard

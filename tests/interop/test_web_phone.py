@@ -59,11 +59,18 @@ async def signed_in(chromium: Chromium, server: WsServerProcess) -> WebPhone:
     return phone
 
 
-async def assert_page_hears_the_phone(phone: WebPhone) -> None:
-    assert_page_heard(await phone.hears(MEASURE_MS))
-    # The page's own meters show both directions (a half-scale sine reads about 0.5).
-    assert await phone.meter("speaker-level") > 0.05
-    assert await phone.meter("microphone-level") > 0.2
+async def assert_page_hears_the_phone(phone: WebPhone) -> str:
+    """pjsua2's tone in what the page plays, and both directions on the page's own meters (a
+    half-scale sine reads about 0.5); the figures, said in words."""
+    heard = await phone.hears(MEASURE_MS)
+    assert_page_heard(heard)
+    levels = (await phone.meter("speaker-level"), await phone.meter("microphone-level"))
+    assert levels[0] > 0.05
+    assert levels[1] > 0.2
+    return (
+        f"the page heard {heard['frequency']:.0f} Hz at {heard['level']:.1f} dBFS; "
+        f"its meters: speaker {levels[0]:.2f}, microphone {levels[1]:.2f}"
+    )
 
 
 @pytest.mark.parametrize("transport", ["ws", "wss"])
@@ -118,11 +125,11 @@ async def test_calls_a_pjsua2_phone_mutes_and_both_hear_each_other(
         await phone.dial("dave")
         assert await phone.until_state("in-call") == "In call with dave"
         assert dave.wait_for("media_state", status="ACTIVE")["codec"] == "PCMU"
-        await assert_page_hears_the_phone(phone)
+        heard = await assert_page_hears_the_phone(phone)
         assert await phone.value("#duration") != "0:00"
         await phone.screenshot(SCREENSHOT)
         with capsys.disabled():
-            print(f"\nweb phone in a call: {SCREENSHOT}")
+            print(f"\nweb phone in a call: {SCREENSHOT}\n{heard}")
         dave.send("stop_recording")
 
         await phone.click("#mute")  # the microphone's track is disabled: it sends silence
@@ -134,7 +141,9 @@ async def test_calls_a_pjsua2_phone_mutes_and_both_hear_each_other(
         await phone.click("#hangup")
         dave.wait_for("call_state", state="DISCONNECTED")
         assert await phone.until_state("ended") == "Call ended"
-    assert_phone_heard_the_browser(recording)
+    heard_by_dave = assert_phone_heard_the_browser(recording)
+    with capsys.disabled():
+        print(f"pjsua2 heard {heard_by_dave:.0f} Hz (the page's microphone: {BROWSER_TONE_HZ} Hz)")
     assert_no_leaks(server, before)
     assert [record["codec"] for record in call_records(server)] == ["opus", "PCMU"]
 
