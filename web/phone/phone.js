@@ -124,7 +124,6 @@ function signIn(event) {
       uri,
       password: $("password").value,
       register: true,
-      session_timers: false,
     });
   } catch (error) {
     // A WebSocket URI or a SIP URI JsSIP cannot use: said on the page, nothing started.
