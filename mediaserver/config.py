@@ -175,6 +175,9 @@ class CallsConfig:
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     listen: str = "127.0.0.1:8080"
+    # https with the wss certificate: browsers give the web phone a microphone only in a
+    # secure context (https, or a page on localhost).
+    tls: bool = False
 
     def validate(self) -> None:
         host, _, port = self.listen.rpartition(":")

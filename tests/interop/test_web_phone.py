@@ -10,6 +10,7 @@ test-artifacts/ (ignored by git) and prints its path.
 """
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,30 @@ async def test_a_sip_uri_jssip_cannot_use_is_shown(
     status = await phone.sign_in("alice smith", "s3cret")
     assert status.startswith("Cannot sign in: "), status
     assert bindings(server) == []
+
+
+@dataclass
+class HttpsServerProcess(WsServerProcess):
+    """The API listener on https (api.tls), with the wss listener's self-signed pair."""
+
+    def write_config(self) -> None:
+        super().write_config()
+        text = self.config_path.read_text()
+        self.config_path.write_text(text.replace("[api]\n", "[api]\ntls = true\n", 1))
+
+
+async def test_served_over_https_it_signs_in_over_wss(
+    server_factory: Callable[..., ServerProcess], chromium: Chromium
+) -> None:
+    server = server_factory(kind=HttpsServerProcess)
+    assert isinstance(server, HttpsServerProcess)
+    server.cli("endpoint", "add", "alice", "s3cret", "--exact")
+    phone = await WebPhone.open(chromium, server, "https")
+    # An https page may not open a ws:// socket (mixed content): it suggests wss.
+    assert await phone.value("#socket") == server.url("wss")
+    assert await phone.sign_in("alice", "s3cret") == f"Registered as alice@{SIP_DOMAIN}"
+    [row] = bindings(server)
+    assert row["transport"] == "wss"
 
 
 async def test_a_wrong_password_is_shown(server: WsServerProcess, chromium: Chromium) -> None:

@@ -27,9 +27,11 @@ class WebPhone:
     page: int
 
     @classmethod
-    async def open(cls, browser: Chromium, server: ServerProcess) -> "WebPhone":
+    async def open(
+        cls, browser: Chromium, server: ServerProcess, scheme: str = "http"
+    ) -> "WebPhone":
         """The page from the server's API listener, once it has filled in its defaults."""
-        url = f"http://127.0.0.1:{server.api_port}/phone"
+        url = f"{scheme}://127.0.0.1:{server.api_port}/phone"
         answer = await browser.command(command="open", page=url, viewport=PHONE_VIEWPORT)
         phone = cls(browser, int(answer["page"]))
         await phone.until(lambda: phone.value("#socket"), lambda socket: socket != "")
