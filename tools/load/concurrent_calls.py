@@ -152,11 +152,13 @@ def climb(
     return best
 
 
-def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudio) -> Step:
-    """The A legs' codec is the endpoint's (uac_media.xml offers PCMU); `b` sets the trunk's."""
+def run_step(
+    workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudio, seconds: int = SECONDS
+) -> Step:
+    """`a` sets the codec the endpoints offer (uac_media.xml), `b` the trunk's (uas_media.xml)."""
     workdir.mkdir()
     a_port, b_port, trunk_port = free_port(), free_port(), free_port()
-    hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
+    hold_ms = 1000 * (calls // SETUP_RATE + seconds + 20)
     keys = ["-key", "b_port", str(b_port), "-key", "pt", str(b.payload_type),
             "-key", "rtpmap", b.rtpmap]  # fmt: skip
     uas = sipp(workdir, "uas_media.xml", trunk_port, None, *keys)
@@ -170,6 +172,7 @@ def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudi
                 workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
                 "-inf", str(injection_file(workdir)), "-s", CALLED,
                 "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(a_port),
+                "-key", "pt", str(a.payload_type), "-key", "rtpmap", a.rtpmap,
                 "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
             )  # fmt: skip
             up = wait_for_calls(server, calls, timeout=calls / SETUP_RATE + 30)
@@ -179,8 +182,8 @@ def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudi
             meter = CpuMeter(server.pid)
             result = subprocess.run(
                 [str(generator), str(a_port), str(workdir / "a.ports"), str(a.frames),
-                 str(b_port), str(workdir / "b.ports"), str(b.frames), str(SECONDS)],
-                capture_output=True, text=True, timeout=SECONDS + 60, check=False,
+                 str(b_port), str(workdir / "b.ports"), str(b.frames), str(seconds)],
+                capture_output=True, text=True, timeout=seconds + 60, check=False,
             )  # fmt: skip
             cpu = meter.share()
     finally:
