@@ -126,3 +126,10 @@ class SendLog:
         if frame >= len(self.sent_at):
             return None
         return self.sent_at[frame] + offset - frame * self.frame_seconds
+
+    def late_ms_p99(self) -> float:
+        """How far behind its 20 ms schedule the sender fell (a loaded peer sends late)."""
+        if not self.sent_at:
+            return 0.0
+        schedule = self.sent_at[0] + self.frame_seconds * np.arange(len(self.sent_at))
+        return float(np.percentile(1000 * (np.asarray(self.sent_at) - schedule), 99))

@@ -52,6 +52,7 @@ SECONDS = int(os.environ.get("BENCH_WEBRTC_SECONDS", "20"))
 STEPS = (10, 25, 50, 100)
 PEERS_PER_PROCESS = 20
 SETUP_SECONDS_PER_CALL = 1.0  # how long a step waits for its calls, per call of a process
+LATE_TICKS = "mediaserver_media_late_ticks"
 BrowserScore = tuple[int, int, float]  # (packets expected, received, jitter ms) of one browser
 
 
@@ -62,6 +63,8 @@ class WebRtcStep:
     to_sip: SideResult | None
     to_browser: SideResult | None
     server_cpu: float  # cores the server used
+    server_waiting: float  # the share of the time it was ready to run but had no CPU
+    late_ticks: int  # the server's media clock: ticks that ran late while audio flowed
     peers_cpu: float  # cores the browsers' processes used
 
     @property
@@ -132,9 +135,11 @@ def webrtc_step(workdir: Path, generator: Path, legs: int, pcmu_frames: Path) ->
             (workdir / "none.ports").write_text("")
             cpu_before = sum(_cpu_seconds(worker.pid) for worker in workers)
             meter, started = CpuMeter(server.pid), time.monotonic()
+            ticks_before = server.metrics().get(LATE_TICKS, 0)
             go.set()
             generated = _generate(generator, workdir, a_port, b_port, pcmu_frames)
-            server_cpu = meter.share()
+            server_cpu, server_waiting = meter.share(), meter.waiting_share()
+            late_ticks = int(server.metrics().get(LATE_TICKS, 0) - ticks_before)
             peers_cpu = (sum(_cpu_seconds(worker.pid) for worker in workers) - cpu_before) / (
                 time.monotonic() - started
             )
@@ -150,7 +155,7 @@ def webrtc_step(workdir: Path, generator: Path, legs: int, pcmu_frames: Path) ->
         uas.kill()
         uas.wait()
     return WebRtcStep(legs, up, parse_generator(generated).get("B"), _score(browsers), server_cpu,
-                      peers_cpu)  # fmt: skip
+                      server_waiting, late_ticks, peers_cpu)  # fmt: skip
 
 
 def carry(
@@ -239,6 +244,7 @@ def _report(step: WebRtcStep, plain: Step) -> None:
     verdict = "clean" if step.clean else "NOT clean"
     print(f"  {step.legs:>4} WebRTC legs ({step.up} up): {side('to SIP', step.to_sip)}; "
           f"{side('to browser', step.to_browser)}; {verdict}; server CPU "
-          f"{100 * step.server_cpu:.0f}% of a core (the browsers' processes: "
-          f"{100 * step.peers_cpu:.0f}%)")  # fmt: skip
+          f"{100 * step.server_cpu:.0f}% of a core, waiting for a CPU "
+          f"{100 * step.server_waiting:.0f}% of the time, {step.late_ticks} late media ticks "
+          f"(the browsers' processes: {100 * step.peers_cpu:.0f}% of a core)")  # fmt: skip
     print(f"       plain RTP reference:{str(plain).split(':', 1)[1]}")

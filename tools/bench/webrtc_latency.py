@@ -26,7 +26,7 @@ import numpy as np
 
 from audiocodecs import Decoder, new_decoder, new_encoder
 from tools.bench.browser_peer import BrowserPeer, browser_call
-from tools.bench.chirps import ANALYSIS_RATE, ChirpTrain, latencies
+from tools.bench.chirps import ANALYSIS_RATE, ChirpTrain, SendLog, latencies
 from tools.bench.registration import DOMAIN, free_port
 from tools.bench.rtp_peer import RtpPeer, open_rtp_peer
 from tools.load.call_servers import (
@@ -84,6 +84,7 @@ async def browser_calls_trunk(workdir: Path, train: ChirpTrain) -> Directions:
     finally:
         trunk.peer.close()
         uas.stop()
+    _pacing("WebRTC call", "browser", browser.track.log, trunk.peer.log)
     return Directions(
         latencies(train, browser.track.log.time_of, trunk.peer.received.timeline(_pcmu())),
         latencies(train, trunk.peer.log.time_of, browser.received.timeline(_opus())),
@@ -120,6 +121,7 @@ async def sip_calls_trunk(workdir: Path, train: ChirpTrain) -> Directions:
         if uac is not None:
             uac.kill()
             uac.wait()
+    _pacing("plain-RTP call", "Opus caller", caller.log, trunk.peer.log)
     return Directions(
         latencies(train, caller.log.time_of, trunk.peer.received.timeline(_pcmu())),
         latencies(train, trunk.peer.log.time_of, caller.received.timeline(_opus())),
@@ -167,6 +169,11 @@ def free_tcp_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _pacing(call: str, caller: str, caller_log: SendLog, trunk_log: SendLog) -> None:
+    print(f"  {call}: senders behind schedule, p99: {caller} {caller_log.late_ms_p99():.1f} ms, "
+          f"SIP peer {trunk_log.late_ms_p99():.1f} ms")  # fmt: skip
 
 
 def _report(direction: str, webrtc: list[float], plain: list[float]) -> None:
