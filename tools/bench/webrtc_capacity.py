@@ -44,8 +44,8 @@ from tools.load.concurrent_calls import (
     leg_audio,
     parse_generator,
     run_step,
-    sipp,
     stream_ports,
+    trunk_uas,
 )
 
 SECONDS = int(os.environ.get("BENCH_WEBRTC_SECONDS", "20"))
@@ -109,8 +109,7 @@ def measure_capacity() -> None:
 def webrtc_step(workdir: Path, generator: Path, legs: int, pcmu_frames: Path) -> WebRtcStep:
     workdir.mkdir()
     trunk_port, b_port, a_port, ws_port = free_port(), free_port(), free_port(), free_tcp_port()
-    uas = sipp(workdir, "uas_media.xml", trunk_port, None, "-key", "b_port", str(b_port),
-               "-key", "pt", "0", "-key", "rtpmap", "PCMU/8000")  # fmt: skip
+    uas = trunk_uas(workdir, trunk_port, b_port, 0, PCMU.rtpmap)
     server = start_ours(
         workdir / "server", f"127.0.0.1:{trunk_port}", "[calls]\nmedia_timeout = 600\n",
         listen=(f"ws:127.0.0.1:{ws_port}",),

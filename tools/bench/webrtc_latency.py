@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from audiocodecs import Decoder, new_decoder, new_encoder
+from mediaserver.rtp.payload_types import OPUS, PCMU
 from tools.bench.browser_peer import BrowserPeer, browser_call
 from tools.bench.chirps import ANALYSIS_RATE, ChirpTrain, SendLog, latencies
 from tools.bench.registration import DOMAIN, free_port
@@ -32,11 +33,15 @@ from tools.bench.rtp_peer import RtpPeer, open_rtp_peer
 from tools.load.call_servers import (
     CALLED,
     CALLER,
-    injection_file,
     missing_programs,
     start_ours,
 )
-from tools.load.concurrent_calls import sipp, stream_ports, wait_for_calls
+from tools.load.concurrent_calls import (
+    endpoint_calls,
+    stream_ports,
+    trunk_uas,
+    wait_for_calls,
+)
 
 TRAIN_SECONDS = 20.0
 GOAL_MS = 100.0
@@ -102,13 +107,8 @@ async def sip_calls_trunk(workdir: Path, train: ChirpTrain) -> Directions:
     uac = None
     try:
         with server.running:
-            uac = sipp(
-                workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
-                "-inf", str(injection_file(workdir)), "-s", CALLED,
-                "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(caller_port),
-                "-key", "pt", str(OPUS_PAYLOAD_TYPE), "-key", "rtpmap", "opus/48000/2",
-                "-m", "1", "-l", "1", "-d", str(hold_ms),
-            )  # fmt: skip
+            uac = endpoint_calls(workdir, server, caller_port, OPUS_PAYLOAD_TYPE, OPUS.rtpmap, 1,
+                                 hold_ms)  # fmt: skip
             await asyncio.to_thread(wait_for_calls, server, 1, 15)
             a_ports, b_ports = await asyncio.to_thread(stream_ports, server)
             caller.start(("127.0.0.1", a_ports[0]))
@@ -129,6 +129,16 @@ async def sip_calls_trunk(workdir: Path, train: ChirpTrain) -> Directions:
 
 
 @dataclass
+class _Uas:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@dataclass
 class _Trunk:
     peer: RtpPeer
     port: int
@@ -140,21 +150,9 @@ async def _trunk_peer(train: ChirpTrain) -> _Trunk:
     return _Trunk(await open_rtp_peer(port, peer), port)
 
 
-@dataclass
-class _Uas:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
 def _trunk_uas(workdir: Path, rtp_port: int) -> _Uas:
     port = free_port()
-    process = sipp(workdir, "uas_media.xml", port, None, "-key", "b_port", str(rtp_port),
-                   "-key", "pt", "0", "-key", "rtpmap", "PCMU/8000")  # fmt: skip
-    return _Uas(process, port)
+    return _Uas(trunk_uas(workdir, port, rtp_port, 0, PCMU.rtpmap), port)
 
 
 def _pcmu() -> Decoder:
