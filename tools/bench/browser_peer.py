@@ -228,8 +228,9 @@ class BrowserPeer:
             await asyncio.sleep(0.05)
 
     def count_from_now(self) -> None:
-        """Loss and jitter from here on (the call's set-up not counted)."""
+        """Loss, jitter and the sender's lateness from here on (the set-up not counted)."""
         self.received = ReceivedStream(OPUS_CLOCK_RATE, self.received.keep_payloads)
+        self.track.log = SendLog()
 
     async def close(self) -> None:
         await self._sink.stop()

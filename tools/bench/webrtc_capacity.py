@@ -7,7 +7,8 @@ their own, each registered over WebSocket and calling a number the server dials 
 outgoing carrier to SIPp (uas_media.xml, PCMU). Each browser sends a voice-like signal in
 Opus over SRTP. The rtp_calls.c generator feeds the PCMU side of every call and scores what
 the browsers sent (browser -> SIP); each browser scores what it receives (SIP -> browser:
-RFC 3550 loss and interarrival jitter on its arrivals, as rtp_calls.c computes them).
+RFC 3550 loss and interarrival jitter on its arrivals, as rtp_calls.c computes them; its
+jitter is printed, not judged: see WebRtcStep.clean).
 The reference is concurrent_calls.py's step with the same codecs: Opus over plain RTP from
 the endpoints, PCMU at the trunk, both sides fed and scored by the generator.
 
@@ -50,10 +51,14 @@ from tools.load.concurrent_calls import (
 
 SECONDS = int(os.environ.get("BENCH_WEBRTC_SECONDS", "20"))
 STEPS = (10, 25, 50, 100)
-PEERS_PER_PROCESS = 20
+PEERS_PER_PROCESS = 10
+# A browser whose frames leave later than this behind their schedule has not kept time: the
+# step then measured the load (aiortc in Python, on shared cores) rather than the server.
+PEER_LATE_MS = 20.0
 SETUP_SECONDS_PER_CALL = 1.0  # how long a step waits for its calls, per call of a process
 LATE_TICKS = "mediaserver_media_late_ticks"
-BrowserScore = tuple[int, int, float]  # (packets expected, received, jitter ms) of one browser
+# One browser's (packets expected, received, jitter ms, its own sending's lateness p99 in ms).
+BrowserScore = tuple[int, int, float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +74,21 @@ class WebRtcStep:
 
     @property
     def clean(self) -> bool:
-        return self.up == self.legs and all(
-            side is not None
-            and side.streams == self.legs
-            and side.loss_percent < MAX_LOSS_PERCENT
-            and side.jitter_ms_p95 < MAX_JITTER_MS
-            for side in (self.to_sip, self.to_browser)
+        """Every call up, loss under the limit both ways, and jitter under it as the
+        generator scored it. The browsers' jitter is printed, not judged: they stamp arrivals
+        in Python processes that share the cores with the server, and how late their own
+        sending ran (printed beside) shows how much of that jitter is theirs."""
+        sides = (self.to_sip, self.to_browser)
+        return (
+            self.up == self.legs
+            and self.to_sip is not None
+            and self.to_sip.jitter_ms_p95 < MAX_JITTER_MS
+            and all(
+                side is not None
+                and side.streams == self.legs
+                and side.loss_percent < MAX_LOSS_PERCENT
+                for side in sides
+            )
         )
 
 
@@ -84,8 +98,8 @@ def measure_capacity() -> None:
         print(f"{', '.join(missing)} not installed (make system-packages); skipping capacity")
         return
     print(f"concurrent WebRTC legs (Opus/SRTP browser <-> PCMU trunk), {SECONDS} s of audio a "
-          f"step; clean: loss < {MAX_LOSS_PERCENT} % and jitter p95 < {MAX_JITTER_MS} ms both "
-          "ways; beside each, plain RTP (Opus endpoint <-> PCMU trunk), as many calls")  # fmt: skip
+          f"step; clean: loss < {MAX_LOSS_PERCENT} % both ways, jitter p95 < {MAX_JITTER_MS} ms "
+          "to SIP; beside each, plain RTP (Opus endpoint <-> PCMU trunk)")  # fmt: skip
     best, best_plain = 0, 0
     with tempfile.TemporaryDirectory(prefix="bench-webrtc-capacity-") as directory:
         workdir = Path(directory)
@@ -186,7 +200,8 @@ async def _carry(
             peer.count_from_now()
         await asyncio.sleep(SECONDS)
         scores.put([
-            (peer.received.expected, peer.received.received, peer.received.jitter_ms)
+            (peer.received.expected, peer.received.received, peer.received.jitter_ms,
+             peer.track.log.late_ms_p99())
             for peer in peers
         ])  # fmt: skip
 
@@ -220,7 +235,7 @@ def _score(browsers: list[BrowserScore]) -> SideResult | None:
         streams=sum(1 for score in browsers if score[1]), sent=0, received=received,
         loss_percent=100 * lost / expected if expected else 100.0,
         jitter_ms_mean=float(np.mean(jitters)), jitter_ms_p95=float(np.percentile(jitters, 95)),
-        jitter_ms_max=max(jitters), late_send_ms_max=0.0,
+        jitter_ms_max=max(jitters), late_send_ms_max=max(score[3] for score in browsers),
     )  # fmt: skip
 
 
@@ -241,9 +256,15 @@ def _report(step: WebRtcStep, plain: Step) -> None:
                 f"{result.jitter_ms_p95:.2f}/{result.jitter_ms_max:.2f} ms")  # fmt: skip
 
     verdict = "clean" if step.clean else "NOT clean"
+    late = ""
+    if step.to_browser is not None:
+        late = f" (their own sending ran up to {step.to_browser.late_send_ms_max:.1f} ms late)"
     print(f"  {step.legs:>4} WebRTC legs ({step.up} up): {side('to SIP', step.to_sip)}; "
-          f"{side('to browser', step.to_browser)}; {verdict}; server CPU "
+          f"{side('to browser', step.to_browser)}{late}; {verdict}; server CPU "
           f"{100 * step.server_cpu:.0f}% of a core, waiting for a CPU "
           f"{100 * step.server_waiting:.0f}% of the time, {step.late_ticks} late media ticks "
           f"(the browsers' processes: {100 * step.peers_cpu:.0f}% of a core)")  # fmt: skip
     print(f"       plain RTP reference:{str(plain).split(':', 1)[1]}")
+    if step.to_browser is not None and step.to_browser.late_send_ms_max > PEER_LATE_MS:
+        print("       the browsers did not keep time: at this step the load, not the server, "
+              "set the pace")  # fmt: skip
