@@ -31,9 +31,8 @@ import numpy as np
 
 from mediaserver.rtp.payload_types import OPUS, PCMU
 from tools.bench.browser_peer import BrowserPeer, browser_call
-from tools.bench.registration import DOMAIN, free_port
+from tools.bench.registration import DOMAIN, free_port, free_tcp_port
 from tools.bench.signals import voice_like
-from tools.bench.webrtc_latency import free_tcp_port
 from tools.load.call_servers import CALLED, CALLER, CpuMeter, missing_programs, start_ours
 from tools.load.concurrent_calls import (
     MAX_JITTER_MS,
@@ -116,8 +115,8 @@ def measure_capacity() -> None:
             if not step.clean:
                 break
             best = legs
-    print(f"WebRTC legs carried clean: {best} (of steps {', '.join(map(str, STEPS))}); plain "
-          f"RTP in the same run: {best_plain} clean up to the step WebRTC broke at")  # fmt: skip
+    print(f"WebRTC legs carried clean: {best} (steps {', '.join(map(str, STEPS))}, up to the "
+          f"first that was not); plain RTP over the same steps: {best_plain} clean")  # fmt: skip
 
 
 def webrtc_step(workdir: Path, generator: Path, legs: int, pcmu_frames: Path) -> WebRtcStep:

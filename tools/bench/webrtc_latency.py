@@ -7,19 +7,23 @@ whose SDP names the port of a plain-RTP peer (rtp_peer.py). Both ends send a chi
 PCMU out) and SIP -> browser. The reference, in the same run: the same call with the browser
 replaced by a SIPp UAC offering Opus over plain RTP (uac_media.xml) whose port is another
 plain-RTP peer, so the same transcoding is on the path and the difference is WebRTC's own.
+The browser runs in a process of its own; the plain-RTP peers in this one.
 
 Latency is counted from the moment a chirp's frame leaves its sender (the peer's send log)
 to the moment the packet carrying it reaches the other peer's socket (for the browser: when
-aiortc hands the decrypted packet to its receiver, before its jitter buffer). Both peers run
-in this process on one clock; the server is a child process. The figures include the Opus
-encoder's and decoder's look-ahead and the server's jitter buffer.
+aiortc hands the decrypted packet to its receiver, before its jitter buffer). All peers
+stamp on one clock (time.monotonic, the machine's); the server is a child process. The
+figures include the Opus encoder's and decoder's look-ahead and the server's jitter buffer;
+each call's line says how far its senders fell behind their schedule (a peer starved of CPU
+sends in bursts, and the server's jitter buffer grows to absorb them).
 """
 
 import asyncio
-import socket
+import multiprocessing
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +32,8 @@ from audiocodecs import Decoder, new_decoder, new_encoder
 from mediaserver.rtp.payload_types import OPUS, PCMU
 from tools.bench.browser_peer import BrowserPeer, browser_call
 from tools.bench.chirps import ANALYSIS_RATE, ChirpTrain, SendLog, latencies
-from tools.bench.registration import DOMAIN, free_port
+from tools.bench.received_stream import ReceivedStream
+from tools.bench.registration import DOMAIN, free_port, free_tcp_port
 from tools.bench.rtp_peer import RtpPeer, open_rtp_peer
 from tools.load.call_servers import (
     CALLED,
@@ -47,6 +52,7 @@ TRAIN_SECONDS = 20.0
 GOAL_MS = 100.0
 OPUS_PAYLOAD_TYPE = 111
 SETTLE_SECONDS = 1.0  # the last chirps' way through the server
+CALL_TIMEOUT = 30.0  # for the browser's call to come up, or its results
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +85,48 @@ async def browser_calls_trunk(workdir: Path, train: ChirpTrain) -> Directions:
     ws_port = free_tcp_port()
     server = start_ours(workdir / "server", f"127.0.0.1:{uas.port}",
                         listen=(f"ws:127.0.0.1:{ws_port}",))  # fmt: skip
-    browser = BrowserPeer(train.signal(48000), keep_payloads=True)
+    context = multiprocessing.get_context("spawn")
+    results: Queue[tuple[SendLog, ReceivedStream] | None] = context.Queue()
+    browser = context.Process(
+        target=browser_side, args=(f"ws://127.0.0.1:{ws_port}/", results), daemon=True
+    )
     try:
         with server.running:
-            async with browser_call(f"ws://127.0.0.1:{ws_port}/", CALLER, DOMAIN, CALLED, browser):
-                _, b_ports = await asyncio.to_thread(stream_ports, server)
-                trunk.peer.start(("127.0.0.1", b_ports[0]))
-                await asyncio.sleep(TRAIN_SECONDS + SETTLE_SECONDS)
+            browser.start()
+            await asyncio.to_thread(results.get, True, CALL_TIMEOUT)  # the call is up
+            _, b_ports = await asyncio.to_thread(stream_ports, server)
+            trunk.peer.start(("127.0.0.1", b_ports[0]))
+            outcome = await asyncio.to_thread(results.get, True, TRAIN_SECONDS + CALL_TIMEOUT)
     finally:
         trunk.peer.close()
         uas.stop()
-    _pacing("WebRTC call", "browser", browser.track.log, trunk.peer.log)
+        browser.join(timeout=10)
+        if browser.is_alive():
+            browser.terminate()
+            browser.join()
+    assert outcome is not None
+    sent, received = outcome
+    _pacing("WebRTC call", "browser", sent, trunk.peer.log)
     return Directions(
-        latencies(train, browser.track.log.time_of, trunk.peer.received.timeline(_pcmu())),
-        latencies(train, trunk.peer.log.time_of, browser.received.timeline(_opus())),
+        latencies(train, sent.time_of, trunk.peer.received.timeline(_pcmu())),
+        latencies(train, trunk.peer.log.time_of, received.timeline(_opus())),
     )
+
+
+def browser_side(url: str, results: "Queue[tuple[SendLog, ReceivedStream] | None]") -> None:
+    """The browser's process (aiortc's encoder and decoder threads would otherwise share the
+    interpreter with the SIP side's peer and delay it): calls, says so (None), sends the
+    chirp train for as long as it lasts, and hands back its send log and what it received.
+    Its time.monotonic() is the parent's: one clock for the whole machine."""
+    asyncio.run(_browser_side(url, results))
+
+
+async def _browser_side(url: str, results: "Queue[tuple[SendLog, ReceivedStream] | None]") -> None:
+    browser = BrowserPeer(ChirpTrain.random(TRAIN_SECONDS).signal(48000), keep_payloads=True)
+    async with browser_call(url, CALLER, DOMAIN, CALLED, browser):
+        results.put(None)
+        await asyncio.sleep(TRAIN_SECONDS + SETTLE_SECONDS)
+    results.put((browser.track.log, browser.received))
 
 
 async def sip_calls_trunk(workdir: Path, train: ChirpTrain) -> Directions:
@@ -161,12 +194,6 @@ def _pcmu() -> Decoder:
 
 def _opus() -> Decoder:
     return new_decoder("opus", ANALYSIS_RATE)
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _pacing(call: str, caller: str, caller_log: SendLog, trunk_log: SendLog) -> None:
