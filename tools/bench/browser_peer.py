@@ -145,15 +145,18 @@ class WsSipUser:
         to = f"<{uri}>"
         credentials: list[str] = []
         for cseq in (1, 2):
-            headers = self._headers(call_id, tag, to, cseq, "INVITE")
+            branch = f"z9hG4bK{secrets.token_hex(6)}"
+            headers = self._headers(call_id, tag, to, cseq, "INVITE", branch)
             response = await self._request(
                 f"INVITE {uri}", [*headers, f"Contact: {self.contact}", *credentials,
                                   "Content-Type: application/sdp"], sdp,
             )  # fmt: skip
             if response.status_code != 407:
                 break
-            await self._send(f"ACK {uri}", self._headers(call_id, tag, response.headers.get("To")
-                             or to, cseq, "ACK", response.top_via.branch))  # fmt: skip
+            # RFC 3261 §17.1.1.3: the ACK of a non-2xx answer is in the INVITE's transaction.
+            challenged = response.headers.get("To") or to
+            await self._send(f"ACK {uri}", self._headers(call_id, tag, challenged, cseq, "ACK",
+                                                         branch))  # fmt: skip
             credentials = self._credentials(response, "Proxy-Authenticate", "INVITE", uri)
         if response.status_code != 200:
             raise SipCallError(f"INVITE answered {response.status_code} {response.reason}")

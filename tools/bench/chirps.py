@@ -20,6 +20,7 @@ from tools.bench.received_stream import Timeline
 CHIRP_SECONDS = 0.010
 LOW_HZ, HIGH_HZ = 500.0, 3000.0
 GAP_SECONDS = (0.3, 0.6)
+LEAD_IN_SECONDS = 1.0  # no chirp while a sender warms up (its first frames may leave late)
 AMPLITUDE = 12000
 ANALYSIS_RATE = 8000
 # How far a chirp is looked for around where the one before it puts it: 100 ms at 8 kHz, less
@@ -37,7 +38,7 @@ class ChirpTrain:
     @classmethod
     def random(cls, seconds: float, seed: int = 13) -> "ChirpTrain":
         generator = np.random.default_rng(seed)
-        onsets, at = [], 0.2
+        onsets, at = [], LEAD_IN_SECONDS
         while at < seconds - 0.1:
             onsets.append(at)
             at += float(generator.uniform(*GAP_SECONDS))
