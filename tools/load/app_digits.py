@@ -160,6 +160,7 @@ def run_step(workdir: Path, generator: Path, calls: int, app: AnswerApplication)
                 workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
                 "-inf", str(injection_file(workdir, APPLICATION_CALLER)), "-s", CALLED,
                 "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(a_port),
+                "-key", "pt", str(audio.payload_type), "-key", "rtpmap", audio.rtpmap,
                 "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
             )  # fmt: skip
             up = wait_for_calls(server, calls, timeout=calls / SETUP_RATE + 30)
