@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.interop.application_server import ApplicationServer
 from tests.interop.call_checks import LEAK_COUNTERS, assert_no_leaks
-from tests.interop.phone import read_wav
+from tests.interop.phone import Phone, read_wav
 from tests.interop.rest.conftest import _BASE_URIS, AUTH_ID, AUTH_TOKEN
 from tests.interop.test_application_conference import (
     Samples,
@@ -244,3 +244,39 @@ def _recording(client: plivo.RestClient, recording_id: str) -> Any:
         return client.recordings.get(recording_id)
     except plivo.exceptions.ResourceNotFoundError:
         return None
+
+
+def test_a_sub_accounts_room_and_its_recording_are_its_own(
+    server: ServerProcess, client: plivo.RestClient, tmp_path: Path
+) -> None:
+    """A sub-account's endpoint, on its application, opens the sub-account's room: the
+    sub-account lists, records and hangs it up; the main account's names do not reach it."""
+    document = "<Response><Conference>standup</Conference></Response>"
+    with ApplicationServer({"/answer": document}) as app:
+        created = client.subaccounts.create(name="shop", enabled=True)
+        shop = plivo.RestClient(created.auth_id, created.auth_token)
+        app_id = shop.applications.create(app_name="rooms", answer_url=app.url("/answer")).app_id
+        endpoint = shop.endpoints.create(
+            username="dave", password="dave-secret", alias="Dave", app_id=app_id
+        )
+        before = baseline(server, client)
+        with Phone(
+            endpoint.username, server.sip_port, password="dave-secret", tone_hz=1080,
+            record_path=tmp_path / "dave.wav",
+        ) as dave:  # fmt: skip
+            dave.register()
+            call_in(dave)
+            wait_for_members(server, 1)
+            assert shop.conferences.list().conferences == ["standup"]
+            assert client.conferences.list().conferences == []
+            with pytest.raises(plivo.exceptions.ResourceNotFoundError, match="standup"):
+                client.conferences.member_kick("standup", "1")
+            recording = shop.conferences.record("standup", file_format="wav")
+            time.sleep(1.5)
+            shop.conferences.record_stop("standup")
+            shop.conferences.hangup("standup")
+            dave.wait_for("call_state", state="DISCONNECTED", timeout=15)
+        stored = wait_until(lambda: _recording(shop, recording.recording_id))
+        shop.session.close()
+    assert (stored.conference_name, stored.sub_account) == ("standup", created.auth_id)
+    assert_no_leaks(server, before, counters=COUNTERS)
