@@ -26,6 +26,7 @@ from tests.interop.application_server import ApplicationServer
 from tests.interop.call_checks import LEAK_COUNTERS, assert_no_leaks
 from tests.interop.phone import Phone, read_wav
 from tests.interop.rest.conftest import _BASE_URIS, AUTH_ID, AUTH_TOKEN
+from tests.interop.rest.test_sdk_calls import recording_or_none, wait_until
 from tests.interop.test_application_conference import (
     Samples,
     assert_hears,
@@ -80,14 +81,6 @@ def baseline(server: ServerProcess, client: plivo.RestClient) -> dict[str, float
     client.conferences.list()
     metrics = server.metrics()
     return {name: metrics.get(name, 0.0) for name in COUNTERS}
-
-
-def wait_until(found: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := found()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-    return result
 
 
 def rms(samples: Samples) -> float:
@@ -178,7 +171,7 @@ def test_the_sdk_lists_moderates_plays_speaks_records_and_ends_a_live_room(
         speech = rms(phase(name, "spoken", marks["spoken"] + 2.0))
         assert speech > 10 * max(silence, 1.0), (name, speech, silence)
 
-    stored = wait_until(lambda: _recording(client, recording.recording_id))
+    stored = wait_until(lambda: recording_or_none(client, recording.recording_id))
     assert (stored.conference_name, stored.recording_type) == ("standup", "conference")
     assert 1800 <= int(stored.recording_duration_ms) <= 2600
     room_wav = tmp_path / "room.wav"
@@ -239,13 +232,6 @@ def assert_out_of_reach(client: plivo.RestClient, call_uuid: str) -> None:
     assert call_uuid in {m.call_uuid for m in client.conferences.get("standup").members}
 
 
-def _recording(client: plivo.RestClient, recording_id: str) -> Any:
-    try:
-        return client.recordings.get(recording_id)
-    except plivo.exceptions.ResourceNotFoundError:
-        return None
-
-
 def test_a_sub_accounts_room_and_its_recording_are_its_own(
     server: ServerProcess, client: plivo.RestClient, tmp_path: Path
 ) -> None:
@@ -276,7 +262,7 @@ def test_a_sub_accounts_room_and_its_recording_are_its_own(
             shop.conferences.record_stop("standup")
             shop.conferences.hangup("standup")
             dave.wait_for("call_state", state="DISCONNECTED", timeout=15)
-        stored = wait_until(lambda: _recording(shop, recording.recording_id))
+        stored = wait_until(lambda: recording_or_none(shop, recording.recording_id))
         shop.session.close()
     assert (stored.conference_name, stored.sub_account) == ("standup", created.auth_id)
     assert_no_leaks(server, before, counters=COUNTERS)

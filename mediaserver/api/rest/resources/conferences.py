@@ -18,7 +18,7 @@ and POST their result there.
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 
 from mediaserver.api.rest.api_error import ApiError
@@ -68,15 +68,18 @@ def _or_spawned(schema: JsonObject) -> JsonObject:
 
 
 _MEMBERS_ACTED = _or_spawned(reply_schema(message="string", member_id="string"))
-# Plivo's answers to the member actions (SDK fixtures conferenceMember*Response).
-_MESSAGES = {
-    "kick": "kicked",
-    "mute": "muted",
-    "deaf": "deaf",
-    "hangup": "hangup",
-    "play": "play queued into conference",
-    "speak": "speak queued into conference",
-}
+# What a member action does: the control's method over the room's name and the member ids.
+MemberAction = Callable[[ConferenceControl, str, str], list[str]]
+
+
+def _unmute(control: ConferenceControl, name: str, member_ids: str) -> list[str]:
+    return control.mute(name, member_ids, muted=False)
+
+
+def _undeafen(control: ConferenceControl, name: str, member_ids: str) -> list[str]:
+    return control.deafen(name, member_ids, deaf=False)
+
+
 # A room recording's callback (§4.2 Record/): the Record* values under the API's names.
 _RECORDING_NAMES = {
     "RecordUrl": "record_url",
@@ -128,18 +131,22 @@ class ConferenceResource:
             Route("GET", room, self._get, "a room and its members", response=_ROOM),
             Route("DELETE", room, self._hang_up, "hang up a room", parameters=_ASYNC,
                   response=hung_up),
-            Route("DELETE", member, self._hang_up_members, "hang up members' calls",
-                  status=HTTPStatus.ACCEPTED, parameters=_ASYNC, response=_MEMBERS_ACTED),
-            Route("POST", member + "Kick/", self._kick, "take members out of the room",
-                  status=HTTPStatus.ACCEPTED, parameters=_ASYNC, response=_MEMBERS_ACTED),
-            Route("POST", member + "Mute/", self._mute, "mute members",
-                  status=HTTPStatus.ACCEPTED, parameters=_ASYNC, response=_MEMBERS_ACTED),
-            Route("DELETE", member + "Mute/", self._unmute, "unmute members", status=done,
-                  parameters=_ASYNC),
-            Route("POST", member + "Deaf/", self._deafen, "deafen members",
-                  status=HTTPStatus.ACCEPTED, parameters=_ASYNC, response=_MEMBERS_ACTED),
-            Route("DELETE", member + "Deaf/", self._undeafen, "let members hear again",
-                  status=done, parameters=_ASYNC),
+            Route("DELETE", member, self._acting("hangup", ConferenceControl.hang_up_members),
+                  "hang up members' calls", status=HTTPStatus.ACCEPTED, parameters=_ASYNC,
+                  response=_MEMBERS_ACTED),
+            Route("POST", member + "Kick/", self._acting("kicked", ConferenceControl.kick),
+                  "take members out of the room", status=HTTPStatus.ACCEPTED,
+                  parameters=_ASYNC, response=_MEMBERS_ACTED),
+            Route("POST", member + "Mute/", self._acting("muted", ConferenceControl.mute),
+                  "mute members", status=HTTPStatus.ACCEPTED, parameters=_ASYNC,
+                  response=_MEMBERS_ACTED),
+            Route("DELETE", member + "Mute/", self._acting("unmuted", _unmute, done),
+                  "unmute members", status=done, parameters=_ASYNC),
+            Route("POST", member + "Deaf/", self._acting("deaf", ConferenceControl.deafen),
+                  "deafen members", status=HTTPStatus.ACCEPTED, parameters=_ASYNC,
+                  response=_MEMBERS_ACTED),
+            Route("DELETE", member + "Deaf/", self._acting("undeaf", _undeafen, done),
+                  "let members hear again", status=done, parameters=_ASYNC),
             Route("POST", member + "Play/", self._play, "play a sound to members or the room",
                   status=HTTPStatus.ACCEPTED,
                   parameters=(Parameter("url", required=True), *_ASYNC),
@@ -181,37 +188,22 @@ class ConferenceResource:
             self._control(request).hang_up(request.text("conference_name"))
         return self._answer(request, HTTPStatus.OK, {"message": "conference hung up"})
 
-    def _hang_up_members(self, request: RestRequest) -> Reply:
-        control, name, ids = self._named(request)
-        with _reaching():
-            return self._acted(request, "hangup", control.hang_up_members(name, ids))
+    def _acting(
+        self, message: str, action: MemberAction, status: int = HTTPStatus.ACCEPTED
+    ) -> Callable[[RestRequest], Reply]:
+        """The handler of a member action; Plivo's `message` in its answer (SDK fixtures
+        conferenceMember*Response), with the ids of the members it acted on."""
 
-    def _kick(self, request: RestRequest) -> Reply:
-        control, name, ids = self._named(request)
-        with _reaching():
-            return self._acted(request, "kick", control.kick(name, ids))
+        def handle(request: RestRequest) -> Reply:
+            control, name, ids = self._named(request)
+            with _reaching():
+                done = action(control, name, ids)
+            body = {"message": message, "member_id": ",".join(done)}
+            if status == HTTPStatus.NO_CONTENT:
+                return self._stopped(request, body)
+            return self._answer(request, status, body)
 
-    def _mute(self, request: RestRequest) -> Reply:
-        control, name, ids = self._named(request)
-        with _reaching():
-            return self._acted(request, "mute", control.mute(name, ids))
-
-    def _unmute(self, request: RestRequest) -> Reply:
-        control, name, ids = self._named(request)
-        with _reaching():
-            done = control.mute(name, ids, muted=False)
-        return self._stopped(request, {"message": "unmuted", "member_id": ",".join(done)})
-
-    def _deafen(self, request: RestRequest) -> Reply:
-        control, name, ids = self._named(request)
-        with _reaching():
-            return self._acted(request, "deaf", control.deafen(name, ids))
-
-    def _undeafen(self, request: RestRequest) -> Reply:
-        control, name, ids = self._named(request)
-        with _reaching():
-            done = control.deafen(name, ids, deaf=False)
-        return self._stopped(request, {"message": "undeaf", "member_id": ",".join(done)})
+        return handle
 
     async def _play(self, request: RestRequest) -> Reply:
         control, name, ids = self._named(request)
@@ -223,7 +215,8 @@ class ConferenceResource:
             except SoundError as error:
                 raise ApiError.invalid("url", f"{url}: {error}") from None
             control.play(name, ids, samples)
-            return self._acted(request, "play", control.member_ids(name, ids))
+            done = control.member_ids(name, ids)
+        return self._queued(request, "play", done)
 
     async def _speak(self, request: RestRequest) -> Reply:
         control, name, ids = self._named(request)
@@ -233,7 +226,8 @@ class ConferenceResource:
                 await control.speak(name, ids, request.text("text"), voice, language)
             except UnsupportedLanguageError as error:
                 raise ApiError.invalid("language", str(error)) from None
-            return self._acted(request, "speak", control.member_ids(name, ids))
+            done = control.member_ids(name, ids)
+        return self._queued(request, "speak", done)
 
     def _stop_playing(self, request: RestRequest) -> Reply:
         """Play/ and Speak/ alike: what plays to the members named (the room's sounds, for
@@ -278,23 +272,27 @@ class ConferenceResource:
         ids = request.text("member_id")
         return self._control(request), request.text("conference_name"), ids
 
-    def _acted(self, request: RestRequest, action: str, member_ids: list[str]) -> Reply:
-        body = {"message": _MESSAGES[action], "member_id": ",".join(member_ids)}
+    def _queued(self, request: RestRequest, sound: str, member_ids: list[str]) -> Reply:
+        body = {"message": f"{sound} queued into conference", "member_id": ",".join(member_ids)}
         return self._answer(request, HTTPStatus.ACCEPTED, body)
 
     def _stopped(self, request: RestRequest, result: Mapping[str, str]) -> Reply:
         """204 No Content; in async mode the result is POSTed to callback_url as well."""
-        self._answer(request, HTTPStatus.NO_CONTENT, result)
+        self._post_result(request, result)
         return Reply(HTTPStatus.NO_CONTENT)
 
     def _answer(self, request: RestRequest, status: int, body: Mapping[str, str]) -> Reply:
-        """The result, or in async mode (callback_url) "async api spawned" now and the result
-        POSTed to the URL (plivo.md §4, Transport)."""
+        """The result, or in async mode "async api spawned" (plivo.md §4, Transport)."""
+        if self._post_result(request, body):
+            return Reply(status, {"message": "async api spawned"})
+        return Reply(status, body)
+
+    def _post_result(self, request: RestRequest, result: Mapping[str, str]) -> bool:
+        """Async mode: the result to callback_url (False: none was given)."""
         url = request.optional_text("callback_url")
-        if url is None:
-            return Reply(status, body)
-        self._webhooks.notify(url, request.text("callback_method"), body)
-        return Reply(status, {"message": "async api spawned"})
+        if url is not None:
+            self._webhooks.notify(url, request.text("callback_method"), result)
+        return url is not None
 
 
 @contextlib.contextmanager
