@@ -129,8 +129,8 @@ class ConferenceControl:
         return self.play(name, member_ids, samples)
 
     def stop_playing(self, name: str, member_ids: str) -> bool:
-        """Stop what plays (or speaks) to the members named, or to the room for `all`;
-        False when nothing was."""
+        """Stop what plays (or speaks) to the members named, or to the room for `all`
+        (False: nothing played to the room)."""
         room = self.find(name)
         if member_ids == ALL_MEMBERS:
             return room.stop_playing()
