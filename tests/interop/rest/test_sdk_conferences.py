@@ -31,6 +31,7 @@ from tests.interop.test_application_conference import (
     assert_hears,
     band_level,
     call_in,
+    call_in_each,
     phones,
     wait_for_members,
     window,
@@ -97,10 +98,7 @@ def test_the_sdk_lists_moderates_plays_speaks_records_and_ends_a_live_room(
         before = baseline(server, client)
         marks: dict[str, float] = {}
         with phones(server, tmp_path, NAMES) as members:
-            joined = {}
-            for name, phone in members.items():
-                call_in(phone)
-                joined[name] = time.monotonic()
+            joined = call_in_each(members)
             wait_for_members(server, 3)
             room = client.conferences.get("standup")
             assert client.conferences.list().conferences == ["standup"]
