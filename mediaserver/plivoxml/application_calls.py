@@ -115,6 +115,7 @@ class ApplicationCalls:
             from_=self.address_of(leg.from_number),
             to=self.address_of(route.to_number),
             caller_name=_display_name(caller.from_address),
+            sub_account=application.sub_account,
         )
         await self.run(leg, urls, identity)
 

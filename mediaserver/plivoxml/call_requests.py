@@ -131,7 +131,11 @@ class CallRequests:
         if running is None:
             urls = ApplicationUrls(url, method)
             address = self._applications.address_of
-            identity = CallIdentity(address(leg.from_number), address(leg.to_number))
+            identity = CallIdentity(
+                address(leg.from_number),
+                address(leg.to_number),
+                sub_account=self.sub_account_of(leg.call_uuid),
+            )
         else:
             urls = replace(running.urls, answer_url=url, answer_method=method, fallback_url=None)
             identity = running.identity
@@ -208,6 +212,7 @@ class CallRequests:
             a_leg_uuid=leg.call_uuid,
             a_leg_request_uuid=request.request_uuid,
             request_uuid=request.request_uuid,
+            sub_account=order.sub_account,
         )
         try:
             await self._applications.run(leg, order.urls, identity, request.caller_audio)

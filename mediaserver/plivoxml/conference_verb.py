@@ -21,6 +21,7 @@ from mediaserver.calls.conference_room import (
     ConferenceRoom,
     LeaveReason,
     Member,
+    MemberIdentity,
     MemberOptions,
     RoomFullError,
 )
@@ -39,7 +40,12 @@ async def run_conference(session: CallSession, verb: Conference) -> Goto | None:
     if not isinstance(leg, Leg):
         raise UnsupportedVerbError("<Conference> needs a SIP call leg")
     try:
-        room, member = rooms.enter(verb.name, leg, leg.media, _options(verb))
+        identity = session.identity
+        room, member = rooms.enter(
+            verb.name, leg, leg.media, _options(verb),
+            MemberIdentity(identity.from_, identity.to, identity.caller_name),
+            account=identity.sub_account,
+        )  # fmt: skip
     except RoomFullError as error:
         session.debug(f"<Conference> {error}: not admitted (maxMembers {verb.max_members})")
         return None

@@ -155,9 +155,11 @@ class RecordingFile:
         file_format: str,
         channels: int,
         conference_name: str | None = None,  # a conference room's recording
+        sub_account: str | None = None,  # whose recording it is; None: the main account's
     ) -> None:
         self._call_uuid = call_uuid
         self._conference_name = conference_name
+        self._sub_account = sub_account
         self._archive = archive
         self.recording_id = secrets.token_hex(16)
         self.file_format = file_format
@@ -180,6 +182,7 @@ class RecordingFile:
             recording_end_ms=self.start_ms + duration_ms,
             add_time=time.time(),
             conference_name=self._conference_name,
+            sub_account=self._sub_account,
         )
         self._archive.add(recording)
         return recording

@@ -135,6 +135,15 @@ def call_in(phone: Phone) -> None:
     phone.wait_for("call_state", state="CONFIRMED", timeout=15)
 
 
+def call_in_each(members: Mapping[str, Phone]) -> dict[str, float]:
+    """Each member calls in, in turn; when each call was up (its recording's start)."""
+    joined = {}
+    for name, phone in members.items():
+        call_in(phone)
+        joined[name] = time.monotonic()
+    return joined
+
+
 def hang_up_all(members: Mapping[str, Phone]) -> None:
     for phone in members.values():
         phone.hangup()
@@ -208,10 +217,7 @@ def test_mute_and_deaf_through_conference_control_and_back(
         server, before = start(server_factory, app, names)
         rooms = control(server)
         with phones(server, tmp_path, names) as members:
-            joined = {}
-            for name, phone in members.items():
-                call_in(phone)
-                joined[name] = time.monotonic()
+            joined = call_in_each(members)
             wait_for_members(server, 3)
             time.sleep(1.5)
             muted_at = time.monotonic()

@@ -6,7 +6,7 @@ import pytest
 
 from mediaserver.calls.conference_control import ConferenceControl, ConferenceNotFoundError
 from mediaserver.calls.leg_events import DigitSource
-from mediaserver.media.tones import SampleSource
+from mediaserver.media.port import MediaSource
 from mediaserver.plivoxml.conference_sounds import beeps
 from mediaserver.sip.message import Request, parse_message
 from mediaserver.store.conference_records import SqliteConferenceRecords
@@ -202,8 +202,7 @@ async def test_enter_and_exit_beeps_are_mixed_into_the_room() -> None:
         assert lengths == [len(beeps(1))] * 2 + [len(beeps(2))]
 
 
-def _samples(source: object) -> list[int]:
-    assert isinstance(source, SampleSource)
+def _samples(source: MediaSource) -> list[int]:
     out: list[int] = []
     while (frame := source.read_frame()) is not None:
         out.extend(frame.tolist())

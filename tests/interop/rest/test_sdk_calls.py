@@ -185,13 +185,13 @@ def test_live_play_speak_digits_record_transfer_and_hangup_on_a_real_call(
     assert digits == "1234"
     assert abs(dominant_between(heard, moved_at + 0.2, moved_at + 1.2) - 800) < 15
     assert hangup.params["HangupSource"] == "API Request"
-    stored = wait_until(lambda: _recording(client, recording.recording_id))
+    stored = wait_until(lambda: recording_or_none(client, recording.recording_id))
     assert 1500 <= int(stored.recording_duration_ms) <= 3000
     assert_no_leaks(server, before, counters=CALL_COUNTERS)
     assert client.calls.get(call_uuid).hangup_source == "API Request"
 
 
-def _recording(client: plivo.RestClient, recording_id: str) -> Any:
+def recording_or_none(client: plivo.RestClient, recording_id: str) -> Any:
     try:
         return client.recordings.get(recording_id)
     except plivo.exceptions.ResourceNotFoundError:

@@ -12,6 +12,7 @@ from mediaserver.api.rest.resources.carriers import (
     OutgoingCarrierResource,
     carrier_routes,
 )
+from mediaserver.api.rest.resources.conferences import ConferenceResource
 from mediaserver.api.rest.resources.endpoints import EndpointResource
 from mediaserver.api.rest.resources.live_calls import LiveCallResource
 from mediaserver.api.rest.resources.numbers import NumberResource
@@ -61,4 +62,16 @@ def every_route(
         ).routes(),
         *CallDetailResource(SqliteCallRecords(database), parts.calls, parts.requests).routes(),
         *LiveCallResource(parts.calls, parts.requests, parts.live_media).routes(),
+        *_conference_routes(applications),
     ]
+
+
+def _conference_routes(applications: ApplicationCalls) -> list[Route]:
+    """Conference/, where calls have rooms and speech (a server with a media engine)."""
+    services = applications.services
+    if services.conferences is None or services.tts is None:
+        return []
+    return ConferenceResource(
+        services.conferences, services.tts, services.sounds, services.recordings,
+        services.webhooks,
+    ).routes()  # fmt: skip
