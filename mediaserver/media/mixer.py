@@ -11,6 +11,12 @@ removed from an already clipped sum.
 A muted member contributes nothing (it still hears); a deaf member receives silence (it still
 speaks); room sounds (enter/exit beeps, a play to the room) are added to the room's total, so
 every member hears them over the conversation and the room's recording holds them too.
+
+Each room mixes at its own rate (room_rate): 8 kHz while every member speaks G.711, 16 kHz
+as soon as one speaks a wideband codec, so that member's upper band reaches the others
+instead of being cut at 3.4 kHz by an 8 kHz mix. The batch tick mixes the rooms of each
+rate in one pass of their own (a stack per rate). Sounds and recorders stay 8 kHz ports
+unless said otherwise; a wideband room converts them at its edge (rate_converters.py).
 """
 
 import asyncio
@@ -22,8 +28,9 @@ import numpy.typing as npt
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.media.floor import FloorTracker
-from mediaserver.media.frame import FRAME_SAMPLES
+from mediaserver.media.frame import SAMPLE_RATE, WIDEBAND_RATE, frame_samples
 from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.media.rate_converters import RateConverters, Signal
 from mediaserver.media.stream import MediaStream
 
 _INT16_MIN = -32768
@@ -62,6 +69,13 @@ def minus_own(totals: Wide, room_of_row: npt.NDArray[np.intp], contributions: Wi
     return saturate(totals[room_of_row] - contributions)
 
 
+def room_rate(members: list[MediaStream]) -> int:
+    """The rate a room mixes at: wideband as soon as one member's codec samples faster than
+    8 kHz (its RTP clock says so: Opus is 48 kHz, RFC 7587 §4.1), else 8 kHz."""
+    wideband = any(stream.format.clock_rate > SAMPLE_RATE for stream in members)
+    return WIDEBAND_RATE if wideband else SAMPLE_RATE
+
+
 @dataclass(frozen=True, slots=True)
 class ConferenceStatistics:
     conference_id: int
@@ -70,6 +84,7 @@ class ConferenceStatistics:
     deaf: int
     sounds: int
     recording: bool
+    sample_rate: int
 
 
 class RoomSound:
@@ -94,6 +109,9 @@ class Conference:
         self.deaf: set[int] = set()  # stream ids that receive silence
         self.sounds: list[RoomSound] = []
         self.sink: MediaSink | None = None  # the room's recording
+        self.sink_rate = SAMPLE_RATE  # the rate `sink` takes
+        self.sample_rate = SAMPLE_RATE  # the rate the room mixes at (follow_rate)
+        self._converters = RateConverters()
         self.floor: FloorTracker | None = None  # who speaks, when someone asked
         self.closed = False
 
@@ -113,9 +131,18 @@ class Conference:
     def speaks(self, stream: MediaStream) -> bool:
         return stream.stream_id not in self.muted
 
+    def follow_rate(self) -> int:
+        """Re-decide the room's rate from its members (one joined, left or changed codec)."""
+        rate = room_rate(self.members)
+        if rate != self.sample_rate:
+            self.sample_rate = rate
+            self._converters = RateConverters()
+        return rate
+
     def sound_frame(self) -> Wide:
-        """This tick's frame of every room sound, summed; finished sounds leave the room."""
-        frame: Wide = np.zeros(FRAME_SAMPLES, np.int32)
+        """This tick's frame of every room sound, summed, at the room's rate; finished sounds
+        leave the room. Sounds are 8 kHz sources: their sum is converted once, not each."""
+        frame: Wide = np.zeros(frame_samples(SAMPLE_RATE), np.int32)
         for sound in list(self.sounds):
             pcm = sound.source.read_frame()
             if pcm is None:
@@ -123,7 +150,23 @@ class Conference:
                 sound.finish(True)
                 continue
             frame += pcm
-        return frame
+        if self.sample_rate == SAMPLE_RATE:
+            return frame
+        if not self.sounds:
+            self._converters.forget(Signal.PLAYED)
+            return np.zeros(frame_samples(self.sample_rate), np.int32)
+        narrow = saturate(frame)
+        wide = self._converters.convert(Signal.PLAYED, narrow, SAMPLE_RATE, self.sample_rate)
+        return wide.astype(np.int32)
+
+    def record_frame(self, total: Wide) -> None:
+        """The room's whole mix of this tick to its recorder, at the rate the recorder takes."""
+        if self.sink is not None:
+            pcm = saturate(total)
+            rate = self.sample_rate
+            self.sink.write_frame(
+                self._converters.convert(Signal.RECORDED, pcm, rate, self.sink_rate)
+            )
 
     def stop_sounds(self) -> None:
         for sound in self.sounds:
@@ -138,6 +181,7 @@ class Conference:
             deaf=len(self.deaf),
             sounds=len(self.sounds),
             recording=self.sink is not None,
+            sample_rate=self.sample_rate,
         )
 
 
@@ -182,14 +226,15 @@ def mix_rooms(
     inputs: Pcm16,
     active: npt.NDArray[np.bool_],
 ) -> RoomMix:
-    """Every room's minus-one mixes in one pass; rooms record their whole mix as they go."""
+    """Every room's minus-one mixes in one pass; rooms record their whole mix as they go.
+    `inputs` holds the rows of every member, frames at the rate of all of these rooms."""
     layout = _Layout()
     for conference in conferences:
         members = [s for s in conference.members if s.stream_id in row_of]
         if members:
             layout.add(conference, members, row_of)
     if not layout.rows:
-        return RoomMix([], np.zeros((0, FRAME_SAMPLES), np.int16))
+        return RoomMix([], np.zeros((0, inputs.shape[1]), np.int16))
     speaks = np.array(layout.speaking) & active[layout.rows]
     contributions: Wide = inputs[layout.rows].astype(np.int32) * speaks[:, np.newaxis]
     sounds = np.stack([conference.sound_frame() for conference in layout.rooms])
@@ -197,8 +242,7 @@ def mix_rooms(
     heard = minus_own(totals, layout.room_of_row(), contributions)
     heard[np.array(layout.deaf)] = 0
     for index, conference in enumerate(layout.rooms):
-        if conference.sink is not None:
-            conference.sink.write_frame(saturate(totals[index]))
+        conference.record_frame(totals[index])
     _follow_floors(layout, contributions)
     return RoomMix(layout.rows, heard)
 
