@@ -61,7 +61,7 @@ class BatchChannel:
         self.rate = SAMPLE_RATE  # what its audio meets the others' at (its room's rate)
         self.codec_rate = SAMPLE_RATE  # what its codec decodes to and encodes from
         self._frame_samples = FRAME_SAMPLES  # one frame at codec_rate
-        self._converters = RateConverters()
+        self.converters = RateConverters()  # 8 kHz <-> `rate`, one per signal
         self._decoder = new_decoder(self.codec, SAMPLE_RATE)
         self._encoder = self._new_encoder()
         self._jitter_buffer = JitterBuffer(
@@ -93,7 +93,7 @@ class BatchChannel:
         if rate == self.rate:
             return
         self.rate = rate
-        self._converters = RateConverters()
+        self.converters = RateConverters()
         codec_rate = rate if rate in sample_rates(self.codec) else SAMPLE_RATE
         if codec_rate != self.codec_rate:
             self.codec_rate = codec_rate
@@ -105,11 +105,7 @@ class BatchChannel:
 
     def widen(self, signal: Signal, pcm: Pcm16) -> Pcm16:
         """An 8 kHz frame of `signal` at the channel's rate."""
-        return self._converters.convert(signal, pcm, SAMPLE_RATE, self.rate)
-
-    def narrow(self, signal: Signal, pcm: Pcm16) -> Pcm16:
-        """A frame of `signal` at the channel's rate, at 8 kHz."""
-        return self._converters.convert(signal, pcm, self.rate, SAMPLE_RATE)
+        return self.converters.convert(signal, pcm, SAMPLE_RATE, self.rate)
 
     def receive(self, data: bytes, addr: Address) -> None:
         """datagram_received of a batch stream: events out, audio in the buffer. The socket

@@ -5,12 +5,22 @@ it alone; a room's sounds, its recording), so each keeps its own filter history
 (resampler.py: frame-by-frame output equals one-shot output) and is made the first time that
 signal needs converting: a member of a G.711-only room makes none, nor does an Opus member
 whose narrowband audio nothing taps.
+
+The signals every wideband tick converts (what G.711 members send and are sent) go through
+`convert_rows`: all members' frames of one signal in one RowResampler product, each member's
+filter history kept here between ticks.
 """
 
 import enum
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from audiocodecs.pcm import Pcm16
-from mediaserver.media.resampler import Resampler
+from mediaserver.media.resampler import Resampler, RowResampler
+
+Floats = npt.NDArray[np.float64]
 
 
 class Signal(enum.Enum):
@@ -23,6 +33,7 @@ class Signal(enum.Enum):
 class RateConverters:
     def __init__(self) -> None:
         self._resamplers: dict[tuple[Signal, int, int], Resampler] = {}
+        self._histories: dict[Signal, Floats] = {}  # for convert_rows
 
     def convert(self, signal: Signal, pcm: Pcm16, from_rate: int, to_rate: int) -> Pcm16:
         """`pcm` of `signal` at `to_rate`: 20 ms in, 20 ms out."""
@@ -38,3 +49,23 @@ class RateConverters:
         """The signal stopped (a sound ended): its history must not lead into the next one."""
         for key in [key for key in self._resamplers if key[0] is signal]:
             del self._resamplers[key]
+
+    def history(self, signal: Signal, samples: int) -> Floats:
+        """The filter history of `signal` for convert_rows (silence the first time)."""
+        history = self._histories.get(signal)
+        return np.zeros(samples) if history is None or len(history) != samples else history
+
+    def keep(self, signal: Signal, history: Floats) -> None:
+        self._histories[signal] = history
+
+
+def convert_rows(
+    resampler: RowResampler, signal: Signal, converters: Sequence[RateConverters], pcm: Pcm16
+) -> Pcm16:
+    """Row i of `pcm` is the next frame of `signal` of the owner of converters[i]."""
+    size = resampler.history_samples
+    histories = np.stack([owner.history(signal, size) for owner in converters])
+    converted, kept = resampler.process(pcm, histories)
+    for owner, history in zip(converters, kept, strict=True):
+        owner.keep(signal, history)
+    return converted

@@ -22,8 +22,12 @@ from audiocodecs.pcm import Pcm16
 from mediaserver.media.batch_channel import BatchChannel
 from mediaserver.media.frame import SAMPLE_RATE, WIDEBAND_RATE, frame_samples
 from mediaserver.media.mixer import saturate
-from mediaserver.media.rate_converters import Signal
+from mediaserver.media.rate_converters import Signal, convert_rows
+from mediaserver.media.resampler import RowResampler
 from mediaserver.media.stream import MediaStream
+
+_WIDEN = RowResampler(SAMPLE_RATE, WIDEBAND_RATE)
+_NARROW = RowResampler(WIDEBAND_RATE, SAMPLE_RATE)
 
 
 @dataclass(slots=True)
@@ -48,12 +52,20 @@ class WideRows:
 
     def receive(self, channels: Sequence[BatchChannel], inputs: Pcm16) -> None:
         """Fill in what the decode left at the other rate (see the module's docstring)."""
-        for index, row in enumerate(self.rows):
-            channel = channels[row]
-            if channel.codec_rate == SAMPLE_RATE:
-                self.inputs[index] = channel.widen(Signal.RECEIVED, inputs[row])
-            elif _tapped_at_8khz(channel.stream):
-                inputs[row] = channel.narrow(Signal.RECEIVED, self.inputs[index])
+        g711 = [i for i, row in enumerate(self.rows) if channels[row].codec_rate == SAMPLE_RATE]
+        if g711:
+            rows = [self.rows[index] for index in g711]
+            owners = [channels[row].converters for row in rows]
+            self.inputs[g711] = convert_rows(_WIDEN, Signal.RECEIVED, owners, inputs[rows])
+        tapped = [
+            index
+            for index, row in enumerate(self.rows)
+            if channels[row].codec_rate != SAMPLE_RATE and _tapped_at_8khz(channels[row].stream)
+        ]
+        if tapped:
+            rows = [self.rows[index] for index in tapped]
+            owners = [channels[row].converters for row in rows]
+            inputs[rows] = convert_rows(_NARROW, Signal.RECEIVED, owners, self.inputs[tapped])
 
     def play(self, channel: BatchChannel, row: int, frame: Pcm16, over: bool) -> None:
         """An 8 kHz frame played to a wideband member alone: mixed over what it is sent
@@ -67,10 +79,15 @@ class WideRows:
 
     def send(self, channels: Sequence[BatchChannel], outputs: Pcm16) -> None:
         """Narrow what is sent into the 8 kHz rows that need it: a G.711 encode, a recorder."""
-        for index, row in enumerate(self.rows):
-            channel = channels[row]
-            if channel.codec_rate == SAMPLE_RATE or channel.stream.sink is not None:
-                outputs[row] = channel.narrow(Signal.SENT, self.outputs[index])
+        narrowed = [
+            index
+            for index, row in enumerate(self.rows)
+            if channels[row].codec_rate == SAMPLE_RATE or channels[row].stream.sink is not None
+        ]
+        if narrowed:
+            rows = [self.rows[index] for index in narrowed]
+            owners = [channels[row].converters for row in rows]
+            outputs[rows] = convert_rows(_NARROW, Signal.SENT, owners, self.outputs[narrowed])
 
     def encoded_frame(self, channel: BatchChannel, row: int, outputs: Pcm16) -> Pcm16:
         """What a channel encoding alone sends this tick, at its codec's rate."""
