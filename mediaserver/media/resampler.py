@@ -107,16 +107,21 @@ class RowResampler:
             self._weights = _upsampling_matrix(taps, ratio)
             self.history_samples = TAPS_PER_PHASE - 1
         else:
-            self._weights = taps[::-1].copy()
+            # Output j dots taps (reversed) with input samples j*R onwards: seen as groups of
+            # R samples, TAPS_PER_PHASE groups against the taps as a (groups x R) matrix.
+            self._weights = taps[::-1].reshape(TAPS_PER_PHASE, ratio)
             self.history_samples = len(taps) - 1
 
     def process(self, pcm: Pcm16, histories: Floats) -> tuple[Pcm16, Floats]:
         """(rows x samples) in, (rows x samples converted) out, and the histories to keep."""
         samples = np.concatenate([histories, pcm.astype(np.float64)], axis=1)
-        windows = sliding_window_view(samples, len(self._weights), axis=1)
         if self._up:
+            windows = sliding_window_view(samples, TAPS_PER_PHASE, axis=1)
             output = (windows @ self._weights).reshape(len(pcm), -1)
         else:
-            output = windows[:, :: self._ratio] @ self._weights
+            usable = samples.shape[1] // self._ratio * self._ratio
+            groups = samples[:, :usable].reshape(len(pcm), -1, self._ratio)
+            windows = sliding_window_view(groups, TAPS_PER_PHASE, axis=1)  # rows, j, R, groups
+            output = np.einsum("rjpg,gp->rj", windows, self._weights)
         converted = np.clip(np.rint(output), -32768, 32767).astype(np.int16)
         return converted, samples[:, samples.shape[1] - self.history_samples :]
