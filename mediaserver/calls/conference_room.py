@@ -26,6 +26,7 @@ from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_media import LegMedia
 from mediaserver.calls.room_mixer import RoomMixer
+from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.store.conference_records import ConferenceRecord, MemberRecord
 
@@ -158,10 +159,15 @@ class ConferenceRoom:
         """Mixed into what every member in the room hears."""
         return self._mixer.play(source)
 
-    def record_mix(self, sink: MediaSink | None) -> None:
-        """The room's whole mix into `sink` (None: stop)."""
+    def record_mix(self, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE) -> None:
+        """The room's whole mix into `sink` (None: stop), in frames at `sample_rate`."""
         self.recording = sink
-        self._mixer.record(sink)
+        self._mixer.record(sink, sample_rate)
+
+    def mix_rate(self) -> int:
+        """The rate the room mixes at with its members of now: 8 kHz, or 16 kHz with a
+        wideband member."""
+        return self._mixer.sample_rate()
 
     def on_floor(self, listener: Callable[[Member], None]) -> None:
         """Tell `listener` each member that takes the floor (floorEvent)."""

@@ -95,7 +95,9 @@ def test_a_stack_of_rows_is_each_rows_own_signal(source: int, target: int) -> No
     for start in range(0, source, frame):
         converted, histories = rows.process(signals[:, start : start + frame], histories)
         stacked.append(converted)
-        alone.append([r.process(s[start : start + frame]) for r, s in zip(singles, signals)])
+        alone.append(
+            [r.process(s[start : start + frame]) for r, s in zip(singles, signals, strict=True)]
+        )
     converted = np.concatenate(stacked, axis=1)
     assert converted.shape == (3, target)
     np.testing.assert_array_equal(converted, np.concatenate(alone, axis=1))

@@ -5,10 +5,13 @@ import asyncio
 from collections.abc import Callable
 
 from mediaserver.calls.leg_media import LegMedia
+from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.port import MediaSink, MediaSource
 
 
 class FakeRoomMixer:
+    rate = SAMPLE_RATE  # what sample_rate() says the room mixes at
+
     def __init__(self) -> None:
         self.members: list[LegMedia] = []
         self.muted: set[int] = set()
@@ -16,6 +19,7 @@ class FakeRoomMixer:
         self.played: list[MediaSource] = []
         self.plays: list[asyncio.Future[bool]] = []
         self.sink: MediaSink | None = None
+        self.sink_rate = SAMPLE_RATE
         self.floor_handler: Callable[[LegMedia], None] | None = None
         self.closed = False
 
@@ -39,8 +43,12 @@ class FakeRoomMixer:
         self.plays.append(asyncio.get_running_loop().create_future())
         return self.plays[-1]
 
-    def record(self, sink: MediaSink | None) -> None:
+    def record(self, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE) -> None:
         self.sink = sink
+        self.sink_rate = sample_rate
+
+    def sample_rate(self) -> int:
+        return self.rate
 
     def watch_floor(self, handler: Callable[[LegMedia], None] | None) -> None:
         self.floor_handler = handler
