@@ -1,13 +1,16 @@
 """A wideband conference room with real phones: two baresip members on Opus and a pjsua2
-member on PCMU in one <Conference>, each sending its own sine, each recording what it hears.
+member on PCMU in one <Conference>, each sending its own sine, each recording what it hears;
+the room records itself too.
 
 Proof by measurement (FFT): wanda's 5.6 kHz reaches xavier, the other Opus member, so the
 room mixed at 16 kHz (an 8 kHz mix has nothing above 4 kHz); yann on PCMU hears the
 narrowband part (xavier's 1 kHz) and no alias of the 5.6 kHz (at 8 - 5.6 = 2.4 kHz); the Opus
-members hear yann.
+members hear yann. The room's recording, started by an Opus member, is 16 kHz and holds all
+three.
 """
 
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +40,10 @@ pytest.importorskip("pjsua2")
 
 TONES = {"wanda": 5600, "xavier": 1000, "yann": 700}
 ALIAS_HZ = 8000 - TONES["wanda"]  # where 5.6 kHz folds to if sampled at 8 kHz unfiltered
-ROOM = '<Response><Conference callbackUrl="{events}">wideband</Conference></Response>'
+ROOM = (
+    '<Response><Conference callbackUrl="{events}" record="true" recordFileFormat="wav" '
+    'recordWhenAlone="true">wideband</Conference></Response>'
+)
 
 
 def opus_member(tmp_path: Path, server: ServerProcess, name: str) -> Baresip:
@@ -81,6 +87,7 @@ def test_an_opus_members_5_6_khz_reaches_the_other_opus_member_and_pcmu_hears_th
             yann.wait_for("call_state", state="DISCONNECTED", timeout=15)
             heard = {name: read_baresip_wav(m.received_audio_path()) for name, m in
                      (("wanda", wanda), ("xavier", xavier))}  # fmt: skip
+            room_recording = fetch_room_recording(app, tmp_path / "room.wav")
     rate, by_xavier = heard["xavier"]
     assert rate == 48000
     steady = window(by_xavier.mean(axis=1) * 32768, rate, -3.0, -0.3)
@@ -98,4 +105,26 @@ def test_an_opus_members_5_6_khz_reaches_the_other_opus_member_and_pcmu_hears_th
     one_khz, alias, own_tone = levels(steady, wav_rate, TONES["xavier"], ALIAS_HZ, TONES["yann"])
     assert one_khz > 100, one_khz
     assert one_khz > 20 * max(alias, own_tone), (one_khz, alias, own_tone)
+    samples, wav_rate = read_wav(room_recording)
+    assert wav_rate == 16000
+    steady = window(samples, wav_rate, 1.0, -0.5)
+    assert min(levels(steady, wav_rate, *TONES.values())) > 100
     assert_no_leaks(server, before, counters=COUNTERS)
+
+
+def fetch_room_recording(app: ApplicationServer, path: Path) -> Path:
+    """The room's file, once the record callback with its duration says it is in place."""
+    deadline = time.monotonic() + 15
+    while True:
+        finished = [
+            request.params["RecordUrl"] for request in app.requests_to("/events")
+            if request.params.get("ConferenceAction") == "record"
+            and request.params["RecordingDurationMs"] != "-1"
+        ]  # fmt: skip
+        if finished:
+            break
+        assert time.monotonic() < deadline, "the room's recording was never finished"
+        time.sleep(0.1)
+    with urllib.request.urlopen(finished[0], timeout=10) as reply:
+        path.write_bytes(reply.read())
+    return path
