@@ -250,11 +250,13 @@ class BatchProcessor:
         stream = channel.stream
         assert stream.source is not None
         frame = stream.source.read_frame()
+        over = stream.in_conference or stream.source_mixed
         if frame is not None and channel.wide:
-            wide.play(channel, row, frame, over=stream.in_conference)
+            wide.play(channel, row, frame, over)
             return True
-        if frame is not None and stream.in_conference:
-            # A sound to one member is mixed over what the room says, not swapped in.
+        if frame is not None and over:
+            # A sound to one member is mixed over what the room says, not swapped in; a
+            # mixed one over what the bridged peer says.
             outputs[row] = saturate(outputs[row].astype(np.int32) + frame)
             return True
         if frame is not None:

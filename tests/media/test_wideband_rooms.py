@@ -15,14 +15,22 @@ from audiocodecs.g711 import ulaw_decode
 from audiocodecs.opus import OpusDecoder, OpusEncoder
 from mediaserver.clock import ManualClock
 from mediaserver.media.batch import BatchProcessor
-from mediaserver.media.mixer import Conference, RoomSound
+from mediaserver.media.mixer import RoomSound
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import RtpSocket
 from mediaserver.media.stream import MediaStream, StreamFormat
 from mediaserver.media.tones import SampleSource
 from mediaserver.media.tones import tone as narrow_tone
 
-from .test_batch import RecordingTransport, make_stream, pcmu_packet, run_ticks, sent, tone
+from .test_batch import (
+    RecordingTransport,
+    make_stream,
+    pcmu_packet,
+    room,
+    run_ticks,
+    sent,
+    tone,
+)
 
 OPUS = StreamFormat("opus", 111, 48000, 20, None)
 TICKS = 40
@@ -73,16 +81,6 @@ def levels(pcm: np.ndarray, rate: int, *frequencies: float) -> list[float]:
     bins = np.fft.rfftfreq(len(pcm), 1 / rate)
     peak = spectrum.max()
     return [float(spectrum[np.abs(bins - f) < 30].max() / peak) for f in frequencies]
-
-
-def room(batch: BatchProcessor, *members: MediaStream) -> tuple[Conference, list]:
-    conference = Conference()
-    handlers = []
-    for member in members:
-        conference.add(member)
-        handlers.append(batch.add(member))
-    batch.conferences.append(conference)
-    return conference, handlers
 
 
 def test_a_6_khz_tone_crosses_a_room_of_opus_members() -> None:
