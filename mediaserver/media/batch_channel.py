@@ -10,7 +10,7 @@ decoded audio is cut or joined here into the tick's 20 ms frames.
 A channel runs at a rate: 8 kHz, or its conference room's wideband rate (frame.py). Codecs
 are created at that rate when they can run at it (libopus decodes to and encodes from 8 or
 16 kHz itself), so an Opus member of a wideband room is never resampled; a G.711 member of
-one is, at the tick's edges (widen, narrow: rate_converters.py).
+one is, at the tick's edges (wide_rows.py, rate_converters.py).
 """
 
 import logging

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.media.floor import FloorTracker
-from mediaserver.media.frame import SAMPLE_RATE, WIDEBAND_RATE, frame_samples
+from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE, WIDEBAND_RATE, frame_samples
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.rate_converters import RateConverters, Signal
 from mediaserver.media.stream import MediaStream
@@ -142,7 +142,7 @@ class Conference:
     def sound_frame(self) -> Wide:
         """This tick's frame of every room sound, summed, at the room's rate; finished sounds
         leave the room. Sounds are 8 kHz sources: their sum is converted once, not each."""
-        frame: Wide = np.zeros(frame_samples(SAMPLE_RATE), np.int32)
+        frame: Wide = np.zeros(FRAME_SAMPLES, np.int32)
         for sound in list(self.sounds):
             pcm = sound.source.read_frame()
             if pcm is None:
