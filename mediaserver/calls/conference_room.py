@@ -155,9 +155,9 @@ class ConferenceRoom:
         if member.in_mix:
             self._mixer.deafen(member.media, deaf)
 
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
-        """Mixed into what every member in the room hears."""
-        return self._mixer.play(source)
+    def play(self, source: MediaSource, sample_rate: int = SAMPLE_RATE) -> "asyncio.Future[bool]":
+        """Mixed into what every member in the room hears (frames at `sample_rate`)."""
+        return self._mixer.play(source, sample_rate)
 
     def record_mix(self, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE) -> None:
         """The room's whole mix into `sink` (None: stop), in frames at `sample_rate`."""

@@ -275,11 +275,12 @@ class MediaEngine:
         (conference.deaf.add if deaf else conference.deaf.discard)(stream.stream_id)
 
     def play_to_conference(
-        self, conference: Conference, source: MediaSource
+        self, conference: Conference, source: MediaSource, sample_rate: int = SAMPLE_RATE
     ) -> "asyncio.Future[bool]":
-        """Mix `source` into what every member hears; True once it ran out."""
+        """Mix `source` (frames at `sample_rate`) into what every member hears; True once it
+        ran out."""
         done: asyncio.Future[bool] = self._loop.create_future()
-        conference.sounds.append(RoomSound(source, done))
+        conference.sounds.append(RoomSound(source, done, sample_rate))
         return done
 
     def watch_floor(self, conference: Conference, handler: FloorHandler | None) -> None:

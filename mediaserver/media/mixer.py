@@ -15,8 +15,9 @@ every member hears them over the conversation and the room's recording holds the
 Each room mixes at its own rate (room_rate): 8 kHz while every member speaks G.711, 16 kHz
 as soon as one speaks a wideband codec, so that member's upper band reaches the others
 instead of being cut at 3.4 kHz by an 8 kHz mix. The batch tick mixes the rooms of each
-rate in one pass of their own (a stack per rate). Sounds and recorders stay 8 kHz ports
-unless said otherwise; a wideband room converts them at its edge (rate_converters.py).
+rate in one pass of their own (a stack per rate). A room's sounds and its recorder run at the
+rate they were given (8 kHz unless said), converted at the room's edge (rate_converters.py)
+when the room's rate differs.
 """
 
 import asyncio
@@ -28,7 +29,7 @@ import numpy.typing as npt
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.media.floor import FloorTracker
-from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE, WIDEBAND_RATE, frame_samples
+from mediaserver.media.frame import SAMPLE_RATE, WIDEBAND_RATE, frame_samples
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.rate_converters import RateConverters, Signal
 from mediaserver.media.stream import MediaStream
@@ -88,11 +89,15 @@ class ConferenceStatistics:
 
 
 class RoomSound:
-    """A source played to the whole room; its future says True when it ran out."""
+    """A source played to the whole room, in frames at `sample_rate`; its future says True
+    when it ran out."""
 
-    def __init__(self, source: MediaSource, done: "asyncio.Future[bool]") -> None:
+    def __init__(
+        self, source: MediaSource, done: "asyncio.Future[bool]", sample_rate: int = SAMPLE_RATE
+    ) -> None:
         self.source = source
         self.done = done
+        self.sample_rate = sample_rate
 
     def finish(self, ran_out: bool) -> None:
         if not self.done.done():
@@ -141,23 +146,28 @@ class Conference:
 
     def sound_frame(self) -> Wide:
         """This tick's frame of every room sound, summed, at the room's rate; finished sounds
-        leave the room. Sounds are 8 kHz sources: their sum is converted once, not each."""
-        frame: Wide = np.zeros(FRAME_SAMPLES, np.int32)
-        for sound in list(self.sounds):
+        leave the room. The sounds of another rate than the room's are summed first and
+        their sum converted, once (a rate's converter carries on from sound to sound)."""
+        frame: Wide = np.zeros(frame_samples(self.sample_rate), np.int32)
+        for rate in {sound.sample_rate for sound in self.sounds}:
+            summed = self._sounds_at(rate)
+            if rate == self.sample_rate:
+                frame += summed
+            else:
+                pcm = saturate(summed)
+                frame += self._converters.convert(Signal.PLAYED, pcm, rate, self.sample_rate)
+        return frame
+
+    def _sounds_at(self, sample_rate: int) -> Wide:
+        summed: Wide = np.zeros(frame_samples(sample_rate), np.int32)
+        for sound in [sound for sound in self.sounds if sound.sample_rate == sample_rate]:
             pcm = sound.source.read_frame()
             if pcm is None:
                 self.sounds.remove(sound)
                 sound.finish(True)
                 continue
-            frame += pcm
-        if self.sample_rate == SAMPLE_RATE:
-            return frame
-        if not self.sounds:
-            self._converters.forget(Signal.PLAYED)
-            return np.zeros(frame_samples(self.sample_rate), np.int32)
-        narrow = saturate(frame)
-        wide = self._converters.convert(Signal.PLAYED, narrow, SAMPLE_RATE, self.sample_rate)
-        return wide.astype(np.int32)
+            summed += pcm
+        return summed
 
     def record_frame(self, total: Wide) -> None:
         """The room's whole mix of this tick to its recorder, at the rate the recorder takes."""

@@ -45,11 +45,6 @@ class RateConverters:
             resampler = self._resamplers[key] = Resampler(from_rate, to_rate)
         return resampler.process(pcm)
 
-    def forget(self, signal: Signal) -> None:
-        """The signal stopped (a sound ended): its history must not lead into the next one."""
-        for key in [key for key in self._resamplers if key[0] is signal]:
-            del self._resamplers[key]
-
     def history(self, signal: Signal, samples: int) -> Floats:
         """The filter history of `signal` for convert_rows (silence the first time)."""
         history = self._histories.get(signal)

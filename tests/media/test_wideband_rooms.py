@@ -188,3 +188,32 @@ async def test_room_sounds_and_the_recording_keep_their_pitch_in_a_wideband_room
     assert len(recording) == 320 * (TICKS - SETTLED)
     one, six = levels(recording, 16000, 1000, 6000)
     assert min(one, six) > 0.3
+
+
+async def test_a_16_khz_sound_is_wideband_in_a_wideband_room_and_narrowed_in_an_8_khz_one() -> None:
+    """One sound of 1 kHz + 6 kHz at 16 kHz into two rooms: the Opus member hears both
+    tones, the PCMU room the 1 kHz and no 2 kHz alias of the 6 kHz."""
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    opus = OpusPeer(opus_stream(1))
+    wide_room, wide_handlers = room(batch, opus.stream)
+    phone = make_stream(2, "PCMU")
+    narrow_room, narrow_handlers = room(batch, phone)
+    t = np.arange(16000) / 16000
+    both = np.rint(4000 * (np.sin(2 * np.pi * 1000 * t) + np.sin(2 * np.pi * 6000 * t)))
+    loop = asyncio.get_running_loop()
+    for conference in (wide_room, narrow_room):
+        source = SampleSource(both.astype(np.int16), 16000)
+        conference.sounds.append(RoomSound(source, loop.create_future(), 16000))
+
+    def feed(index: int) -> None:
+        wide_handlers[0](opus.packet(index, np.zeros(960, np.int16)), ("", 0))
+        narrow_handlers[0](pcmu_packet(index, np.zeros(160, np.int16)), ("", 0))
+
+    run_ticks(batch, clock, feed, TICKS)
+    one, six = levels(opus.heard()[960 * SETTLED :], 48000, 1000, 6000)
+    assert min(one, six) > 0.3
+    narrow = ulaw_decode(np.frombuffer(b"".join(p[12:] for p in sent(phone)), np.uint8))
+    one, alias = levels(narrow[160 * SETTLED :], 8000, 1000, 2000)
+    assert one == 1.0
+    assert alias < 0.01

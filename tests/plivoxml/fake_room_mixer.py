@@ -17,6 +17,7 @@ class FakeRoomMixer:
         self.muted: set[int] = set()
         self.deaf: set[int] = set()
         self.played: list[MediaSource] = []
+        self.played_rates: list[int] = []
         self.plays: list[asyncio.Future[bool]] = []
         self.sink: MediaSink | None = None
         self.sink_rate = SAMPLE_RATE
@@ -38,8 +39,9 @@ class FakeRoomMixer:
     def deafen(self, media: LegMedia, deaf: bool) -> None:
         (self.deaf.add if deaf else self.deaf.discard)(id(media))
 
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
+    def play(self, source: MediaSource, sample_rate: int = SAMPLE_RATE) -> "asyncio.Future[bool]":
         self.played.append(source)
+        self.played_rates.append(sample_rate)
         self.plays.append(asyncio.get_running_loop().create_future())
         return self.plays[-1]
 

@@ -11,6 +11,7 @@ from mediaserver.calls.conference_control import ConferenceControl, ConferenceNo
 from mediaserver.calls.leg_events import DigitSource
 from mediaserver.media.tones import SampleSource
 from mediaserver.plivoxml.conference_sounds import beeps
+from mediaserver.plivoxml.prompts import BEEP_HZ
 from mediaserver.sip.message import Request, parse_message
 from mediaserver.store.conference_records import SqliteConferenceRecords
 from tests.calls.in_memory import FakeMedia, Incoming, in_dialog, invite
@@ -204,6 +205,18 @@ async def test_enter_and_exit_beeps_are_mixed_into_the_room() -> None:
         await hang_up(harness, first, 1)
         lengths = [len(_samples(source)) for source in mixer.played]
         assert lengths == [len(beeps(1))] * 2 + [len(beeps(2))]
+
+
+async def test_a_wideband_room_gets_its_beeps_at_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FakeRoomMixer, "rate", 16000)
+    async with running_application({ANSWER_URL: room_document(enterSound="beep:1")}) as harness:
+        await join(harness, 1)
+        mixer = harness.mixers[0]
+        assert mixer.played_rates == [16000]
+        samples = np.array(_samples(mixer.played[0]), np.float64)
+        assert len(samples) == len(beeps(1, 16000))
+        spectrum = np.abs(np.fft.rfft(samples))
+        assert np.argmax(spectrum) * 16000 / len(samples) == pytest.approx(BEEP_HZ, abs=10)
 
 
 def _samples(source: object) -> list[int]:
