@@ -13,7 +13,7 @@ two rows happen here, only where something needs them:
   encodes it as it is, a G.711 member (or one with a recorder) gets it narrowed.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,6 @@ from mediaserver.media.frame import SAMPLE_RATE, WIDEBAND_RATE, frame_samples
 from mediaserver.media.mixer import saturate
 from mediaserver.media.rate_converters import Signal, convert_rows
 from mediaserver.media.resampler import RowResampler
-from mediaserver.media.stream import MediaStream
 
 _WIDEN = RowResampler(SAMPLE_RATE, WIDEBAND_RATE)
 _NARROW = RowResampler(WIDEBAND_RATE, SAMPLE_RATE)
@@ -52,20 +51,16 @@ class WideRows:
 
     def receive(self, channels: Sequence[BatchChannel], inputs: Pcm16) -> None:
         """Fill in what the decode left at the other rate (see the module's docstring)."""
-        g711 = [i for i, row in enumerate(self.rows) if channels[row].codec_rate == SAMPLE_RATE]
+        g711 = self._indexes(channels, _speaks_g711)
         if g711:
-            rows = [self.rows[index] for index in g711]
-            owners = [channels[row].converters for row in rows]
-            self.inputs[g711] = convert_rows(_WIDEN, Signal.RECEIVED, owners, inputs[rows])
-        tapped = [
-            index
-            for index, row in enumerate(self.rows)
-            if channels[row].codec_rate != SAMPLE_RATE and _tapped_at_8khz(channels[row].stream)
-        ]
+            rows = self._rows(g711)
+            widened = self._convert(_WIDEN, Signal.RECEIVED, channels, rows, inputs[rows])
+            self.inputs[g711] = widened
+        tapped = self._indexes(channels, _opus_tapped_at_8khz)
         if tapped:
-            rows = [self.rows[index] for index in tapped]
-            owners = [channels[row].converters for row in rows]
-            inputs[rows] = convert_rows(_NARROW, Signal.RECEIVED, owners, self.inputs[tapped])
+            rows = self._rows(tapped)
+            frames = self.inputs[tapped]
+            inputs[rows] = self._convert(_NARROW, Signal.RECEIVED, channels, rows, frames)
 
     def play(self, channel: BatchChannel, row: int, frame: Pcm16, over: bool) -> None:
         """An 8 kHz frame played to a wideband member alone: mixed over what it is sent
@@ -79,15 +74,11 @@ class WideRows:
 
     def send(self, channels: Sequence[BatchChannel], outputs: Pcm16) -> None:
         """Narrow what is sent into the 8 kHz rows that need it: a G.711 encode, a recorder."""
-        narrowed = [
-            index
-            for index, row in enumerate(self.rows)
-            if channels[row].codec_rate == SAMPLE_RATE or channels[row].stream.sink is not None
-        ]
+        narrowed = self._indexes(channels, _sends_at_8khz)
         if narrowed:
-            rows = [self.rows[index] for index in narrowed]
-            owners = [channels[row].converters for row in rows]
-            outputs[rows] = convert_rows(_NARROW, Signal.SENT, owners, self.outputs[narrowed])
+            rows = self._rows(narrowed)
+            frames = self.outputs[narrowed]
+            outputs[rows] = self._convert(_NARROW, Signal.SENT, channels, rows, frames)
 
     def encoded_frame(self, channel: BatchChannel, row: int, outputs: Pcm16) -> Pcm16:
         """What a channel encoding alone sends this tick, at its codec's rate."""
@@ -97,6 +88,37 @@ class WideRows:
         at_codec_rate: Pcm16 = self.outputs[self.index_of_row[row]]
         return at_codec_rate
 
+    def _indexes(
+        self, channels: Sequence[BatchChannel], chosen: Callable[[BatchChannel], bool]
+    ) -> list[int]:
+        return [index for index, row in enumerate(self.rows) if chosen(channels[row])]
 
-def _tapped_at_8khz(stream: MediaStream) -> bool:
-    return stream.detects_inband() or stream.sink is not None
+    def _rows(self, indexes: list[int]) -> list[int]:
+        return [self.rows[index] for index in indexes]
+
+    def _convert(
+        self,
+        resampler: RowResampler,
+        signal: Signal,
+        channels: Sequence[BatchChannel],
+        rows: list[int],
+        frames: Pcm16,
+    ) -> Pcm16:
+        return convert_rows(resampler, signal, [channels[row].converters for row in rows], frames)
+
+
+def _speaks_g711(channel: BatchChannel) -> bool:
+    """Its codec runs at 8 kHz only: what it sends and is sent crosses the rates here."""
+    return channel.codec_rate == SAMPLE_RATE
+
+
+def _tapped_at_8khz(channel: BatchChannel) -> bool:
+    return channel.stream.detects_inband() or channel.stream.sink is not None
+
+
+def _opus_tapped_at_8khz(channel: BatchChannel) -> bool:
+    return not _speaks_g711(channel) and _tapped_at_8khz(channel)
+
+
+def _sends_at_8khz(channel: BatchChannel) -> bool:
+    return _speaks_g711(channel) or channel.stream.sink is not None

@@ -19,7 +19,7 @@ from mediaserver.media.mixer import RoomSound
 from mediaserver.media.port_allocator import BoundPorts
 from mediaserver.media.rtp_socket import RtpSocket
 from mediaserver.media.stream import MediaStream, StreamFormat
-from mediaserver.media.tones import SampleSource
+from mediaserver.media.tones import SampleSource, dtmf_frequencies
 from mediaserver.media.tones import tone as narrow_tone
 
 from .test_batch import (
@@ -217,3 +217,23 @@ async def test_a_16_khz_sound_is_wideband_in_a_wideband_room_and_narrowed_in_an_
     one, alias = levels(narrow[160 * SETTLED :], 8000, 1000, 2000)
     assert one == 1.0
     assert alias < 0.01
+
+
+def test_in_band_digits_of_an_opus_member_of_a_wideband_room_are_detected() -> None:
+    """Goertzel runs at 8 kHz: the member's 16 kHz audio is narrowed for it."""
+    clock = ManualClock()
+    batch = BatchProcessor(clock)
+    caller, other = OpusPeer(opus_stream(1)), OpusPeer(opus_stream(2))
+    digits: list[str] = []
+    caller.stream.digit_handler = lambda event: digits.append(event.digit)
+    caller.stream.inband_detection = True
+    conference, handlers = room(batch, caller.stream, other.stream)
+    press = narrow_tone(dtmf_frequencies("5"), 48000 * 3 // 10, 8000.0, sample_rate=48000)
+    audio = np.concatenate([np.zeros(960 * 10, np.int16), press, np.zeros(960 * 10, np.int16)])
+
+    def feed(index: int) -> None:
+        handlers[0](caller.packet(index, audio[960 * index : 960 * (index + 1)]), ("", 0))
+
+    run_ticks(batch, clock, feed, len(audio) // 960)
+    assert conference.sample_rate == 16000
+    assert digits == ["5"]
