@@ -23,6 +23,7 @@ from mediaserver.media.tts import TtsEngine
 from mediaserver.plivoxml.account_webhooks import AccountWebhooks
 from mediaserver.plivoxml.application_script import run_application
 from mediaserver.plivoxml.call_debug_log import CallDebugLog
+from mediaserver.plivoxml.caller_audio import CallerAudio
 from mediaserver.plivoxml.dial_plan import RouterDialPlan
 from mediaserver.plivoxml.recording_archive import RecordingArchive
 from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Services
@@ -117,11 +118,18 @@ class ApplicationCalls:
         )
         await self.run(leg, urls, identity)
 
-    async def run(self, leg: CallControl, urls: ApplicationUrls, identity: CallIdentity) -> None:
-        """Run the application on `leg`, known as running until it returns."""
+    async def run(
+        self,
+        leg: CallControl,
+        urls: ApplicationUrls,
+        identity: CallIdentity,
+        caller_audio: CallerAudio | None = None,
+    ) -> None:
+        """Run the application on `leg`, known as running until it returns; its verbs hear
+        the callee through `caller_audio` when others listen there too."""
         running = self.running[leg.call_uuid] = RunningApplication(urls, identity)
         try:
-            await run_application(leg, urls, identity, self.services)
+            await run_application(leg, urls, identity, self.services, caller_audio)
         finally:
             # A transfer's new run may have replaced this one's entry already.
             if self.running.get(leg.call_uuid) is running:
