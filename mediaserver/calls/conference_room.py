@@ -27,6 +27,7 @@ from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_media import LegMedia
 from mediaserver.calls.room_mixer import RoomMixer
+from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.store.conference_records import ConferenceRecord, MemberRecord
 
@@ -184,11 +185,12 @@ class ConferenceRoom:
         if member.in_mix:
             self._mixer.deafen(member.media, deaf)
 
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
-        """Mixed into what every member in the room hears (until it ends or is stopped)."""
+    def play(self, source: MediaSource, sample_rate: int = SAMPLE_RATE) -> "asyncio.Future[bool]":
+        """Mixed into what every member in the room hears (frames at `sample_rate`), until it
+        ends or is stopped."""
         sound = _StoppableSource(source)
         self._sounds.add(sound)
-        played = self._mixer.play(sound)
+        played = self._mixer.play(sound, sample_rate)
         played.add_done_callback(lambda _: self._sounds.discard(sound))
         return played
 
@@ -199,10 +201,15 @@ class ConferenceRoom:
             sound.stopped = True
         return playing
 
-    def record_mix(self, sink: MediaSink | None) -> None:
-        """The room's whole mix into `sink` (None: stop)."""
+    def record_mix(self, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE) -> None:
+        """The room's whole mix into `sink` (None: stop), in frames at `sample_rate`."""
         self.recording = sink
-        self._mixer.record(sink)
+        self._mixer.record(sink, sample_rate)
+
+    def mix_rate(self) -> int:
+        """The rate the room mixes at with its members of now: 8 kHz, or 16 kHz with a
+        wideband member."""
+        return self._mixer.sample_rate()
 
     def on_floor(self, listener: Callable[[Member], None]) -> None:
         """Tell `listener` each member that takes the floor (floorEvent)."""

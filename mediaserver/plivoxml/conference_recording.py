@@ -32,8 +32,17 @@ class ConferenceRecording:
         call_uuid: str,
     ) -> None:
         self.call_uuid = call_uuid  # the member whose document asked for it
+        # At the room's rate when it starts (16 kHz with a wideband member): the mixer
+        # converts the room's mix to it if the rate changes afterwards.
+        self.sample_rate = room.mix_rate()
         self._file = RecordingFile(
-            archive, call_uuid, file_format, 1, conference_name=room.name, sub_account=room.account
+            archive,
+            call_uuid,
+            file_format,
+            1,
+            conference_name=room.name,
+            sub_account=room.account,
+            sample_rate=self.sample_rate,
         )
         self.recording_id = self._file.recording_id
         self.url = self._file.url
@@ -82,7 +91,7 @@ def start_recording(
 ) -> ConferenceRecording:
     """Record `room` until it closes; the file is finished by the rooms' own task."""
     recording = ConferenceRecording(room, archive, file_format, alone, call_uuid)
-    room.record_mix(recording)
+    room.record_mix(recording, recording.sample_rate)
 
     def finish() -> None:
         rooms.spawn(recording.finish())
