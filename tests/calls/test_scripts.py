@@ -114,7 +114,8 @@ async def test_a_leg_moved_to_another_script_leaves_the_first_running(harness: H
     await harness.settle()
     assert left == [leg]
     assert not leg.ended
-    assert first.task is not None and not first.task.done()
+    assert first.task is not None
+    assert not first.task.done()
     release.set()
     await harness.settle()
     assert first.task.done()
