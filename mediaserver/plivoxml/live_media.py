@@ -34,8 +34,9 @@ class RecordingCallback:
 
 
 class LiveMedia:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, accounts: Callable[[str | None], Services]) -> None:
         self._services = services
+        self._accounts = accounts  # an account's services: its recordings and callbacks
         self._prompts: dict[str, asyncio.Task[None]] = {}
         self._recordings: dict[str, _LiveRecording] = {}
         self._finishing: set[asyncio.Task[None]] = set()
@@ -73,10 +74,14 @@ class LiveMedia:
         file_format: str,
         time_limit: int,
         callback: RecordingCallback | None,
+        sub_account: str | None = None,
     ) -> LiveRecordingStarted:
+        """Record the leg of `sub_account`'s call: the recording is that account's, its
+        callback signed with its token."""
         if leg.call_uuid in self._recordings:
             self._recordings[leg.call_uuid].stop()
-        recording = _LiveRecording(self._services, leg, file_format, callback)
+        services = self._accounts(sub_account)
+        recording = _LiveRecording(services, leg, file_format, callback)
         recording.on_stop = lambda: self._forget_recording(leg.call_uuid, recording)
         self._recordings[leg.call_uuid] = recording
         deadlines = self._services.deadlines
