@@ -43,14 +43,6 @@ async def applications(tmp_path: Path) -> AsyncIterator[ApplicationCalls]:
     await calls.close()
 
 
-@pytest.fixture
-async def app() -> AsyncIterator[ApplicationServer]:
-    server = ApplicationServer()
-    await server.start()
-    yield server
-    await server.close()
-
-
 def signed_with(received: Received, token: str, main_token: str) -> bool:
     headers, form = received.headers, received.form
     v3_nonce, v2_nonce, url = headers[NONCE_V3], headers[NONCE_V2], received.url

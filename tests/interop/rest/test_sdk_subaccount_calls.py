@@ -96,12 +96,19 @@ def test_a_sub_accounts_call_is_its_own_and_signed_with_its_token(
             ):
                 with pytest.raises(plivo.exceptions.ResourceNotFoundError):
                     act()
+            for legs, urls, named in (
+                ("bleg", {"bleg_url": app.url("/x")}, "legs"),  # not bridged: no B leg
+                ("both", {"bleg_url": app.url("/x")}, "aleg_url"),
+            ):
+                with pytest.raises(plivo.exceptions.ValidationError, match=named):
+                    shop.calls.transfer(call_uuid, legs=legs, **urls)
             time.sleep(1.5)
             shop.calls.hangup(call_uuid)
             phone.wait_for("call_state", state="DISCONNECTED")
         [hangup] = wait_until(lambda: app.requests_to("/hangup"))
         [answer], [ring] = app.requests_to("/answer"), app.requests_to("/ring")
-    assert abs(dominant_between(heard, 0.3, 1.2) - 600) < 15
+    assert abs(dominant_between(heard, 0.3, 1.7) - 600) < 15  # the refused transfers moved nothing
+    assert not app.requests_to("/x")
     for request in (ring, answer, hangup):
         assert_signed_for(request, shop_token)
     assert hangup.params["HangupSource"] == "API Request"
