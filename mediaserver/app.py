@@ -43,12 +43,12 @@ from mediaserver.sip.transaction.timers import Timers
 from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.bindings import SqliteBindings
 from mediaserver.store.call_records import SqliteCallRecords
-from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.conference_records import SqliteConferenceRecords
 from mediaserver.store.database import open_database
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.store.recordings import SqliteRecordings
+from mediaserver.store.sqlite_carriers import SqliteCarriers
 from mediaserver.store.subaccounts import SqliteSubaccounts
 from mediaserver.transport.certificate import TlsFiles, self_signed
 from mediaserver.transport.local_address import LocalAddress

@@ -7,10 +7,10 @@ from mediaserver.config import Config
 from mediaserver.store.carriers import (
     CarrierExistsError,
     CarrierKind,
-    SqliteCarriers,
     new_incoming_carrier,
     new_outgoing_carrier,
 )
+from mediaserver.store.sqlite_carriers import SqliteCarriers
 
 
 def add_commands(commands: Subcommands) -> list[argparse.ArgumentParser]:

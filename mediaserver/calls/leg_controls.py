@@ -26,24 +26,27 @@ class MediaControls:
     _services: LegServices
     _bridge: Bridge | None
 
-    async def play(self, source: MediaSource) -> bool:
+    async def play(self, source: MediaSource, mixed: bool = False) -> bool:
         """Send `source` to the peer until it runs out (True), or it is stopped or the leg
-        ends (False). While a leg plays, what a bridged peer says is not heard."""
+        ends (False). While a leg plays, what a bridged peer says is not heard, unless
+        `mixed`: then the two are heard together."""
         if self._as_leg().ended or not self.media.is_open:
             return False
-        done = self.media.play(source)
+        done = self.media.play(source, mixed)
         try:
             return await done
         except BaseException:
             self.media.stop_playing()
             raise
 
-    async def speak(self, text: str, voice: str = "WOMAN", language: str = "en-US") -> bool:
+    async def speak(
+        self, text: str, voice: str = "WOMAN", language: str = "en-US", mixed: bool = False
+    ) -> bool:
         tts = self._services.tts
         if tts is None:
             raise MediaRefusedError("no text-to-speech engine is configured")
         samples = await tts.synthesize(text, voice, language, SAMPLE_RATE)
-        return await self.play(SampleSource(samples))
+        return await self.play(SampleSource(samples), mixed)
 
     def stop_playing(self) -> None:
         self.media.stop_playing()

@@ -73,7 +73,7 @@ class LegMedia(Protocol):
     def connect(self, other: "LegMedia") -> None: ...
     def disconnect(self) -> None: ...
     def connected_to(self, other: "LegMedia") -> bool: ...
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]": ...
+    def play(self, source: MediaSource, mixed: bool = False) -> "asyncio.Future[bool]": ...
     def stop_playing(self) -> None: ...
     def send_digits(
         self, digits: str, duration_ms: int | None = None
@@ -258,8 +258,8 @@ class RtpLegMedia:
     def connected_to(self, other: LegMedia) -> bool:
         return self.stream is not None and self.stream.peer is stream_of(other)
 
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
-        return self._engine.play(self._open_stream(), source)
+    def play(self, source: MediaSource, mixed: bool = False) -> "asyncio.Future[bool]":
+        return self._engine.play(self._open_stream(), source, mixed)
 
     def stop_playing(self) -> None:
         if self.stream is not None:

@@ -189,8 +189,9 @@ class BatchProcessor:
     def _play(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
         assert stream.source is not None
         frame = stream.source.read_frame()
-        if frame is not None and stream.in_conference:
-            # A sound to one member is mixed over what the room says, not swapped in.
+        if frame is not None and (stream.in_conference or stream.source_mixed):
+            # A sound to one member is mixed over what the room says, not swapped in; a
+            # mixed one over what the bridged peer says.
             outputs[row] = saturate(outputs[row].astype(np.int32) + frame)
             return True
         if frame is not None:

@@ -177,11 +177,15 @@ class MediaEngine:
         stream.peer = peer.peer = None
         self._update(stream, peer)
 
-    def play(self, stream: MediaStream, source: MediaSource) -> "asyncio.Future[bool]":
-        """Send `source` instead of the peer's audio; the future says True when it ran out."""
+    def play(
+        self, stream: MediaStream, source: MediaSource, mixed: bool = False
+    ) -> "asyncio.Future[bool]":
+        """Send `source` instead of the peer's audio, or (`mixed`) added to it; the future
+        says True when it ran out."""
         self._check_open(stream)
         self.stop_playing(stream)
         stream.source = source
+        stream.source_mixed = mixed
         stream.playback_done = self._loop.create_future()
         self._update(stream)
         return stream.playback_done

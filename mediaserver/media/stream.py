@@ -174,6 +174,7 @@ class MediaStream:
         self.peer: MediaStream | None = None
         self.in_conference = False
         self.source: MediaSource | None = None
+        self.source_mixed = False  # added to what the stream sends, not instead of it
         self.playback_done: asyncio.Future[bool] | None = None
         self.sink: MediaSink | None = None
         self.sink_hears_sent = True  # the sink gets what is sent mixed in, or only what comes

@@ -2,9 +2,14 @@
 Record/): play URLs or speak text to a leg, send it digits, record it; each started in the
 background (the API answers 202 at once) and stoppable.
 
-A live prompt takes the leg's output while it plays, as a verb's prompt does; whatever the
-leg's document was playing is cut. Work is kept per call and cancelled when stopped or when
+A live prompt is mixed into what a bridged leg hears from its peer (Plivo's `mix`, true by
+default) or takes the leg's output while it plays, as a verb's prompt does; whatever the leg's
+document was playing is cut. Work is kept per call and cancelled when stopped or when
 the call ends, so nothing outlives its call.
+
+A recording is mono (the leg's voice and what it hears, mixed) or stereo: the leg's voice on
+the left channel and its bridged peer's on the right (silence while it has none), as Plivo's
+record_channel_type=stereo puts each leg of a call on its own channel.
 """
 
 import asyncio
@@ -16,7 +21,7 @@ from typing import Any
 from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.leg_events import Ended, LegEvent
 from mediaserver.media.file_player import FilePlayer
-from mediaserver.media.recorder import Recorder
+from mediaserver.media.recorder import Recorder, StereoRecorder
 from mediaserver.plivoxml.record_verb import RecordingFile
 from mediaserver.plivoxml.session import Services, SoundError
 
@@ -41,9 +46,11 @@ class LiveMedia:
         self._recordings: dict[str, _LiveRecording] = {}
         self._finishing: set[asyncio.Task[None]] = set()
 
-    def play(self, leg: CallControl, urls: list[str], loop: bool, length: int | None) -> None:
+    def play(
+        self, leg: CallControl, urls: list[str], loop: bool, length: int | None, *, mixed: bool
+    ) -> None:
         """Fetch every URL first (a bad one fails the request, not the call), then play."""
-        self._prompt(leg, self._play(leg, urls, loop), length)
+        self._prompt(leg, self._play(leg, urls, loop, mixed), length)
 
     async def check_sounds(self, urls: list[str]) -> str | None:
         """The first URL that cannot be played, with why; None when all can."""
@@ -54,8 +61,10 @@ class LiveMedia:
                 return f"{url}: {error}"
         return None
 
-    def speak(self, leg: CallControl, text: str, voice: str, language: str, loop: bool) -> None:
-        self._prompt(leg, self._speak(leg, text, voice, language, loop), None)
+    def speak(
+        self, leg: CallControl, text: str, voice: str, language: str, loop: bool, *, mixed: bool
+    ) -> None:
+        self._prompt(leg, self._speak(leg, (text, voice, language), loop, mixed), None)
 
     def stop_prompt(self, leg: CallControl) -> bool:
         """Stop what this API started playing on the leg (False: nothing was)."""
@@ -74,14 +83,18 @@ class LiveMedia:
         file_format: str,
         time_limit: int,
         callback: RecordingCallback | None,
+        stereo: bool = False,
+        peer: CallControl | None = None,
         sub_account: str | None = None,
     ) -> LiveRecordingStarted:
-        """Record the leg of `sub_account`'s call: the recording is that account's, its
-        callback signed with its token."""
+        """Record `leg` (and in stereo its bridged `peer` on the right channel) of
+        `sub_account`'s call: the recording is that account's, its callback signed with its
+        token."""
         if leg.call_uuid in self._recordings:
             self._recordings[leg.call_uuid].stop()
+        channels = _Channels(stereo, peer if stereo else None)
         services = self._accounts(sub_account)
-        recording = _LiveRecording(services, leg, file_format, callback)
+        recording = _LiveRecording(services, leg, file_format, callback, channels)
         recording.on_stop = lambda: self._forget_recording(leg.call_uuid, recording)
         self._recordings[leg.call_uuid] = recording
         deadlines = self._services.deadlines
@@ -145,19 +158,20 @@ class LiveMedia:
         task.add_done_callback(lambda _: subscription.cancel())
         return task
 
-    async def _play(self, leg: CallControl, urls: list[str], loop: bool) -> None:
+    async def _play(self, leg: CallControl, urls: list[str], loop: bool, mixed: bool) -> None:
         sounds = [await self._services.sounds.load(url) for url in urls]
         while True:
             for samples in sounds:
-                if not await leg.play(FilePlayer(samples, 1)):
+                if not await leg.play(FilePlayer(samples, 1), mixed):
                     return
             if not loop:
                 return
 
     async def _speak(
-        self, leg: CallControl, text: str, voice: str, language: str, loop: bool
+        self, leg: CallControl, speech: tuple[str, str, str], loop: bool, mixed: bool
     ) -> None:
-        while await leg.speak(text, voice, language) and loop:
+        text, voice, language = speech
+        while await leg.speak(text, voice, language, mixed) and loop:
             pass
 
     def _forget_recording(self, call_uuid: str, recording: "_LiveRecording") -> None:
@@ -169,8 +183,14 @@ class LiveMedia:
             recording.finishing.add_done_callback(self._finishing.discard)
 
 
+@dataclass(frozen=True, slots=True)
+class _Channels:
+    stereo: bool
+    peer: CallControl | None  # stereo only: the leg on the right channel
+
+
 class _LiveRecording:
-    """The leg's voice and what it hears, mono, until stopped, time_limit, or the hangup."""
+    """A leg's recording until stopped, time_limit, or the hangup (the module says what)."""
 
     def __init__(
         self,
@@ -178,13 +198,23 @@ class _LiveRecording:
         leg: CallControl,
         file_format: str,
         callback: RecordingCallback | None,
+        channels: _Channels,
     ) -> None:
         self._services = services
         self._leg = leg
         self._callback = callback
-        self.file = RecordingFile(services.recordings, leg.call_uuid, file_format, channels=1)
-        self._recorder = Recorder(self.file.writer)
-        leg.record(self._recorder, heard=True)
+        count = 2 if channels.stereo else 1
+        self.file = RecordingFile(services.recordings, leg.call_uuid, file_format, count)
+        self._stereo = StereoRecorder(self.file.writer) if channels.stereo else None
+        self._peer = (
+            channels.peer if channels.peer is not None and not channels.peer.ended else None
+        )
+        if self._stereo is None:
+            leg.record(Recorder(self.file.writer), heard=True)
+        else:
+            leg.record(self._stereo.left, heard=False)
+            if self._peer is not None:
+                self._peer.record(self._stereo.right, heard=False)
         self._subscription = leg.subscribe(self._hear)
         self.finishing: asyncio.Task[None] | None = None
         self.on_stop: Callable[[], None] = lambda: None
@@ -197,8 +227,11 @@ class _LiveRecording:
         if self.finishing is not None:
             return
         self._subscription.cancel()
-        if not self._leg.ended:
-            self._leg.stop_recording()
+        for leg in (self._leg, self._peer):
+            if leg is not None and not leg.ended:
+                leg.stop_recording()
+        if self._stereo is not None:
+            self._stereo.flush()
         self.finishing = asyncio.get_running_loop().create_task(self._finish())
         self.on_stop()
 

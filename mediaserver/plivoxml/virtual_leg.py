@@ -97,7 +97,8 @@ class VirtualLeg:
         self._say(f"hangup: {code.code} {code.label} ({code.name}), source {source.value}")
         self._emit(Ended(self._as_leg()))
 
-    async def play(self, source: MediaSource) -> bool:
+    async def play(self, source: MediaSource, mixed: bool = False) -> bool:
+        """The virtual caller is bridged to no one: mixed or not, it hears the source."""
         if self.ended:
             return False
         frames = 0
@@ -107,7 +108,9 @@ class VirtualLeg:
         await asyncio.sleep(0)
         return not self.ended
 
-    async def speak(self, text: str, voice: str = "WOMAN", language: str = "en-US") -> bool:
+    async def speak(
+        self, text: str, voice: str = "WOMAN", language: str = "en-US", mixed: bool = False
+    ) -> bool:
         samples = await self._tts.synthesize(text, voice, language, SAMPLE_RATE)
         self._say(f"caller hears speech {len(samples) / SAMPLE_RATE:.2f} s: {text!r}")
         return not self.ended

@@ -233,7 +233,7 @@ class FakeMedia:
     def connected_to(self, other: LegMedia) -> bool:
         return self.peer is other
 
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
+    def play(self, source: MediaSource, mixed: bool = False) -> "asyncio.Future[bool]":
         self.stop_playing()
         self.played.append(source)
         self.playing = asyncio.get_running_loop().create_future()

@@ -277,3 +277,35 @@ class DtmfDetectorProbe:
             if digit is not None:
                 found.append(digit)
         return found
+
+
+async def test_a_mixed_source_is_heard_over_the_bridged_peer_and_a_plain_one_instead_of_it(
+    engine: MediaEngine,
+) -> None:
+    """The REST API's Play with mix=true (Plivo's default) adds the prompt to what the peer
+    says; mix=false replaces it while it plays."""
+
+    async def heard_while_playing(mixed: bool) -> np.ndarray:
+        first, first_peer = await attached(engine)
+        second, second_peer = await attached(engine)
+        engine.connect(first, second)
+        done = engine.play(first, ToneSource(1500, 25), mixed)
+        for index in range(25):
+            second_peer.send_to(second, tone_packet(index, 600))
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(done, 2)
+        for stream in (first, second):
+            engine.close_stream(stream)
+        return first_peer.audio()[800:]  # past the first frames, before the peer's tone
+
+    def level_at(pcm: np.ndarray, frequency: float) -> float:
+        spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
+        bin_hz = 8000 / len(pcm)
+        return float(
+            spectrum[int((frequency - 30) / bin_hz) : int((frequency + 30) / bin_hz)].max()
+        )
+
+    mixed = await heard_while_playing(mixed=True)
+    assert level_at(mixed, 600) > 0.3 * level_at(mixed, 1500)
+    replaced = await heard_while_playing(mixed=False)
+    assert level_at(replaced, 600) < 0.01 * level_at(replaced, 1500)

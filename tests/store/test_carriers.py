@@ -5,10 +5,10 @@ from mediaserver.store.carriers import (
     CarrierExistsError,
     IncomingCarrier,
     OutgoingCarrier,
-    SqliteCarriers,
 )
 from mediaserver.store.database import open_database
 from mediaserver.store.errors import InvalidFieldError
+from mediaserver.store.sqlite_carriers import SqliteCarriers
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from mediaserver.store.applications import (
     UnknownApplicationError,
     new_application,
 )
-from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.database import open_database
 from mediaserver.store.errors import InvalidFieldError, UnknownReferenceError
 from mediaserver.store.numbers import Number, NumberExistsError, SqliteNumbers, normalise_number
+from mediaserver.store.sqlite_carriers import SqliteCarriers
 from mediaserver.store.subaccounts import SqliteSubaccounts, new_subaccount
 
 

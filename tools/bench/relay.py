@@ -1,5 +1,6 @@
 """Relay fast path throughput, next to rtpengine relaying the same load; first, the relay
-path's Python cost per packet next to the code before the receive checks (relay_cost.py).
+path's Python cost per packet next to the code before the receive checks and before the calls
+reshape (relay_cost.py).
 
 A C load generator (rtp_load.c, compiled here) sends 172-byte RTP packets round-robin over
 many streams at a paced rate and counts what comes out of the relay's far side. The rate is

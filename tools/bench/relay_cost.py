@@ -1,20 +1,27 @@
-"""The relay fast path's Python cost per packet, next to the code before the receive checks.
+"""The relay fast path's Python cost per packet, next to the code before the receive checks
+and the code before the calls reshape.
 
 What one datagram costs from datagram_received to the far socket's sendto: the RTP checks
 (RFC 3550 §A.1), the source latch, the receive statistics (§A.3 loss, §A.8 jitter) and the
 header rewrite. The socket's transport is replaced by one that drops what it is given, so the
 kernel's UDP work (the same for any code) is left out and the figure is the Python we own.
 
-The reference is REFERENCE_COMMIT, the tree before the checks and statistics existed,
-extracted with `git archive` and run with this venv. Both sides are worker processes driven
-in turns, one chunk of packets each per round, so that a busy machine (other processes on
-the same cores) slows both alike; the figures are each side's minimum and median per packet
-and the median of the per-round ratios. Each worker feeds one caller stream of a bridged
-PCMU call: 172-byte packets in sequence from the caller's SDP address, one SSRC.
+Two references, each extracted with `git archive` and run with this venv: the tree before the
+receive checks existed (no statistics on the relay path at all), and the tree with them but
+before the calls layer was reshaped around CallControl. Each side is a worker process; they are
+driven in turns, one chunk of packets each per round, so that a busy machine (other processes
+on the same cores) slows all alike; the figures are each side's minimum and median per packet
+and the median of the per-round ratios. Where valgrind is installed, each side's instructions
+per packet are counted too (cachegrind, two runs of different lengths, the difference divided
+by the extra packets): a figure no other process on the machine can move. Each worker feeds
+one caller stream of a bridged PCMU call: 172-byte packets in sequence from the caller's SDP
+address, one SSRC.
 """
 
 import asyncio
 import os
+import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -30,38 +37,71 @@ from mediaserver.clock import SystemClock
 from mediaserver.config import RtpConfig
 from mediaserver.media.engine import MediaEngine
 
-REFERENCE_COMMIT = "a4e996b"
+# (commit, what it is): the code this tree's relay path is measured against.
+REFERENCES = (
+    ("a4e996b", "before the receive checks"),
+    ("76c4611", "checks, before the reshape"),
+)
 ROUNDS = 150
 CHUNK_PACKETS = 2048
+INSTRUCTION_CHUNKS = 5
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
 
 def compare() -> None:
-    """Print both sides' figures (tools/bench/relay.py runs this before its throughput)."""
+    """Print every side's figures (tools/bench/relay.py runs this before its throughput)."""
     with tempfile.TemporaryDirectory(prefix="bench-relay-cost-") as scratch:
-        reference = Path(scratch) / REFERENCE_COMMIT
-        _extract(REFERENCE_COMMIT, reference)
-        ours, theirs = _Worker(REPO), _Worker(reference)
+        trees = [("this tree", REPO)]
+        for commit, label in REFERENCES:
+            _extract(commit, Path(scratch) / commit)
+            trees.append((f"{commit} ({label})", Path(scratch) / commit))
+        workers = [_Worker(tree) for _, tree in trees]
         try:
-            rounds = [(ours.chunk(), theirs.chunk()) for _ in range(ROUNDS)]
+            rounds = [[worker.chunk() for worker in workers] for _ in range(ROUNDS)]
         finally:
-            ours.close()
-            theirs.close()
+            for worker in workers:
+                worker.close()
+        instructions = [_instructions_per_packet(tree) for _, tree in trees]
     load = ", ".join(f"{figure:.2f}" for figure in os.getloadavg())
     print(f"{ROUNDS} rounds of {CHUNK_PACKETS} packets per side; load average {load}")
-    ours_figures, theirs_figures = [r[0] for r in rounds], [r[1] for r in rounds]
-    _print_side("this tree", ours_figures)
-    _print_side(f"{REFERENCE_COMMIT} (before the checks)", theirs_figures)
-    ratio = statistics.median(ours / theirs for ours, theirs in rounds)
-    print(f"RESULT relay path per packet: {min(ours_figures):.0f} ns, "
-          f"{REFERENCE_COMMIT} {min(theirs_figures):.0f} ns; "
-          f"median ratio {ratio:.2f} (goal <= 1.00)")  # fmt: skip
+    for index, (label, _) in enumerate(trees):
+        figures = [each[index] for each in rounds]
+        counted = instructions[index]
+        per_packet = "" if counted is None else f", {counted:,.0f} instructions/packet"
+        print(f"  {label:>40}: min {min(figures):5.0f} ns/packet, "
+              f"median {statistics.median(figures):5.0f}{per_packet}")  # fmt: skip
+    for index, (label, _) in enumerate(trees[1:], start=1):
+        ratio = statistics.median(each[0] / each[index] for each in rounds)
+        ours, theirs = instructions[0], instructions[index]
+        by_count = "" if ours is None or theirs is None else f", instructions {ours / theirs:.2f}"
+        print(f"RESULT relay path per packet against {label}: median time ratio {ratio:.2f}"
+              f"{by_count}")  # fmt: skip
+    print("  (goal: no more than the tree before the reshape, i.e. ratios <= 1.00 against it)")
 
 
-def _print_side(label: str, figures: list[float]) -> None:
-    print(f"  {label:>32}: min {min(figures):5.0f} ns/packet, "
-          f"median {statistics.median(figures):5.0f}")  # fmt: skip
+def _instructions_per_packet(tree: Path) -> float | None:
+    """Instructions per packet of `tree`'s worker under cachegrind, or None without valgrind:
+    a run of INSTRUCTION_CHUNKS chunks less a run of one, over the packets between them."""
+    if shutil.which("valgrind") is None:
+        return None
+    counts = []
+    for chunks in (1, INSTRUCTION_CHUNKS):
+        result = subprocess.run(
+            ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+             sys.executable, __file__, str(CHUNK_PACKETS)],
+            input="\n" * chunks, capture_output=True, text=True, env=_environment(tree),
+            cwd=tree, check=True,
+        )  # fmt: skip
+        found = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
+        if found is None:
+            return None
+        counts.append(int(found.group(1).replace(",", "")))
+    return (counts[1] - counts[0]) / ((INSTRUCTION_CHUNKS - 1) * CHUNK_PACKETS)
+
+
+def _environment(tree: Path) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=f"{tree}{os.pathsep}{tree / 'codecs'}")
 
 
 def _extract(commit: str, into: Path) -> None:
@@ -77,13 +117,12 @@ class _Worker:
     """This file run as a script against one tree: `chunk` asks it for one chunk's figure."""
 
     def __init__(self, tree: Path) -> None:
-        environment = dict(os.environ, PYTHONPATH=f"{tree}{os.pathsep}{tree / 'codecs'}")
         self._process = subprocess.Popen(
             [sys.executable, __file__, str(CHUNK_PACKETS)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env=environment,
+            env=_environment(tree),
             cwd=tree,
         )
 

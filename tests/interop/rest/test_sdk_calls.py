@@ -19,6 +19,7 @@ from tests.interop.call_checks import LEAK_COUNTERS, assert_no_leaks
 from tests.interop.phone import Phone, dominant_between, read_wav
 from tests.interop.rest.conftest import _BASE_URIS, AUTH_ID, AUTH_TOKEN, http
 from tests.interop.test_application_media import tone_file
+from tests.interop.test_application_record import channels, dominant, download
 
 pytestmark = pytest.mark.interop
 pytest.importorskip("pjsua2")
@@ -196,35 +197,72 @@ def _recording(client: plivo.RestClient, recording_id: str) -> Any:
         return None
 
 
-def test_hangup_ends_both_legs_of_a_bridged_call_as_an_api_request(
-    server: ServerProcess, client: plivo.RestClient
+def test_a_bridged_call_hears_a_mixed_play_records_in_stereo_and_hangs_up_as_an_api_request(
+    server: ServerProcess, client: plivo.RestClient, tmp_path: Path
 ) -> None:
     document = "<Response><Dial><User>sip:carol@phone.local</User></Dial></Response>"
-    with ApplicationServer({"/answer": document}) as app:
+    files = {"/1500.wav": tone_file(tmp_path / "prompt.wav", 1500, 1.5)}
+    heard = tmp_path / "bob.wav"
+    with ApplicationServer({"/answer": document}, files=files) as app:
         before = baseline(server, client)
         with (
-            Phone("bob", server.sip_port, password="bob-secret", auto_answer=200) as bob,
-            Phone("carol", server.sip_port, password="carol-secret", auto_answer=200) as carol,
+            Phone(
+                "bob",
+                server.sip_port,
+                password="bob-secret",
+                auto_answer=200,
+                tone_hz=440,
+                record_path=heard,
+            ) as bob,
+            Phone(
+                "carol", server.sip_port, password="carol-secret", auto_answer=200, tone_hz=1000
+            ) as carol,
         ):
             bob.register()
             carol.register()
             client.calls.create(from_=CALLER_ID, to_="bob", answer_url=app.url("/answer"))
+            bob.wait_for("call_state", state="CONFIRMED")
+            started = time.monotonic()
             carol.wait_for("call_state", state="CONFIRMED")
             call_uuid = app.requests_to("/answer")[0].params["CallUUID"]
             assert_out_of_a_subaccounts_reach(client, call_uuid)
             client.calls.send_digits(call_uuid, digits="7", leg="bleg")
-            time.sleep(1.0)
+            client.calls.play(call_uuid, urls=app.url("/1500.wav"))  # mix: true by default
+            played_at = time.monotonic() - started
+            time.sleep(1.5)
+            recording = client.calls.record(
+                call_uuid, file_format="wav", record_channel_type="stereo"
+            )
+            time.sleep(2.0)
+            client.calls.stop_recording(call_uuid, callback_url=None, callback_method=None)
+            time.sleep(0.5)
             client.calls.hangup(call_uuid)
             bob.wait_for("call_state", state="DISCONNECTED")
             carol.wait_for("call_state", state="DISCONNECTED")
             carol_digits = [e["digit"] for e in carol.drain() if e["event"] == "dtmf"]
     assert carol_digits == ["7"]
+    # bob hears carol and the prompt together: each within 10 dB of the other
+    carol_level, prompt_level = levels_between(heard, played_at + 0.3, played_at + 1.2, 1000, 1500)
+    assert 0.3 < carol_level / prompt_level < 3.3
+    (left, right), rate = channels(download(recording.url, tmp_path / "stereo.wav"))
+    assert abs(dominant(left, rate) - 440) < 15  # bob, the leg the URL names
+    assert abs(dominant(right, rate) - 1000) < 15  # carol, bridged to it
+    assert 1500 <= 1000 * len(left) / rate <= 3000
     assert_no_leaks(server, before, counters=CALL_COUNTERS)
     legs = client.calls.list(limit=5)
     sources = {leg.call_uuid: leg.hangup_source for leg in legs}
     assert sources[call_uuid] == "API Request"
     [b_leg] = [leg for leg in legs if leg.parent_call_uuid == call_uuid]
     assert b_leg.hangup_source == "API Request"
+
+
+def levels_between(path: Path, start: float, end: float, *frequencies: float) -> list[float]:
+    """The spectrum's peak within 20 Hz of each frequency, between `start` and `end` s."""
+    samples, rate = read_wav(path)
+    window = samples[int(start * rate) : int(end * rate)]
+    spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
+    bins = np.fft.rfftfreq(len(window), 1 / rate)
+    return [float(spectrum[np.abs(bins - hz) < 20].max()) for hz in frequencies]
 
 
 def assert_out_of_a_subaccounts_reach(client: plivo.RestClient, call_uuid: str) -> None:

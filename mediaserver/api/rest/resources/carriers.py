@@ -15,8 +15,8 @@ from mediaserver.store.carriers import (
     OutgoingCarrier,
     OutgoingChanges,
     OutgoingOptions,
-    SqliteCarriers,
 )
+from mediaserver.store.sqlite_carriers import SqliteCarriers
 
 _INCOMING_FIELDS = {
     **dict.fromkeys(("carrier_id", "name", "resource_uri"), "string"),

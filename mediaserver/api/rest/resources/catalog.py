@@ -26,9 +26,9 @@ from mediaserver.plivoxml.call_requests import CallRequests
 from mediaserver.plivoxml.live_media import LiveMedia
 from mediaserver.store.applications import SqliteApplications
 from mediaserver.store.call_records import SqliteCallRecords
-from mediaserver.store.carriers import SqliteCarriers
 from mediaserver.store.endpoints import SqliteEndpoints
 from mediaserver.store.numbers import SqliteNumbers
+from mediaserver.store.sqlite_carriers import SqliteCarriers
 from mediaserver.store.subaccounts import SqliteSubaccounts
 
 

@@ -2,10 +2,11 @@
 Record/, started (202) and stopped (DELETE). `legs` picks the leg named by the URL (aleg),
 the leg bridged to it (bleg), or both.
 
-A prompt takes over what the leg hears while it plays: `mix=true` (mixing it into a bridged
-conversation) is refused naming `mix` when the leg is bridged; alone, there is nothing to mix
-with and either value plays the same. Recordings are mono (the leg and what it hears);
-transcription is not offered and refused naming its parameter.
+A prompt is mixed into a bridged conversation (`mix`, true by default, as Plivo's) or, with
+`mix=false`, takes over what the leg hears while it plays; a leg bridged to no one hears the
+prompt alone either way. Recordings are mono (the leg and what it hears) or
+stereo (the leg left, its bridged leg right: plivoxml/live_media.py); transcription is not
+offered and refused naming its parameter.
 """
 
 from http import HTTPStatus
@@ -21,14 +22,14 @@ from mediaserver.media.tts import ESPEAK_VOICES, ONLY_VOICE, VARIANTS
 from mediaserver.plivoxml.live_media import LiveMedia, RecordingCallback
 
 _LEGS = Parameter("legs", default="aleg", choices=("aleg", "bleg", "both"))
-_MIX = Parameter("mix", "boolean", description="true is refused for a bridged leg")
+_MIX = Parameter("mix", "boolean", default=True, description="false: the prompt replaces the peer")
 _LOOP = Parameter("loop", "boolean", default=False)
 _MESSAGE = reply_schema(message="string")
 _STOP = (Parameter("callback_url"), Parameter("callback_method", choices=HTTP_METHODS))
 _RECORD = (
     Parameter("time_limit", "integer", default=60, minimum=1, maximum=86400),
     Parameter("file_format", default="mp3", choices=("mp3", "wav")),
-    Parameter("record_channel_type", default="mono", choices=("mono",)),
+    Parameter("record_channel_type", default="mono", choices=("mono", "stereo")),
     Parameter("callback_url"),
     Parameter("callback_method", default="POST", choices=HTTP_METHODS),
     *(
@@ -95,7 +96,10 @@ class LiveCallResource:
             raise ApiError.invalid("urls", problem)
         length = request.values["length"]
         for leg in legs:
-            self._media.play(leg, urls, bool(request.values["loop"]), _optional_int(length))
+            self._media.play(
+                leg, urls, bool(request.values["loop"]), _optional_int(length),
+                mixed=bool(request.values["mix"]),
+            )  # fmt: skip
         return Reply(HTTPStatus.ACCEPTED, {"message": "play started"})
 
     def _speak(self, request: RestRequest) -> Reply:
@@ -108,8 +112,9 @@ class LiveCallResource:
             raise ApiError.invalid("voice", f"{language} is spoken by {ONLY_VOICE[language]} only")
         for leg in legs:
             self._media.speak(
-                leg, request.text("text"), voice, language, bool(request.values["loop"])
-            )
+                leg, request.text("text"), voice, language, bool(request.values["loop"]),
+                mixed=bool(request.values["mix"]),
+            )  # fmt: skip
         return Reply(HTTPStatus.ACCEPTED, {"message": "speak started"})
 
     def _stop_prompt(self, request: RestRequest) -> Reply:
@@ -134,9 +139,10 @@ class LiveCallResource:
         leg = self._live(request)
         url = request.optional_text("callback_url")
         callback = None if url is None else RecordingCallback(url, request.text("callback_method"))
+        stereo = request.text("record_channel_type") == "stereo"
         started = self._media.record(
             leg, request.text("file_format"), request.integer("time_limit"), callback,
-            sub_account=leg.sub_account,
+            stereo=stereo, peer=leg.bridged_to, sub_account=leg.sub_account,
         )  # fmt: skip
         body = {"url": started.url, "message": "call recording started"}
         return Reply(HTTPStatus.ACCEPTED, {**body, "recording_id": started.recording_id})
@@ -158,8 +164,6 @@ class LiveCallResource:
         b_leg = a_leg.bridged_to
         if legs != "aleg" and b_leg is None:
             raise ApiError.invalid(name, "the call has no bleg (it is not bridged)")
-        if request.values.get("mix") is True and b_leg is not None:
-            raise ApiError.invalid("mix", "mixing into a bridged call is not offered; send false")
         named: dict[str, list[Leg | None]] = {"aleg": [a_leg], "bleg": [b_leg]}
         chosen = named.get(legs, [a_leg, b_leg])
         return [leg for leg in chosen if leg is not None]
