@@ -1,8 +1,9 @@
 """Calls of a sub-account, through the official `plivo` SDK, to and from pjsua2 phones that are
 its own endpoints: the call is the sub-account's (it lists and reads it, the main account sees
-it too, another sub-account gets 404 for it, live or recorded), and every webhook of the call
-is signed with the sub-account's token (the -Ma- headers with the main account's), as the
-SDK's validators check (plivo.md §5). Transfer moves a bridged B leg to its own document
+it too, another sub-account gets 404 for it, live or recorded, and for its recording), and
+every webhook of the call (ring, answer, hangup, the recording's callback) is signed with the
+sub-account's token (the -Ma- headers with the main account's), as the SDK's validators check
+(plivo.md §5). Transfer moves a bridged B leg to its own document
 (legs=bleg: the caller goes on after its Dial) or both legs to theirs (legs=both); what each
 phone hears is found by FFT. Every test ends with the server's counters at baseline."""
 
@@ -71,7 +72,8 @@ def test_a_sub_accounts_call_is_its_own_and_signed_with_its_token(
     other, other_id, other_token = subaccount(client, "other")
     bob = shop.endpoints.create(username="bob", password="bob-secret", alias="Bob").username
     wav = tone_file(tmp_path / "600.wav", 600, 2.0)
-    with ApplicationServer({"/ring": "", "/hangup": ""}, files={"/600.wav": wav}) as app:
+    callbacks = dict.fromkeys(("/ring", "/hangup", "/recorded"), "")
+    with ApplicationServer({**callbacks}, files={"/600.wav": wav}) as app:
         app.routes["/answer"] = f"<Response><Play>{app.url('/600.wav')}</Play>{WAIT}"
         before = baseline(server, client)
         heard = tmp_path / "bob.wav"
@@ -102,14 +104,18 @@ def test_a_sub_accounts_call_is_its_own_and_signed_with_its_token(
             ):
                 with pytest.raises(plivo.exceptions.ValidationError, match=named):
                     shop.calls.transfer(call_uuid, legs=legs, **urls)
+            recording = shop.calls.record(
+                call_uuid, file_format="wav", callback_url=app.url("/recorded")
+            )
             time.sleep(1.5)
             shop.calls.hangup(call_uuid)
             phone.wait_for("call_state", state="DISCONNECTED")
         [hangup] = wait_until(lambda: app.requests_to("/hangup"))
         [answer], [ring] = app.requests_to("/answer"), app.requests_to("/ring")
+        [recorded] = wait_until(lambda: app.requests_to("/recorded"))
     assert abs(dominant_between(heard, 0.3, 1.7) - 600) < 15  # the refused transfers moved nothing
     assert not app.requests_to("/x")
-    for request in (ring, answer, hangup):
+    for request in (ring, answer, hangup, recorded):
         assert_signed_for(request, shop_token)
     assert hangup.params["HangupSource"] == "API Request"
     assert_no_leaks(server, before, counters=CALL_COUNTERS)
@@ -122,6 +128,10 @@ def test_a_sub_accounts_call_is_its_own_and_signed_with_its_token(
     assert call_uuid not in [record.call_uuid for record in other.calls.list(limit=20)]
     with pytest.raises(plivo.exceptions.ResourceNotFoundError):
         other.calls.get(call_uuid)
+    assert recorded.params["recording_id"] == recording.recording_id
+    assert shop.recordings.get(recording.recording_id).call_uuid == call_uuid
+    with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+        other.recordings.get(recording.recording_id)
     base = f"http://127.0.0.1:{server.api_port}"
     for auth_id, token, status in ((shop_id, shop_token, 200), (other_id, other_token, 404)):
         log = http(
