@@ -3,9 +3,10 @@ its own endpoints: the call is the sub-account's (it lists and reads it, the mai
 it too, another sub-account gets 404 for it, live or recorded, and for its recording), and
 every webhook of the call (ring, answer, hangup, the recording's callback) is signed with the
 sub-account's token (the -Ma- headers with the main account's), as the SDK's validators check
-(plivo.md §5). Transfer moves a bridged B leg to its own document
-(legs=bleg: the caller goes on after its Dial) or both legs to theirs (legs=both); what each
-phone hears is found by FFT. Every test ends with the server's counters at baseline."""
+(plivo.md §5). So is a carrier's call (SIPp) to its number. Transfer moves a bridged B leg to
+its own document (legs=bleg: the caller goes on after its Dial) or both legs to theirs
+(legs=both); what each phone hears is found by FFT. Every test ends with the server's
+counters at baseline."""
 
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.interop.phone import Phone, dominant_between
 from tests.interop.rest import test_sdk_calls
 from tests.interop.rest.conftest import AUTH_TOKEN, http
 from tests.interop.rest.test_sdk_calls import CALL_COUNTERS, CALLER_ID, HOLD, baseline, wait_until
+from tests.interop.sipp import requires_sipp, run_sipp
 from tests.interop.test_application_media import tone_file
 
 pytestmark = pytest.mark.interop
@@ -209,3 +211,30 @@ def test_transfer_moves_the_bridged_b_leg_to_its_own_document(
     records = {record.call_uuid: record for record in shop.calls.list(limit=5)}
     assert records[b_uuid].parent_call_uuid == a_uuid
     assert records[a_uuid].hangup_source == records[b_uuid].hangup_source == "API Request"
+
+
+@requires_sipp
+def test_a_carriers_call_to_a_sub_accounts_number_is_its_own(
+    server: ServerProcess, client: plivo.RestClient
+) -> None:
+    """SIPp as the carrier calls the sub-account's number, which runs its application."""
+    shop, shop_id, shop_token = subaccount(client, "shop")
+    other, _, _ = subaccount(client, "other")
+    number = "15550002222"
+    server.cli("carrier", "incoming", "add", "trunk", "127.0.0.1")
+    with ApplicationServer({"/answer": "<Response><Speak>Hello</Speak></Response>"}) as app:
+        desk = shop.applications.create(app_name="desk", answer_url=app.url("/answer"))
+        server.cli("number", "add", number, "--app", desk.app_id, "--sub-account", shop_id)
+        before = baseline(server, client)
+        result = run_sipp("carrier_call.xml", f"127.0.0.1:{server.sip_port}", "-s", number)
+        assert result.returncode == 0, result.stdout + result.stderr
+        # No hangup_url: the answer URL hears the hangup too (plivo.md §3).
+        fetched, hangup = wait_until(lambda: app.requests_to("/answer")[1:] and app.requests)
+    assert (fetched.params["CallStatus"], hangup.params["CallStatus"]) == ("ringing", "completed")
+    for request in (fetched, hangup):
+        assert_signed_for(request, shop_token)
+    assert_no_leaks(server, before, counters=CALL_COUNTERS)
+    call_uuid = fetched.params["CallUUID"]
+    [record] = [r for r in shop.calls.list(limit=5) if r.call_uuid == call_uuid]
+    assert (record.call_direction, record.to_number) == ("inbound", number)
+    assert call_uuid not in [r.call_uuid for r in other.calls.list(limit=20)]
