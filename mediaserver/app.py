@@ -2,27 +2,25 @@
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import hashlib
 import json
 import logging
-import os
 import resource
 import signal
 import sqlite3
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mediaserver.api.http_server import ApiServer
-from mediaserver.api.metrics import LabelledRows, LabelledSource, MetricSource
+from mediaserver.api.metric_sources import MeasuredParts, leg_sources, metric_sources
 from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.api.rest.caller import Authenticator
 from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
 from mediaserver.api.rest.resources.catalog import RestParts, every_route
 from mediaserver.api.rest.rest_api import MAX_REQUEST_BYTES, RestApi
 from mediaserver.api.rest.route import Route
+from mediaserver.api.server_metrics import ServerMetrics
 from mediaserver.calls.call_record import CallRecordWriter
 from mediaserver.calls.call_service import CallService, InboundScript
 from mediaserver.calls.registrar import Registrar
@@ -141,10 +139,11 @@ def _rest_api(
     config: Config, clock: SystemClock, database: sqlite3.Connection, routes: list[Route]
 ) -> RestApi:
     """The Plivo-compatible REST API: the main account from configuration, sub-accounts from
-    the store, Plivo's rate limit."""
+    the store, the configured rate limit (Plivo's by default)."""
     account = config.account
     authenticator = Authenticator(account.auth_id, account.auth_token, SqliteSubaccounts(database))
-    return RestApi(routes, authenticator, RateLimiter(RateLimit(), clock))
+    limit = RateLimit(config.api.rate_limit_requests, config.api.rate_limit_seconds)
+    return RestApi(routes, authenticator, RateLimiter(limit, clock))
 
 
 def nonce_secret(config: Config) -> bytes:
@@ -228,21 +227,15 @@ class Server:
         parts = RestParts(registrar, calls, requests, applications, live_media)
         routes = every_route(config.sip.domain, clock, database, parts)
         rest = _rest_api(config, clock, database, routes)
+        measured = MeasuredParts(
+            transport, registrar, calls, applications, requests, live_media, rest, engine, tts,
+            speech,
+        )  # fmt: skip
+        metrics = ServerMetrics(metric_sources(measured), leg_sources(calls))
+        calls.on_leg_answered = metrics.leg_answered
+        applications.webhooks.observe(metrics.webhook_exchange)
         api = ApiServer(
-            [
-                MetricSource("sip", transport.statistics),
-                MetricSource("registrar", registrar.statistics),
-                MetricSource("calls", calls.statistics),
-                MetricSource("applications", applications.statistics),
-                MetricSource("api_calls", requests.statistics),
-                MetricSource("live_media", live_media.statistics),
-                MetricSource("rest", rest.statistics),
-                MetricSource("media", lambda: dataclasses.asdict(engine.statistics())),
-                MetricSource("tts", tts.statistics),
-                MetricSource("speech", speech.statistics),
-                MetricSource("process", _process_statistics),
-            ],
-            [LabelledSource("leg", lambda: _leg_rows(calls))],
+            metrics,
             [
                 *RecordingFiles(
                     applications.archive, config.account.auth_id, config.account.auth_token
@@ -352,25 +345,3 @@ async def _sweep(registrar: Registrar) -> None:
             continue
         if removed:
             logger.info("removed %d expired bindings", removed)
-
-
-def _process_statistics() -> Mapping[str, float]:
-    """What leaks show up in first: tasks on the loop and open file descriptors."""
-    return {
-        "tasks": len(asyncio.all_tasks()),
-        "open_fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0,
-    }
-
-
-def _leg_rows(calls: CallService) -> LabelledRows:
-    for leg in calls.live_legs():
-        figures, port = leg.media.statistics(), leg.media.rtp_port
-        if figures is None or port is None:
-            continue
-        labels = {
-            "call_uuid": leg.call_uuid,
-            "direction": leg.direction,
-            "codec": leg.media.codec,
-            "rtp_port": str(port),
-        }
-        yield labels, {f"rtp_{name}": value for name, value in dataclasses.asdict(figures).items()}

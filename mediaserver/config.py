@@ -175,11 +175,18 @@ class CallsConfig:
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     listen: str = "127.0.0.1:8080"
+    # Requests per account admitted within a sliding window of `rate_limit_seconds`: Plivo's
+    # 300 per 5 s by default (plivo.md §4); a server of one's own may allow more.
+    rate_limit_requests: int = 300
+    rate_limit_seconds: int = 5
 
     def validate(self) -> None:
         host, _, port = self.listen.rpartition(":")
         _field_check("api.listen", _check_ip, host.removeprefix("[").removesuffix("]"))
         _field_check("api.listen", _port, port)
+        for name in ("rate_limit_requests", "rate_limit_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"api.{name}", "must be positive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,8 @@ def test_environment_accepts_toml_array() -> None:
         ("[sip]\nws_origins = ['https://phone.example.com/page']\n", "sip.ws_origins"),
         ("[sip]\nws_ping_interval = 0\n", "sip.ws_ping_interval"),
         ("[sip]\nws_idle_timeout = 600\n", "sip.ws_idle_timeout"),
+        ("[api]\nrate_limit_requests = 0\n", "api.rate_limit_requests"),
+        ("[api]\nrate_limit_seconds = -5\n", "api.rate_limit_seconds"),
     ],
 )
 def test_bad_value_names_its_key(tmp_path: Path, text: str, key: str) -> None:

@@ -105,7 +105,7 @@ async def test_register_over_websocket_and_binding_ends_with_the_socket(
     assert server.metrics()["mediaserver_registrar_bindings"] == 1
     await websocket.close()
     await until(lambda: bindings(server) == [])
-    assert server.metrics()["mediaserver_registrar_bindings_closed_with_connection"] == 1
+    assert server.metrics()["mediaserver_registrar_bindings_closed_with_connection_total"] == 1
 
 
 async def test_wrong_password_over_websocket_is_forbidden(
@@ -123,7 +123,7 @@ async def test_origin_not_listed_is_refused(
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await connect(session, server, "wss", origin="https://elsewhere.example.com")
     assert refused.value.status == 403
-    assert server.metrics()["mediaserver_sip_ws_refused"] == 1
+    assert server.metrics()["mediaserver_sip_ws_refused_total"] == 1
 
 
 async def test_malformed_message_is_answered_400(

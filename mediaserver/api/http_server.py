@@ -7,26 +7,23 @@ from collections.abc import Sequence
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from mediaserver.api.metrics import LabelledSource, MetricSource, render
+from mediaserver.api.server_metrics import ServerMetrics
 
 logger = logging.getLogger(__name__)
-
-PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 
 
 class ApiServer:
     def __init__(
         self,
-        sources: list[MetricSource],
-        labelled: list[LabelledSource],
+        metrics: ServerMetrics,
         routes: Sequence[web.RouteDef] = (),
         middlewares: Sequence[Middleware] = (),
         client_max_size: int = 1024**2,
     ) -> None:
-        self._sources = sources
-        self._labelled = labelled
+        self.metrics = metrics
         self._routes = routes
-        self._middlewares = middlewares
+        # Every request is timed, the other middlewares' refusals too.
+        self._middlewares = [metrics.timing_middleware, *middlewares]
         self._client_max_size = client_max_size
         self._runner: web.AppRunner | None = None
 
@@ -35,7 +32,7 @@ class ApiServer:
         application = web.Application(
             middlewares=self._middlewares, client_max_size=self._client_max_size
         )
-        application.router.add_get("/metrics", self._metrics)
+        application.router.add_get("/metrics", self.metrics.handler)
         application.router.add_routes(self._routes)
         self._runner = web.AppRunner(application, access_log=None)
         await self._runner.setup()
@@ -47,7 +44,3 @@ class ApiServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        body = render(self._sources, self._labelled)
-        return web.Response(text=body, headers={"Content-Type": PROMETHEUS_TEXT})

@@ -1,12 +1,18 @@
-"""Prometheus text exposition (format 0.0.4) of every component's statistics() snapshot.
+"""Every component's statistics() snapshot as Prometheus metric families, read at scrape time.
 
-Each component reports flat counters; they are exposed as `mediaserver_<component>_<name>`
-gauges, which is what the leak checks and dashboards read. Per-leg figures carry a
-`call_uuid` label.
+Components keep plain counts (the per-packet RTP path only increments integers it already
+had); this collector turns a snapshot into `mediaserver_<component>_<name>` families when
+/metrics is scraped. A figure a source names among its `levels` (how many calls, streams,
+bindings there are now) is a gauge; every other figure counts events since start and is a
+counter, exposed with Prometheus' `_total` suffix. Per-leg figures carry a `call_uuid` label.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 Snapshot = Mapping[str, float]
 LabelledRows = Iterable[tuple[Mapping[str, str], Snapshot]]
@@ -16,54 +22,61 @@ LabelledRows = Iterable[tuple[Mapping[str, str], Snapshot]]
 class MetricSource:
     component: str
     snapshot: Callable[[], Snapshot]
+    levels: frozenset[str] = frozenset()  # gauges; the other figures are counters
 
 
 @dataclass(frozen=True, slots=True)
 class LabelledSource:
-    """Several rows per component (one per leg), each with its labels."""
+    """Several rows per component (one per leg), each with the same label names."""
 
     component: str
     rows: Callable[[], LabelledRows]
+    levels: frozenset[str] = frozenset()
 
 
-def render(sources: Iterable[MetricSource], labelled: Iterable[LabelledSource] = ()) -> str:
-    lines: list[str] = []
-    for source in sources:
-        for name, value in sorted(source.snapshot().items()):
-            metric = _metric_name(source.component, name)
-            lines += [f"# TYPE {metric} gauge", f"{metric} {_number(value)}"]
-    for group in labelled:
-        by_metric: dict[str, list[str]] = {}
-        for labels, values in group.rows():
-            label_text = ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items())
-            for name, value in values.items():
-                metric = _metric_name(group.component, name)
-                by_metric.setdefault(metric, []).append(
-                    f"{metric}{{{label_text}}} {_number(value)}"
-                )
-        for metric, samples in sorted(by_metric.items()):
-            lines += [f"# TYPE {metric} gauge", *samples]
-    return "\n".join(lines) + "\n"
+class SnapshotCollector(Collector):
+    def __init__(self, sources: Iterable[MetricSource], labelled: Iterable[LabelledSource]):
+        self._sources = list(sources)
+        self._labelled = list(labelled)
+
+    def collect(self) -> Iterator[Metric]:
+        for source in self._sources:
+            for name, value in sorted(source.snapshot().items()):
+                family = _family(source.component, name, name in source.levels, ())
+                family.add_metric((), value)
+                yield family
+        for group in self._labelled:
+            yield from _labelled_families(group)
+
+
+def _labelled_families(group: LabelledSource) -> Iterator[Metric]:
+    families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
+    for labels, values in group.rows():
+        for name, value in values.items():
+            family = families.get(name)
+            if family is None:
+                family = _family(group.component, name, name in group.levels, tuple(labels))
+                families[name] = family
+            family.add_metric(tuple(labels.values()), value)
+    for name in sorted(families):
+        yield families[name]
+
+
+def _family(
+    component: str, name: str, level: bool, label_names: tuple[str, ...]
+) -> CounterMetricFamily | GaugeMetricFamily:
+    metric = f"mediaserver_{component}_{name}".replace(".", "_").replace("-", "_")
+    if level:
+        return GaugeMetricFamily(metric, f"{component}: {name} now", labels=label_names)
+    return CounterMetricFamily(metric, f"{component}: {name} since start", labels=label_names)
 
 
 def parse(text: str) -> dict[str, float]:
-    """The unlabelled samples of an exposition (what tests and tools read back)."""
-    values: dict[str, float] = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#") or "{" in line:
-            continue
-        name, _, value = line.partition(" ")
-        values[name] = float(value)
-    return values
-
-
-def _metric_name(component: str, name: str) -> str:
-    return f"mediaserver_{component}_{name}".replace(".", "_").replace("-", "_")
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """The unlabelled samples of an exposition by sample name (counters with their `_total`),
+    read with prometheus_client's own parser: what tests and tools read back."""
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }

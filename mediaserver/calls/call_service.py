@@ -102,6 +102,7 @@ class CallService:
         self._pending: dict[PendingKey, InboundLeg] = {}
         self.scripts = Scripts()
         self.on_leg_ended: Callable[[Leg], None] = _no_record
+        self.on_leg_answered: Callable[[Leg], None] = _no_record
         self._counts = {"calls_started": 0, "calls_refused": 0, "calls_answered": 0}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -321,6 +322,7 @@ class CallService:
         if isinstance(event, Answered):
             self._counts["calls_answered"] += isinstance(leg, InboundLeg)
             self._forget_pending(leg)
+            self.on_leg_answered(leg)
         if isinstance(event, Ended):
             self._legs.pop(leg.call_uuid, None)
             self._forget_pending(leg)
@@ -347,4 +349,5 @@ def _is_webrtc(offer: bytes, peer: Peer) -> bool:
 
 
 def _no_record(leg: Leg) -> None:
-    """Default: no call records kept (the app installs the store's writer)."""
+    """Default: no call records kept, no setup times measured (the app installs the store's
+    writer and /metrics' histogram)."""

@@ -348,7 +348,7 @@ class MediaEngine:
             recorders=sum(s.sink is not None for s in streams),
             dtmf_detectors=sum(s.digit_handler is not None for s in streams),
             timers=int(ticks.running),
-            bytes_buffered=self._batch.bytes_buffered(),
+            buffered_bytes=self._batch.bytes_buffered(),
             late_ticks=ticks.late_ticks,
             skipped_ticks=ticks.skipped_ticks,
             **{

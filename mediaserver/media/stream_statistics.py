@@ -47,7 +47,7 @@ class EngineStatistics:
     recorders: int
     dtmf_detectors: int
     timers: int
-    bytes_buffered: int
+    buffered_bytes: int
     # The media clock since start: ticks that ran late (caught up in a burst) or were skipped
     # after a long stall; either one is audio a far jitter buffer may have had to conceal.
     late_ticks: int
@@ -64,7 +64,7 @@ class EngineStatistics:
         """True when nothing is left open: the leak check after a call or a test."""
         return all(value == 0 for value in (
             self.streams, self.bound_ports, self.open_sockets, self.conferences,
-            self.players, self.recorders, self.dtmf_detectors, self.timers, self.bytes_buffered,
+            self.players, self.recorders, self.dtmf_detectors, self.timers, self.buffered_bytes,
         ))  # fmt: skip
 
 

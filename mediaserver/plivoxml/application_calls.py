@@ -24,6 +24,7 @@ from mediaserver.media.tts import TtsEngine
 from mediaserver.plivoxml.account_webhooks import AccountWebhooks
 from mediaserver.plivoxml.application_script import run_application
 from mediaserver.plivoxml.call_debug_log import CallDebugLog
+from mediaserver.plivoxml.caller_audio import CallerAudio
 from mediaserver.plivoxml.dial_plan import RouterDialPlan
 from mediaserver.plivoxml.recording_archive import AccountRecordings, RecordingArchive
 from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Services
@@ -133,20 +134,23 @@ class ApplicationCalls:
             to=self.address_of(route.to_number),
             caller_name=_display_name(caller.from_address),
         )
-        await self.run(leg, urls, identity, route.sub_account)
+        await self.run(leg, urls, identity, sub_account=route.sub_account)
 
     async def run(
         self,
         leg: CallControl,
         urls: ApplicationUrls,
         identity: CallIdentity,
+        caller_audio: CallerAudio | None = None,
         sub_account: str | None = None,
     ) -> None:
         """Run the application on `leg` for the account the call belongs to, known as
-        running until it returns."""
+        running until it returns; its verbs hear the callee through `caller_audio` when
+        others listen there too."""
         running = self.running[leg.call_uuid] = RunningApplication(urls, identity)
         try:
-            await run_application(leg, urls, identity, self.services_for(sub_account))
+            services = self.services_for(sub_account)
+            await run_application(leg, urls, identity, services, caller_audio)
         finally:
             # A transfer's new run may have replaced this one's entry already.
             if self.running.get(leg.call_uuid) is running:

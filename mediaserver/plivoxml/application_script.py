@@ -9,14 +9,19 @@ import time
 from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.scripts import first_to_end
+from mediaserver.plivoxml.caller_audio import CallerAudio
 from mediaserver.plivoxml.interpreter import Interpreter
 from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, CallSession, Services
 
 
 async def run_application(
-    leg: CallControl, urls: ApplicationUrls, identity: CallIdentity, services: Services
+    leg: CallControl,
+    urls: ApplicationUrls,
+    identity: CallIdentity,
+    services: Services,
+    caller_audio: CallerAudio | None = None,
 ) -> None:
-    session = CallSession(leg, urls, identity, services)
+    session = CallSession(leg, urls, identity, services, caller_audio)
     interpreter = asyncio.get_running_loop().create_task(Interpreter(session).run())
     ended = asyncio.get_running_loop().create_task(first_to_end(leg))
     try:

@@ -5,7 +5,8 @@ request's identity (RequestUUID, ALegUUID, ALegRequestUUID); ring_url hears the 
 
 A request is known by its request_uuid from the moment it is fired until its call ends, so it
 can be withdrawn before the answer (DELETE Request/). Its legs belong to the account that
-placed it, whose token signs its webhooks.
+placed it, whose token signs its webhooks. With machine_detection, the callee is listened to
+from the answer on, beside the answer URL's document (machine_detection.py).
 """
 
 import asyncio
@@ -22,8 +23,16 @@ from mediaserver.calls.leg import Leg
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Refusal
 from mediaserver.calls.scripts import ScriptRun
+from mediaserver.media.machine_detector import Outcome
 from mediaserver.plivoxml.application_calls import ApplicationCalls
 from mediaserver.plivoxml.application_script import hangup_parameters
+from mediaserver.plivoxml.caller_audio import CallerAudio
+from mediaserver.plivoxml.machine_detection import (
+    MachineDetection,
+    describe,
+    listen_for_machine,
+    machine_parameters,
+)
 from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Webhooks
 from mediaserver.plivoxml.verbs import DialTarget, Number, User
 
@@ -54,6 +63,7 @@ class CallOrder:
     sip_headers: tuple[tuple[str, str], ...] = ()
     parent_call_uuid: str | None = None
     sub_account: str | None = None
+    machine_detection: MachineDetection | None = None
 
 
 @dataclass
@@ -65,7 +75,9 @@ class CallRequest:
     run: ScriptRun | None = None
     rung: bool = False
     withdrawn: bool = False
-    tasks: set["asyncio.Task[bool]"] = field(default_factory=set)  # digits on early media
+    # Digits on early media, machine detection: cancelled when the call ends.
+    tasks: set["asyncio.Task[Any]"] = field(default_factory=set)
+    caller_audio: CallerAudio | None = None  # shared by the detector and the documents
 
     def answered_as(self, call_uuid: str) -> bool:
         return self.answered is not None and self.answered.call_uuid == call_uuid
@@ -76,7 +88,11 @@ class CallRequests:
         self._calls = calls
         self._applications = applications
         self._requests: dict[str, CallRequest] = {}
-        self._counts = {"api_calls_fired": 0, "api_calls_answered": 0, "api_calls_withdrawn": 0}
+        self._counts = {
+            "api_calls_fired": 0, "api_calls_answered": 0, "api_calls_withdrawn": 0,
+            **{f"api_detected_{outcome.name.lower()}": 0 for outcome in Outcome},
+        }  # fmt: skip
+        self._detecting = 0
 
     def fire(self, order: CallOrder) -> str:
         """Start ringing `order.to`; its request_uuid at once, before any leg exists."""
@@ -119,6 +135,8 @@ class CallRequests:
         """The leg's application run again from `url`, with its identity (a B leg, which ran
         none: its own parties, and its A leg as ALegUUID)."""
         running = self._applications.running.get(leg.call_uuid)
+        request = self.request_of(leg.call_uuid)
+        audio = None if request is None else request.caller_audio
         if running is None:
             urls = ApplicationUrls(url, method)
             address = self._applications.address_of
@@ -128,10 +146,14 @@ class CallRequests:
         else:
             urls = replace(running.urls, answer_url=url, answer_method=method, fallback_url=None)
             identity = running.identity
-        return self._applications.run(leg, urls, identity, leg.sub_account)
+        return self._applications.run(leg, urls, identity, audio, leg.sub_account)
 
     def statistics(self) -> dict[str, int]:
-        return {"api_call_requests": len(self._requests), **self._counts}
+        return {
+            "api_call_requests": len(self._requests),
+            "api_machine_detections": self._detecting,
+            **self._counts,
+        }
 
     async def _drive(self, request: CallRequest) -> None:
         try:
@@ -187,6 +209,10 @@ class CallRequests:
             deadlines.clock.now() + order.time_limit,
             lambda: leg.hangup(Cause.SCHEDULED_HANGUP, HangupSource.PLIVO),
         )
+        detection = order.machine_detection
+        if detection is not None:
+            audio = request.caller_audio = CallerAudio(leg)
+            self._background(request, self._detect_machine(request, leg, detection, audio))
         if order.send_digits and not order.send_on_preanswer:
             await leg.send_digits(order.send_digits)
         identity = CallIdentity(
@@ -198,9 +224,40 @@ class CallRequests:
             request_uuid=request.request_uuid,
         )
         try:
-            await self._applications.run(leg, order.urls, identity, order.sub_account)
+            await self._applications.run(
+                leg, order.urls, identity, request.caller_audio, order.sub_account
+            )
         finally:
             deadlines.cancel(limit_key)
+
+    async def _detect_machine(
+        self,
+        request: CallRequest,
+        leg: OutboundLeg,
+        detection: MachineDetection,
+        audio: CallerAudio,
+    ) -> None:
+        """§3 machine_detection_url hears the verdict; `hangup` mode ends a machine's call."""
+        deadlines = self._applications.deadlines
+        self._detecting += 1
+        try:
+            verdict = await listen_for_machine(leg, audio, detection.settings, deadlines)
+        finally:
+            self._detecting -= 1
+        if verdict is None:
+            return  # the call ended first
+        services = self._applications.services
+        services.debug_log(leg.call_uuid, describe(verdict))
+        self._counts[f"api_detected_{verdict.outcome.name.lower()}"] += 1
+        if detection.url is not None:
+            params = {
+                **self._parameters(request, leg, "in-progress"),
+                "CallUUID": leg.call_uuid,
+                **machine_parameters(detection, verdict),
+            }
+            services.webhooks.notify(detection.url, detection.method, params)
+        if verdict.outcome is Outcome.MACHINE and detection.hang_up:
+            leg.hangup(Cause.MACHINE_DETECTED, HangupSource.PLIVO)
 
     def _ringing(self, request: CallRequest, leg: OutboundLeg, early_media: bool) -> None:
         """§3 ring_url: once, on the first 180 or 183; hangup_on_ring counts from here."""
@@ -220,9 +277,13 @@ class CallRequests:
                 lambda: leg.cancel(Cause.SCHEDULED_HANGUP, HangupSource.PLIVO),
             )
         if early_media and order.send_digits and order.send_on_preanswer:
-            task = asyncio.get_running_loop().create_task(leg.send_digits(order.send_digits))
-            request.tasks.add(task)
-            task.add_done_callback(request.tasks.discard)
+            self._background(request, leg.send_digits(order.send_digits))
+
+    @staticmethod
+    def _background(request: CallRequest, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        request.tasks.add(task)
+        task.add_done_callback(request.tasks.discard)
 
     def _unanswered(self, request: CallRequest, leg: Leg | None, cause: Cause) -> None:
         """The hangup URL hears a call that never answered (CallStatus busy, timeout...)."""

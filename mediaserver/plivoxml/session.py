@@ -157,14 +157,21 @@ class Services:
 
 class CallSession:
     def __init__(
-        self, leg: CallControl, urls: ApplicationUrls, identity: CallIdentity, services: Services
+        self,
+        leg: CallControl,
+        urls: ApplicationUrls,
+        identity: CallIdentity,
+        services: Services,
+        caller_audio: CallerAudio | None = None,
     ) -> None:
         self.leg = leg
         self.urls = urls
         self.identity = identity
         self.services = services
         self.timers = NamedTimers(services.deadlines)  # scheduled hangups, time limits
-        self.caller_audio = CallerAudio(leg)  # verbs listen here, never on the leg itself
+        # Verbs listen here, never on the leg itself; a listener from outside the document
+        # (machine detection) may share it.
+        self.caller_audio = caller_audio or CallerAudio(leg)
         self.session_recording: BackgroundRecording | None = None
         self.recording_on_answer: Record | None = None  # startOnDialAnswer, for the next Dial
         self._background: set[asyncio.Task[Any]] = set()

@@ -4,7 +4,8 @@ sent, every request form-encoded and signed, over one aiohttp client session per
 Plivo's rules (reference §1): the URL's query-string parameters join the call's parameters,
 and for GET the query string is rebuilt from the merged set; answer_url is tried 3 times in
 all, then fallback_answer_url; a document is at most 100 KB. Every exchange (each attempt and
-each redirect hop) is reported to an observer, for the per-call debug log.
+each redirect hop) is reported to the observers: the per-call debug log and /metrics' latency
+histogram.
 
 A slow or dead application server costs its own call a timeout and nothing else: requests are
 awaited on the event loop, never blocking it, and the connection pool is large enough that
@@ -151,7 +152,7 @@ class WebhookClient:
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
     ) -> None:
         self._clock = clock
-        self._observer = observer
+        self._observers = [observer]
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._attempts = attempts
         self._retry_delay = retry_delay
@@ -161,6 +162,10 @@ class WebhookClient:
         self._notifications: set[asyncio.Task[None]] = set()
         self._in_flight = 0
         self._counts = {"requests": 0, "failures": 0}
+
+    def observe(self, observer: Callable[[WebhookExchange], None]) -> None:
+        """Report every exchange to `observer` too."""
+        self._observers.append(observer)
 
     def start(self) -> None:
         # No cookie jar: one session serves every account's applications, which must not
@@ -321,7 +326,8 @@ class WebhookClient:
             headers,
             attempt,
         )
-        self._observer(exchange)
+        for observer in self._observers:
+            observer(exchange)
 
 
 async def _read_limited(url: str, response: aiohttp.ClientResponse) -> bytes:

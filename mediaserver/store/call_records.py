@@ -129,14 +129,24 @@ class SqliteCallRecords:
         ).fetchall()
         return [CallRecord(*row) for row in rows]
 
-    def matching(self, found: CallRecordFilter) -> list[CallRecord]:
-        """Every record the filter admits, the most recently ended first (Plivo's order)."""
+    def matching(
+        self, found: CallRecordFilter, limit: int = -1, offset: int = 0
+    ) -> list[CallRecord]:
+        """The records the filter admits, the most recently ended first (Plivo's order): at
+        most `limit` of them (every one when negative) after skipping `offset`. A page is
+        read as a page: GET Call/ must not cost more as the table grows."""
         where, values = found.where()
         rows = self._connection.execute(
-            f"SELECT {_COLUMNS} FROM call_records WHERE {where} ORDER BY end_time DESC, rowid DESC",
-            values,
+            f"SELECT {_COLUMNS} FROM call_records WHERE {where}"
+            " ORDER BY end_time DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*values, limit, offset],
         ).fetchall()
         return [CallRecord(*row) for row in rows]
+
+    def count_matching(self, found: CallRecordFilter) -> int:
+        where, values = found.where()
+        query = f"SELECT COUNT(*) FROM call_records WHERE {where}"
+        return int(self._connection.execute(query, values).fetchone()[0])
 
     def count(self) -> int:
         return int(self._connection.execute("SELECT COUNT(*) FROM call_records").fetchone()[0])

@@ -5,6 +5,9 @@
         alice.call("sip:bob@phone.local")
         alice.wait_for("call_state", state="CONFIRMED")
 
+`tone_hz` sends a steady tone, `play_path` a WAV once from the call's answer (a voicemail
+greeting), `record_path` records what the phone hears.
+
 Events are dicts with an "event" key: reg_state {code, active}, incoming_call {remote_uri},
 call_state {state, last_status_code, last_reason}, media_state {status, codec}, dtmf {digit},
 dtmf_end {digit, duration_ms} (an RFC 4733 event's end), done/error {command}. `wait_for`
@@ -39,6 +42,7 @@ class Phone:
         domain: str = "phone.local",
         tone_hz: int | None = None,
         record_path: Path | None = None,
+        play_path: Path | None = None,
         codecs: list[str] | None = None,
         telephone_event: bool = True,
         auto_answer: int | None = None,
@@ -52,6 +56,7 @@ class Phone:
             "domain": domain,
             "tone_hz": tone_hz,
             "record_path": str(record_path) if record_path else None,
+            "play_path": str(play_path) if play_path else None,
             "codecs": codecs,
             "telephone_event": telephone_event,
             "auto_answer": auto_answer,

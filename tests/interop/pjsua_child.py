@@ -163,6 +163,7 @@ class Phone:
         self.digits = pj.ToneGenerator()
         self.digits.createToneGenerator(8000, 1)
         self.recorder: pj.AudioMediaRecorder | None = None
+        self.player: pj.AudioMediaPlayer | None = None
         if OPTIONS.get("tone_hz"):
             tone = pj.ToneDesc()
             tone.freq1 = tone.freq2 = int(OPTIONS["tone_hz"])
@@ -204,12 +205,22 @@ class Phone:
     def connect_audio(self, audio: Any) -> None:
         self.tone.startTransmit(audio)
         self.digits.startTransmit(audio)
+        self._play_once(audio)
         path = OPTIONS.get("record_path")
         if path and self.recorder is None:
             self.recorder = pj.AudioMediaRecorder()
             self.recorder.createRecorder(path)
         if self.recorder is not None:
             audio.startTransmit(self.recorder)
+
+    def _play_once(self, audio: Any) -> None:
+        """The WAV at play_path (16-bit mono), once, from the first time the call's media is up
+        (what an answering machine does with its greeting)."""
+        path = OPTIONS.get("play_path")
+        if path and self.player is None:
+            self.player = pj.AudioMediaPlayer()
+            self.player.createPlayer(path, pj.PJMEDIA_FILE_NO_LOOP)
+            self.player.startTransmit(audio)
 
     def command(self, text: str) -> None:
         request = json.loads(text)
@@ -302,6 +313,6 @@ def serve() -> None:
 phone = Phone()
 emit("ready", port=phone.port)
 serve()
-phone.recorder = None
+phone.recorder = phone.player = None
 phone.account.shutdown()
 phone.endpoint.libDestroy()

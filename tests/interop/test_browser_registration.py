@@ -83,5 +83,5 @@ async def test_browser_registers_over_ws_and_wss_and_closing_the_page_unregister
     await chromium.command(command="close", page=over_wss)
     await until_gone(server, "wss")
     metrics = server.metrics()
-    assert metrics["mediaserver_registrar_bindings_closed_with_connection"] == 2
+    assert metrics["mediaserver_registrar_bindings_closed_with_connection_total"] == 2
     assert metrics["mediaserver_sip_ws_connections"] == 0

@@ -58,8 +58,8 @@ def test_bad_or_stray_call_requests_get_their_answer(
         text = text.replace("Max-Forwards: 70\r\n", "", 1)
     assert final_response(client, server, text).status_code == status
     assert_no_leaks(server, before)
-    assert server.metrics()["mediaserver_sip_internal_errors"] == 0
-    assert server.metrics()["mediaserver_sip_handler_errors"] == 0
+    assert server.metrics()["mediaserver_sip_internal_errors_total"] == 0
+    assert server.metrics()["mediaserver_sip_handler_errors_total"] == 0
 
 
 def test_carrier_call_to_an_unregistered_alias_is_480_and_recorded(

@@ -103,11 +103,12 @@ def spray(rtp_range: tuple[int, int]) -> dict[str, Any]:
 
 
 def leg_samples(server: ServerProcess, name: str) -> list[float]:
-    """The per-leg values of /metrics' mediaserver_leg_rtp_<name>, one per live leg."""
+    """The per-leg values of /metrics' counter mediaserver_leg_rtp_<name>_total, one per live
+    leg."""
     url = f"http://127.0.0.1:{server.api_port}/metrics"
     with urllib.request.urlopen(url, timeout=5) as reply:
         lines = reply.read().decode().splitlines()
-    prefix = f"mediaserver_leg_rtp_{name}{{"
+    prefix = f"mediaserver_leg_rtp_{name}_total{{"
     return [float(line.rpartition(" ")[2]) for line in lines if line.startswith(prefix)]
 
 
@@ -149,12 +150,12 @@ def test_junk_sprayed_at_every_rtp_port_leaves_the_call_untouched(
     # Two streams of the range's RTP_PORTS ports took RTP, two more RTCP.
     reaching_the_call = sprayed["sent"] * 4 / RTP_PORTS
     dropped = (
-        during_call["mediaserver_media_rtp_dropped_invalid"]
-        + during_call["mediaserver_media_rtp_dropped_foreign"]
+        during_call["mediaserver_media_rtp_dropped_invalid_total"]
+        + during_call["mediaserver_media_rtp_dropped_foreign_total"]
     )
     print(f"dropped {dropped:.0f} of about {reaching_the_call:.0f} sprayed at the call's ports")
     assert dropped >= 0.8 * reaching_the_call
-    assert during_call["mediaserver_media_rtp_source_changes"] == 0
+    assert during_call["mediaserver_media_rtp_source_changes_total"] == 0
     assert all(len(samples) == 2 and min(samples) > 0 for samples in per_leg.values()), per_leg
     assert_no_leaks(server, before)
     for leg in call_records(server):  # 7 s and more of 20 ms packets each way, none lost
@@ -227,7 +228,7 @@ def test_nat_rebinding_mid_call_is_heard_again_within_200_ms(
         f"one until {last_on_old * 1000:.0f} ms"
     )
     assert gap <= 200
-    assert during_call["mediaserver_media_rtp_source_changes"] == 1
+    assert during_call["mediaserver_media_rtp_source_changes_total"] == 1
     assert last_on_old < 0.2
     assert len(on_new) >= 0.8 * 50 * 1.8
     assert_no_leaks(server, before)

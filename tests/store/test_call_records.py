@@ -174,3 +174,16 @@ def test_a_record_keeps_its_account_and_lists_are_scoped_by_account(tmp_path: Pa
     assert uuids(scope=one_account(None)) == ["main"]
     shop_outbound = uuids(scope=one_account("SA0000000000000000SH"), call_direction="outbound")
     assert shop_outbound == ["shop-out"]
+    assert records.count_matching(CallRecordFilter(scope=one_account("SA0000000000000000SH"))) == 2
+
+
+def test_a_page_of_matches_is_read_alone_and_the_matches_counted(tmp_path: Path) -> None:
+    records = SqliteCallRecords(open_database(tmp_path / "db.sqlite"))
+    for number in range(7):
+        direction = "outbound" if number % 2 else "inbound"
+        records.write(record(f"leg-{number}", end_time=100.0 + number, direction=direction))
+    outbound = CallRecordFilter(call_direction="outbound")
+    assert [r.call_uuid for r in records.matching(outbound, 2, 1)] == ["leg-3", "leg-1"]
+    assert records.matching(outbound, 2, 3) == []
+    assert records.count_matching(outbound) == 3
+    assert records.count_matching(CallRecordFilter()) == 7

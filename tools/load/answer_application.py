@@ -11,6 +11,8 @@ apart, as "PATH (hangup)".
   /speak      <Speak> of one fixed sentence, then <Hangup/>: the TTS cache is warm after the
               first call.
   /speak-new  the same with a sentence no call had before: every call synthesises (cold).
+  /wait       <Wait length="1"/>: the call ends a second after it is answered (calls placed
+              over the REST API, which are held no longer than that).
   /digits     <GetDigits> (numDigits 1, timeout 30, its action this same URL) around a short
               <Speak>, then a <Redirect> back here: a call stays in digit collection for good,
               and every digit it sends comes back as a request with `Digits`.
@@ -108,6 +110,10 @@ def application() -> web.Application:
         sentence = f"Welcome, caller {next(numbers)} of run {' '.join(run_tag)}."
         return _xml(f"<Speak>{escape(sentence)}</Speak><Hangup/>")
 
+    async def wait(request: web.Request) -> web.Response:
+        await note(request)
+        return _xml('<Wait length="1"/>')
+
     async def collect(request: web.Request) -> web.Response:
         pressed = (await note(request)).get("Digits", "")
         if pressed:
@@ -123,7 +129,8 @@ def application() -> web.Application:
         return web.json_response({"requests": dict(requests), "digits": dict(digits)})
 
     app = web.Application()
-    for path, handler in (("/speak", speak), ("/speak-new", speak_new), ("/digits", collect)):
+    routes = (("/speak", speak), ("/speak-new", speak_new), ("/wait", wait), ("/digits", collect))
+    for path, handler in routes:
         app.router.add_route("*", path, handler)
     app.router.add_get("/statistics", statistics)
     return app

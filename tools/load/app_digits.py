@@ -61,7 +61,9 @@ LOOP_SECONDS = 2
 TONE_MS = 100
 TONE_AMPLITUDE = 32767 * 10 ** ((-10 - 3.14) / 20)  # -10 dBm0 per frequency
 HEARD_SHARE = 0.99  # of the tones played, the application must receive at least this share
-_INBOUND = re.compile(r'^(mediaserver_leg_rtp_packets_(?:received|lost))\{.*direction="inbound"')
+_INBOUND = re.compile(
+    r'^(mediaserver_leg_rtp_packets_(?:received_total|lost))\{.*direction="inbound"'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +183,7 @@ def run_step(workdir: Path, generator: Path, calls: int, app: AnswerApplication)
     heard = {digit: after.get(digit, 0) - before.get(digit, 0) for digit in after}
     late, skipped = (
         int(ticks_after[name] - ticks_before[name])
-        for name in ("mediaserver_media_late_ticks", "mediaserver_media_skipped_ticks")
+        for name in ("mediaserver_media_late_ticks_total", "mediaserver_media_skipped_ticks_total")
     )
     return DigitStep(
         calls, up, parse_generator(result.stdout).get("A"), received, lost,
@@ -232,11 +234,14 @@ class TonesPlayed:
 
 def inbound_counters(server: OurServer) -> tuple[int, int]:
     """(packets received, packets lost) summed over the callers' legs, from /metrics."""
-    totals = {"mediaserver_leg_rtp_packets_received": 0, "mediaserver_leg_rtp_packets_lost": 0}
+    totals = {
+        "mediaserver_leg_rtp_packets_received_total": 0,
+        "mediaserver_leg_rtp_packets_lost": 0,
+    }
     for line in server.metrics_text().splitlines():
         match = _INBOUND.match(line)
         if match:
             totals[match.group(1)] += int(float(line.rsplit(" ", 1)[1]))
-    return totals["mediaserver_leg_rtp_packets_received"], totals[
+    return totals["mediaserver_leg_rtp_packets_received_total"], totals[
         "mediaserver_leg_rtp_packets_lost"
     ]

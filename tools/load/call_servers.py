@@ -53,17 +53,22 @@ class OurServer:
 
 
 def start_ours(
-    workdir: Path, trunk: str, extra_toml: str = "", answer_url: str | None = None
+    workdir: Path,
+    trunk: str,
+    extra_toml: str = "",
+    answer_url: str | None = None,
+    api_toml: str = "",
 ) -> OurServer:
     """Our server with one endpoint (CALLER) and an outgoing carrier to `trunk`; with
-    `answer_url`, also an application of that URL and APPLICATION_CALLER running it."""
+    `answer_url`, also an application of that URL and APPLICATION_CALLER running it.
+    `api_toml` adds keys to the [api] section, `extra_toml` sections of its own."""
     workdir.mkdir(parents=True, exist_ok=True)
     database, config = workdir / "mediaserver.db", workdir / "mediaserver.toml"
     port, api_port = free_port(), free_port()
     config.write_text(
         f'[sip]\ndomain = "{DOMAIN}"\nlisten = ["udp:127.0.0.1:{port}"]\n'
         f'[storage]\nurl = "sqlite:///{database}"\n[log]\nlevel = "WARNING"\n'
-        f'[api]\nlisten = "127.0.0.1:{api_port}"\n'
+        f'[api]\nlisten = "127.0.0.1:{api_port}"\n{api_toml}'
         f'[rtp]\naddress = "127.0.0.1"\nport_min = 20000\nport_max = 60000\n{extra_toml}'
     )
     admin = [sys.executable, "-m", "mediaserver", "--config", str(config)]

@@ -45,7 +45,7 @@ OPUS_PAYLOAD_TYPE = 111
 SETUP_RATE = 100  # calls per second while ramping up
 MAX_LOSS_PERCENT = 0.1
 MAX_JITTER_MS = 5.0
-_SAMPLE = re.compile(r"^mediaserver_leg_rtp_packets_received\{(.*)\} ")
+_SAMPLE = re.compile(r"^mediaserver_leg_rtp_packets_received_total\{(.*)\} ")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -209,7 +209,7 @@ def wait_for_calls(server: OurServer, calls: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     answered = 0
     while time.monotonic() < deadline:
-        answered = int(server.metrics().get("mediaserver_calls_calls_answered", 0))
+        answered = int(server.metrics().get("mediaserver_calls_calls_answered_total", 0))
         if answered >= calls:
             break
         time.sleep(0.5)

@@ -17,8 +17,18 @@ PAGE_PARAMETERS = (
 
 def page_reply(request: RestRequest, objects: Sequence[JsonObject]) -> Reply:
     """One page of `objects` (every match, in order), with its meta."""
-    limit, offset = request.integer("limit"), request.integer("offset")
-    total = len(objects)
+    limit, offset = page_window(request)
+    return counted_page_reply(request, objects[offset : offset + limit], len(objects))
+
+
+def page_window(request: RestRequest) -> tuple[int, int]:
+    """(limit, offset) of the page asked for, for a store that reads only that page."""
+    return request.integer("limit"), request.integer("offset")
+
+
+def counted_page_reply(request: RestRequest, page: Sequence[JsonObject], total: int) -> Reply:
+    """The page asked for, already cut out of `total` matches, with its meta."""
+    limit, offset = page_window(request)
     meta = {
         "limit": limit,
         "offset": offset,
@@ -26,7 +36,7 @@ def page_reply(request: RestRequest, objects: Sequence[JsonObject]) -> Reply:
         "next": _link(request, limit, offset + limit) if offset + limit < total else None,
         "previous": _link(request, limit, max(0, offset - limit)) if offset > 0 else None,
     }
-    return Reply(body={"meta": meta, "objects": list(objects[offset : offset + limit])})
+    return Reply(body={"meta": meta, "objects": list(page)})
 
 
 def _link(request: RestRequest, limit: int, offset: int) -> str:

@@ -27,6 +27,7 @@ pytest.importorskip("pjsua2")
 CALL_COUNTERS = (
     *LEAK_COUNTERS,
     "mediaserver_api_calls_api_call_requests",
+    "mediaserver_api_calls_api_machine_detections",
     "mediaserver_live_media_prompts",
     "mediaserver_live_media_recordings",
 )
@@ -313,7 +314,13 @@ def test_mistakes_are_4xx_naming_the_field(server: ServerProcess) -> None:
     cases = [
         ({k: v for k, v in good.items() if k != "answer_url"}, "answer_url"),
         ({**good, "answer_url": "ftp://x/answer"}, "answer_url"),
-        ({**good, "machine_detection": "true"}, "machine_detection"),
+        ({**good, "machine_detection": "maybe"}, "machine_detection"),
+        (
+            {**good, "machine_detection": "true", "machine_detection_time": 1000},
+            "machine_detection_time",
+        ),
+        ({**good, "machine_detection_url": "x"}, "machine_detection_url"),
+        ({**good, "machine_detection_answer_time": 100}, "machine_detection_answer_time"),
         ({**good, "to": CALLER_ID}, "to"),
         ({**good, "time_limit": "soon"}, "time_limit"),
         ({**good, "sip_headers": "a-b=c"}, "sip_headers"),

@@ -11,7 +11,12 @@ import time
 from typing import cast
 
 from mediaserver.api.rest.api_error import ApiError
-from mediaserver.api.rest.page import PAGE_PARAMETERS, list_schema, page_reply
+from mediaserver.api.rest.page import (
+    PAGE_PARAMETERS,
+    counted_page_reply,
+    list_schema,
+    page_window,
+)
 from mediaserver.api.rest.parameter import Parameter
 from mediaserver.api.rest.route import JsonObject, Reply, RestRequest, Route
 from mediaserver.api.rest.schema import object_schema, reply_schema
@@ -95,8 +100,10 @@ class CallDetailResource:
         status = request.optional_text("status")
         if status is not None:
             return Reply(body={"calls": self._live_ids(request) if status == "live" else []})
-        found = self._records.matching(_record_filter(request))
-        return page_reply(request, [self._record(request, record) for record in found])
+        wanted = _record_filter(request)
+        found = self._records.matching(wanted, *page_window(request))
+        page = [self._record(request, record) for record in found]
+        return counted_page_reply(request, page, self._records.count_matching(wanted))
 
     def _get(self, request: RestRequest) -> Reply:
         call_uuid = request.text("call_uuid")

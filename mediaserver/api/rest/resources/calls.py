@@ -7,8 +7,9 @@ exchange and XML error of the call).
 A call belongs to an account (calls/leg.py): a sub-account reaches its own calls only, the
 main account every call; another account's call is a 404, as an unknown one.
 
-Machine detection is not offered: `machine_detection` is refused naming it; the SDK's
-defaults for its other knobs are accepted and unused.
+`machine_detection` (true or hangup) listens for an answering machine from the answer on
+(plivoxml/machine_detection.py); its knobs take Plivo's defaults and ranges. Plivo's
+`machine_detection_answer_time` is not offered: given, it is refused naming it.
 """
 
 from collections.abc import Callable
@@ -24,8 +25,10 @@ from mediaserver.api.rest.schema import reply_schema
 from mediaserver.calls.call_service import CallService
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg import Leg
+from mediaserver.media.machine_detector import DetectionSettings
 from mediaserver.plivoxml.call_debug_log import CallDebugLog
 from mediaserver.plivoxml.call_requests import CallOrder, CallRequests
+from mediaserver.plivoxml.machine_detection import MachineDetection
 from mediaserver.plivoxml.session import ApplicationUrls, Webhooks
 from mediaserver.store.call_records import SqliteCallRecords
 
@@ -33,15 +36,36 @@ HTTP_METHODS = ("GET", "POST")
 # Plivo: "to" takes at most 1000 destinations joined by "<"; caller_name at most 50 characters.
 MAX_DESTINATIONS = 1000
 MAX_CALLER_NAME = 50
-_URL_NAMES = ("answer_url", "ring_url", "hangup_url", "fallback_url", "callback_url")
-_UNUSED_MACHINE_DETECTION = (
-    Parameter("machine_detection_time", "integer", minimum=2000, maximum=10000),
-    Parameter("machine_detection_url"),
-    Parameter("machine_detection_method", choices=HTTP_METHODS),
-    Parameter("machine_detection_maximum_speech_length", "integer"),
-    Parameter("machine_detection_initial_silence", "integer"),
-    Parameter("machine_detection_maximum_words", "integer"),
-    Parameter("machine_detection_answer_time", "integer"),
+_URL_NAMES = (
+    "answer_url",
+    "ring_url",
+    "hangup_url",
+    "fallback_url",
+    "callback_url",
+    "machine_detection_url",
+)
+# Plivo's defaults and allowed ranges (milliseconds; words) for each DetectionSettings field.
+_MACHINE_KNOBS = {
+    "machine_detection_time": ("analysis_ms", 5000, 2000, 10000),
+    "machine_detection_maximum_speech_length": ("maximum_speech_ms", 5000, 1000, 6000),
+    "machine_detection_initial_silence": ("initial_silence_ms", 4500, 2000, 10000),
+    "machine_detection_maximum_words": ("maximum_words", 3, 2, 10),
+    "machine_detection_initial_greeting": ("greeting_ms", 1500, 1000, 5000),
+    "machine_detection_silence": ("after_greeting_silence_ms", 800, 500, 5000),
+}
+_MACHINE_DETECTION = (
+    Parameter(
+        "machine_detection",
+        choices=("true", "hangup"),
+        description="answering-machine detection: true reports it, hangup also ends the call",
+    ),
+    Parameter("machine_detection_url", description="where the verdict is posted"),
+    Parameter("machine_detection_method", default="POST", choices=HTTP_METHODS),
+    *(
+        Parameter(name, "integer", default=default, minimum=low, maximum=high)
+        for name, (_, default, low, high) in _MACHINE_KNOBS.items()
+    ),
+    Parameter("machine_detection_answer_time", "integer", description="not offered: refused"),
 )
 _CREATE = (
     Parameter("from", required=True, description="the caller ID: a number or an endpoint"),
@@ -63,8 +87,7 @@ _CREATE = (
     Parameter("sip_headers", default="", description="k=v,k2=v2: sent as X-PH-k headers"),
     Parameter("parent_call_uuid"),
     Parameter("error_if_parent_not_found", "boolean", default=False),
-    Parameter("machine_detection", description="not offered: refused when given"),
-    *_UNUSED_MACHINE_DETECTION,
+    *_MACHINE_DETECTION,
     Parameter("callback_url", description="async mode: the result is POSTed here"),
     Parameter("callback_method", default="POST", choices=HTTP_METHODS),
 )
@@ -160,10 +183,8 @@ class CallResource:
         ]  # fmt: skip
 
     def _create(self, request: RestRequest) -> Reply:
-        if request.optional_text("machine_detection") is not None:
-            raise ApiError.invalid(
-                "machine_detection", "answering-machine detection is not offered"
-            )
+        if request.values["machine_detection_answer_time"] is not None:
+            raise ApiError.invalid("machine_detection_answer_time", "is not offered")
         orders = [self._order(request, to) for to in _destinations(request)]
         parent = request.optional_text("parent_call_uuid")
         wanted = parent is not None and request.values["error_if_parent_not_found"]
@@ -204,6 +225,7 @@ class CallResource:
             sip_headers=_sip_headers(request.text("sip_headers")),
             parent_call_uuid=request.optional_text("parent_call_uuid"),
             sub_account=request.caller.sub_account,
+            machine_detection=_machine_detection(request),
         )  # fmt: skip
 
     def _withdraw(self, request: RestRequest) -> Reply:
@@ -273,6 +295,19 @@ def _destinations(request: RestRequest) -> list[str]:
     if request.text("from") in destinations:
         raise ApiError.invalid("to", "from and to cannot be the same")
     return destinations
+
+
+def _machine_detection(request: RestRequest) -> MachineDetection | None:
+    mode = request.optional_text("machine_detection")
+    if mode is None:
+        return None
+    knobs = {field: request.integer(name) for name, (field, *_) in _MACHINE_KNOBS.items()}
+    return MachineDetection(
+        hang_up=mode == "hangup",
+        settings=DetectionSettings(**knobs),
+        url=request.optional_text("machine_detection_url"),
+        method=request.text("machine_detection_method"),
+    )
 
 
 def _check_url(name: str, url: str | None) -> None:
