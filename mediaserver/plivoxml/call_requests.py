@@ -246,7 +246,7 @@ class CallRequests:
             self._detecting -= 1
         if verdict is None:
             return  # the call ended first
-        services = self._applications.services
+        services = self._applications.services_for(request.order.sub_account)
         services.debug_log(leg.call_uuid, describe(verdict))
         self._counts[f"api_detected_{verdict.outcome.name.lower()}"] += 1
         if detection.url is not None:
