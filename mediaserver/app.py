@@ -34,7 +34,7 @@ from mediaserver.media.engine import MediaEngine
 from mediaserver.media.recent_speech import RecentSpeech
 from mediaserver.media.tts import TtsEngine
 from mediaserver.media.tts_cache import TtsCache
-from mediaserver.plivoxml.application_calls import ApplicationCalls
+from mediaserver.plivoxml.application_calls import ApplicationCalls, SubaccountToken
 from mediaserver.plivoxml.call_requests import CallRequests
 from mediaserver.plivoxml.live_media import LiveMedia
 from mediaserver.plivoxml.recording_archive import RecordingArchive
@@ -124,7 +124,16 @@ def _applications(
     return ApplicationCalls(
         clock, router, config.sip.domain, archive, data / "sound-cache",
         config.account.auth_token, engine, tts, SqliteConferenceRecords(database),
+        _subaccount_token(SqliteSubaccounts(database)),
     )  # fmt: skip
+
+
+def _subaccount_token(subaccounts: SqliteSubaccounts) -> SubaccountToken:
+    def token(auth_id: str) -> str | None:
+        found = subaccounts.get(auth_id)
+        return None if found is None else found.auth_token
+
+    return token
 
 
 def _rest_api(
@@ -217,7 +226,7 @@ class Server:
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
         requests = CallRequests(calls, applications)
-        live_media = LiveMedia(applications.services)
+        live_media = LiveMedia(applications.services, applications.services_for)
         parts = RestParts(registrar, calls, requests, applications, live_media)
         routes = every_route(config.sip.domain, clock, database, parts)
         rest = _rest_api(config, clock, database, routes)

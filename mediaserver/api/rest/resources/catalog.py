@@ -48,6 +48,7 @@ def every_route(
     domain: str, clock: Clock, database: sqlite3.Connection, parts: RestParts
 ) -> list[Route]:
     carriers = SqliteCarriers(database)
+    records = SqliteCallRecords(database)
     applications = parts.applications
     return [
         *ApplicationResource(SqliteApplications(database), domain).routes(),
@@ -58,10 +59,14 @@ def every_route(
         *RecordingResource(applications.archive).routes(),
         *SubaccountResource(SqliteSubaccounts(database), clock).routes(),
         *CallResource(
-            parts.calls, parts.requests, applications.debug_log, applications.services.webhooks
+            parts.calls,
+            parts.requests,
+            applications.debug_log,
+            records,
+            lambda sub_account: applications.services_for(sub_account).webhooks,
         ).routes(),
-        *CallDetailResource(SqliteCallRecords(database), parts.calls, parts.requests).routes(),
-        *LiveCallResource(parts.calls, parts.requests, parts.live_media).routes(),
+        *CallDetailResource(records, parts.calls, parts.requests).routes(),
+        *LiveCallResource(parts.calls, parts.live_media).routes(),
         *_conference_routes(applications),
     ]
 

@@ -19,7 +19,6 @@ from mediaserver.api.rest.schema import reply_schema
 from mediaserver.calls.call_service import CallService
 from mediaserver.calls.leg import Leg
 from mediaserver.media.tts import ESPEAK_VOICES, ONLY_VOICE, VARIANTS
-from mediaserver.plivoxml.call_requests import CallRequests
 from mediaserver.plivoxml.live_media import LiveMedia, RecordingCallback
 
 _LEGS = Parameter("legs", default="aleg", choices=("aleg", "bleg", "both"))
@@ -51,9 +50,8 @@ _RECORD = (
 
 
 class LiveCallResource:
-    def __init__(self, calls: CallService, requests: CallRequests, media: LiveMedia) -> None:
+    def __init__(self, calls: CallService, media: LiveMedia) -> None:
         self._calls = calls
-        self._requests = requests
         self._media = media
 
     def routes(self) -> list[Route]:
@@ -142,7 +140,7 @@ class LiveCallResource:
         stereo = request.text("record_channel_type") == "stereo"
         started = self._media.record(
             leg, request.text("file_format"), request.integer("time_limit"), callback,
-            stereo=stereo, peer=leg.bridged_to,
+            stereo=stereo, peer=leg.bridged_to, sub_account=leg.sub_account,
         )  # fmt: skip
         body = {"url": started.url, "message": "call recording started"}
         return Reply(HTTPStatus.ACCEPTED, {**body, "recording_id": started.recording_id})
@@ -155,7 +153,7 @@ class LiveCallResource:
 
     def _live(self, request: RestRequest) -> Leg:
         uuid = request.text("call_uuid")
-        return reach_live_leg(self._calls, self._requests, request.caller, uuid)
+        return reach_live_leg(self._calls, request.caller, uuid)
 
     def _legs(self, request: RestRequest, legs: str) -> list[Leg]:
         """The legs `legs` names (an unbridged call has no bleg: 400 naming the parameter)."""
