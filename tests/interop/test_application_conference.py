@@ -310,14 +310,13 @@ def test_wait_sound_until_the_moderator_then_beeps_and_the_end_of_the_room(
     assert action.params["ConferenceMemberID"] == "1"
     assert_signed(action)
     actions = [(r.params["ConferenceAction"], r.params["ConferenceMemberID"]) for r in events]
-    assert actions == [
-        ("enter", "2"),
-        ("enter", "1"),
-        ("enter", "3"),
-        ("exit", "3"),
-        ("exit", "2"),
-        ("exit", "1"),
-    ]
+    # The moderator's arrival starts the room for both bob and the waiting alice, and bob's
+    # exit ends it for both: each pair is two callbacks sent at once, over separate requests
+    # whose arrival order no one promises.
+    assert set(actions[:2]) == {("enter", "2"), ("enter", "1")}
+    assert actions[2:4] == [("enter", "3"), ("exit", "3")]
+    assert set(actions[4:]) == {("exit", "2"), ("exit", "1")}
+    assert len(actions) == 6
     for request in events:
         assert_signed(request)
     assert_no_leaks(server, before, counters=COUNTERS)
