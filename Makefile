@@ -8,6 +8,9 @@ WEB    := web
 NPM_INSTALLED := $(WEB)/node_modules/.installed
 # Browser bundles: JsSIP and a page's script in one file each (built, never committed).
 BUNDLES := $(WEB)/build/registration_page.js $(WEB)/build/call_page.js
+# The web phone the API listener serves at /phone: its page, style and bundled script.
+PHONE  := $(WEB)/build/phone
+PHONE_FILES := $(PHONE)/index.html $(PHONE)/phone.css $(PHONE)/phone.js
 
 # asyncio's debug mode stays off: Python turns it on for ANY non-empty PYTHONASYNCIODEBUG,
 # "0" included, and it slows every callback (the benchmarks and load tests most of all).
@@ -35,13 +38,21 @@ $(NPM_INSTALLED): $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund
 	touch $@
 
-$(WEB)/build/%.js: tests/interop/browser/%.js $(NPM_INSTALLED)
+$(WEB)/build/%.js: tests/interop/browser/%.js tests/interop/browser/spectrum.js $(NPM_INSTALLED)
 	NODE_PATH=$(WEB)/node_modules $(WEB)/node_modules/.bin/esbuild $< --bundle --format=iife \
 		--target=chrome120 --log-level=warning --outfile=$@
 
-web: $(BUNDLES)
+$(PHONE)/phone.js: $(wildcard $(WEB)/phone/*.js) $(NPM_INSTALLED)
+	NODE_PATH=$(WEB)/node_modules $(WEB)/node_modules/.bin/esbuild $(WEB)/phone/phone.js --bundle \
+		--format=iife --target=chrome120,firefox115,safari16 --log-level=warning --outfile=$@
 
-run: install
+$(PHONE)/%: $(WEB)/phone/%
+	@mkdir -p $(PHONE)
+	cp $< $@
+
+web: $(BUNDLES) $(PHONE_FILES)
+
+run: install web
 	$(BIN)/mediaserver run --config $(CONFIG)
 
 fmt: install

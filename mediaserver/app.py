@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mediaserver.api.http_server import ApiServer
 from mediaserver.api.metric_sources import MeasuredParts, leg_sources, metric_sources
+from mediaserver.api.phone_page import PhonePage
 from mediaserver.api.recording_files import RecordingFiles
 from mediaserver.api.rest.caller import Authenticator
 from mediaserver.api.rest.rate_limit import RateLimit, RateLimiter
@@ -33,7 +34,7 @@ from mediaserver.media.engine import MediaEngine
 from mediaserver.media.recent_speech import RecentSpeech
 from mediaserver.media.tts import TtsEngine
 from mediaserver.media.tts_cache import TtsCache
-from mediaserver.plivoxml.application_calls import ApplicationCalls
+from mediaserver.plivoxml.application_calls import ApplicationCalls, SubaccountToken
 from mediaserver.plivoxml.call_requests import CallRequests
 from mediaserver.plivoxml.live_media import LiveMedia
 from mediaserver.plivoxml.recording_archive import RecordingArchive
@@ -123,8 +124,17 @@ def _applications(
     return ApplicationCalls(
         clock, router, config.sip.domain, archive, data / "sound-cache",
         config.account.auth_token, engine, tts, SqliteConferenceRecords(database),
+        _subaccount_token(SqliteSubaccounts(database)),
         conference_max_members=config.calls.conference_max_members,
     )  # fmt: skip
+
+
+def _subaccount_token(subaccounts: SqliteSubaccounts) -> SubaccountToken:
+    def token(auth_id: str) -> str | None:
+        found = subaccounts.get(auth_id)
+        return None if found is None else found.auth_token
+
+    return token
 
 
 def _rest_api(
@@ -161,11 +171,13 @@ class Server:
     applications: ApplicationCalls
     api: ApiServer
     live_media: LiveMedia
+    api_tls: TlsFiles | None  # api.tls: the API listener speaks https with the wss pair
 
     @classmethod
     def build(cls, config: Config, inbound_script: InboundScript | None = None) -> "Server":
         database = open_database(config.storage.sqlite_path)
         clock = SystemClock()
+        tls = _tls_files(config, clock) if _uses_tls(config) else None
         endpoints = SqliteEndpoints(database)
         # Who we are (domain, advertised and listening addresses): the transport writes it into
         # messages, the registrar checks digest URIs against it.
@@ -183,7 +195,7 @@ class Server:
         timers = Timers(config.sip.t1_ms / 1000, config.sip.t2_ms / 1000, config.sip.t4_ms / 1000)
         transport = SipTransport(
             sip_service, clock, local=local, timers=timers,
-            websocket=_websocket_settings(config, clock),
+            websocket=_websocket_settings(config, tls),
             on_connection_closed=sip_service.connection_closed,
         )  # fmt: skip
         engine = MediaEngine(config.rtp, clock)
@@ -215,7 +227,7 @@ class Server:
         calls.on_leg_ended = CallRecordWriter(SqliteCallRecords(database))
         sip_service.calls = calls
         requests = CallRequests(calls, applications)
-        live_media = LiveMedia(applications.services)
+        live_media = LiveMedia(applications.services, applications.services_for)
         parts = RestParts(registrar, calls, requests, applications, live_media)
         routes = every_route(config.sip.domain, clock, database, parts)
         rest = _rest_api(config, clock, database, routes)
@@ -233,17 +245,19 @@ class Server:
                     applications.archive, config.account.auth_id, config.account.auth_token
                 ).routes(),
                 *rest.routes(),
+                *PhonePage(config.sip.domain, config.sip.listen_addresses).routes(),
             ],
             [rest.errors_middleware],
             MAX_REQUEST_BYTES,
         )
         parts_built = (registrar, router, transport, engine, tts, calls, applications, api)
-        return cls(config, database, *parts_built, live_media)
+        return cls(config, database, *parts_built, live_media, tls if config.api.tls else None)
 
     async def start(self) -> None:
         # The API first: once SIP answers, /metrics is reachable too (tests and probes rely
         # on an answered OPTIONS meaning the whole server is up).
-        await self.api.start(self.config.api.listen)
+        tls = None if self.api_tls is None else self.api_tls.server_context()
+        await self.api.start(self.config.api.listen, tls)
         await self.tts.start()
         self.applications.start()
         forgotten = self.registrar.forget_connections(WEBSOCKET_TRANSPORTS)
@@ -298,7 +312,13 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         logger.info("stopped")
 
 
-def _websocket_settings(config: Config, clock: Clock) -> WebSocketSettings:
+def _uses_tls(config: Config) -> bool:
+    return config.api.tls or any(
+        address.transport == "wss" for address in config.sip.listen_addresses
+    )
+
+
+def _websocket_settings(config: Config, tls: TlsFiles | None) -> WebSocketSettings:
     sip = config.sip
     transports = {address.transport for address in sip.listen_addresses}
     if transports & set(WEBSOCKET_TRANSPORTS) and not sip.ws_origins:
@@ -307,7 +327,7 @@ def _websocket_settings(config: Config, clock: Clock) -> WebSocketSettings:
         origins=tuple(sip.ws_origins),
         ping_interval=sip.ws_ping_interval,
         idle_timeout=sip.ws_idle_timeout,
-        tls=_tls_files(config, clock) if "wss" in transports else None,
+        tls=tls if "wss" in transports else None,
     )
 
 
@@ -319,7 +339,7 @@ def _tls_files(config: Config, clock: Clock) -> TlsFiles:
     files, made = self_signed(directory, clock.wall())
     verb = "created" if made else "using"
     logger.warning(
-        "wss: %s a self-signed certificate %s (key %s); set sip.tls_certificate and"
+        "wss and https: %s a self-signed certificate %s (key %s); set sip.tls_certificate and"
         " sip.tls_key for one browsers trust",
         verb, files.certificate, files.key,
     )  # fmt: skip

@@ -182,6 +182,9 @@ class ApiConfig:
     # 300 per 5 s by default (plivo.md §4); a server of one's own may allow more.
     rate_limit_requests: int = 300
     rate_limit_seconds: int = 5
+    # https with the wss certificate: browsers give the web phone a microphone only in a
+    # secure context (https, or a page on localhost).
+    tls: bool = False
 
     def validate(self) -> None:
         host, _, port = self.listen.rpartition(":")

@@ -247,6 +247,7 @@ def test_cdr_list_prints_json_lines_newest_first(
         "rtp_packets_sent": 0,
         "rtp_packets_lost": 0,
         "rtp_jitter_ms": 0.0,
+        "sub_account": None,
     }
     assert len(run(capsys, config, "cdr", "list")[1].splitlines()) == 3
 

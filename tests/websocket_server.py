@@ -1,10 +1,14 @@
 """The server process with WebSocket listeners (RFC 7118), and its bindings table as it stands."""
 
+import asyncio
 import sqlite3
 import time
 from dataclasses import dataclass, field
 
 from tests.conftest import ServerProcess, free_tcp_port
+
+BINDING_GONE_TIMEOUT = 10.0
+POLL_INTERVAL = 0.1
 
 
 @dataclass
@@ -33,3 +37,12 @@ def bindings(server: ServerProcess) -> list[dict[str, object]]:
             "SELECT * FROM bindings WHERE expires_at > ? ORDER BY rowid", (time.time(),)
         ).fetchall()
     return [dict(row) for row in rows]
+
+
+async def until_gone(server: ServerProcess, transport: str) -> None:
+    """Poll the bindings table until no binding over `transport` is left."""
+    for _ in range(int(BINDING_GONE_TIMEOUT / POLL_INTERVAL)):
+        if all(row["transport"] != transport for row in bindings(server)):
+            return
+        await asyncio.sleep(POLL_INTERVAL)
+    raise AssertionError(f"the {transport} binding outlived its page: {bindings(server)}")

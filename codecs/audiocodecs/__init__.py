@@ -89,6 +89,11 @@ def new_decoder(name: str, sample_rate: int | None = None) -> Decoder:
     return codec.decoder(sample_rate or codec.default_rate)
 
 
+def sample_rates(name: str) -> frozenset[int]:
+    """The rates the codec encodes from and decodes to (raises UnknownCodecError)."""
+    return _codec(name, None).rates
+
+
 def _codec(name: str, sample_rate: int | None) -> _Codec:
     try:
         codec = _CODECS[name.lower()]

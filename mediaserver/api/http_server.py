@@ -2,6 +2,7 @@
 and the routes and middlewares the other parts hand it (the REST API, recording files)."""
 
 import logging
+import ssl
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -27,7 +28,8 @@ class ApiServer:
         self._client_max_size = client_max_size
         self._runner: web.AppRunner | None = None
 
-    async def start(self, listen: str) -> None:
+    async def start(self, listen: str, tls: ssl.SSLContext | None = None) -> None:
+        """Listen on `listen` (host:port), with https when `tls` is given."""
         host, _, port = listen.rpartition(":")
         application = web.Application(
             middlewares=self._middlewares, client_max_size=self._client_max_size
@@ -36,9 +38,9 @@ class ApiServer:
         application.router.add_routes(self._routes)
         self._runner = web.AppRunner(application, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host.strip("[]"), int(port))
+        site = web.TCPSite(self._runner, host.strip("[]"), int(port), ssl_context=tls)
         await site.start()
-        logger.info("API listening on http://%s/", listen)
+        logger.info("API listening on %s://%s/", "http" if tls is None else "https", listen)
 
     async def close(self) -> None:
         if self._runner is not None:

@@ -40,6 +40,7 @@ def record_for(leg: Leg) -> CallRecord:
         rtp_packets_sent=media.packets_sent,
         rtp_packets_lost=media.packets_lost,
         rtp_jitter_ms=round(media.jitter_ms, 3),
+        sub_account=leg.sub_account,
     )
 
 

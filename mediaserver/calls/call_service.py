@@ -262,6 +262,7 @@ class CallService:
         """The script that drives the call, to run once the caller's media is prepared."""
         if isinstance(route, Refusal):
             return route
+        a_leg.sub_account = route.sub_account
         if isinstance(route, Route):
             return "direct dial", partial(self._inbound_script, a_leg, route, caller)
         if self._application_script is None:
@@ -291,6 +292,7 @@ class CallService:
         leg = OutboundLeg(self._services, self._new_media(target.destination, b""), target, caller)
         if parent is not None:
             leg.parent_call_uuid = parent.call_uuid
+            leg.sub_account = parent.sub_account
             owner = self.scripts.owner_of(parent)
             if owner is not None:
                 owner.take(leg)

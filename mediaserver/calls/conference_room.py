@@ -22,10 +22,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from audiocodecs.pcm import Pcm16
 from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.deadlines import NamedTimers
 from mediaserver.calls.leg_media import LegMedia
 from mediaserver.calls.room_mixer import RoomMixer
+from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.store.conference_records import ConferenceRecord, MemberRecord
 
@@ -49,14 +51,30 @@ class MemberOptions:
     time_limit: int = 86400  # seconds; the room's, when this member opens it
 
 
+@dataclass(frozen=True, slots=True)
+class MemberIdentity:
+    """The member's call as its webhooks name it (§3 From, To, CallerName): what the REST
+    API's Conference/ shows of each member."""
+
+    from_: str
+    to: str
+    caller_name: str = ""
+
+
 class Member:
     def __init__(
-        self, member_id: str, leg: CallControl, media: LegMedia, options: MemberOptions
+        self,
+        member_id: str,
+        leg: CallControl,
+        media: LegMedia,
+        options: MemberOptions,
+        identity: MemberIdentity | None = None,
     ) -> None:
         self.member_id = member_id
         self.leg = leg
         self.media = media
         self.options = options
+        self.identity = identity or MemberIdentity(leg.from_number, leg.to_number)
         self.muted = options.muted
         self.deaf = False
         self.on_hold = False  # a member on hold sends music or noise: it drops out of the mix
@@ -73,9 +91,15 @@ class RoomFullError(Exception):
 
 class ConferenceRoom:
     def __init__(
-        self, name: str, mixer: RoomMixer, timers: NamedTimers, on_empty: Callable[[], None]
+        self,
+        name: str,
+        mixer: RoomMixer,
+        timers: NamedTimers,
+        on_empty: Callable[[], None],
+        account: str | None = None,
     ) -> None:
         self.name = name
+        self.account = account  # the sub-account whose room it is; None: the main account's
         self.conference_uuid = str(uuid.uuid4())
         self.created = time.time()
         self._mixer = mixer
@@ -90,8 +114,15 @@ class ConferenceRoom:
         self.on_close: list[Callable[[], None]] = []  # e.g. its recording's end
         self.recording: MediaSink | None = None
         self.floor_listeners: list[Callable[[Member], None]] = []
+        self._sounds: set[_StoppableSource] = set()
 
-    def admit(self, leg: CallControl, media: LegMedia, options: MemberOptions) -> Member:
+    def admit(
+        self,
+        leg: CallControl,
+        media: LegMedia,
+        options: MemberOptions,
+        identity: MemberIdentity | None = None,
+    ) -> Member:
         """A new member: in the mix at once if the room has started (or this member starts
         it), else waiting for a member that starts it."""
         if self.ended:
@@ -100,7 +131,7 @@ class ConferenceRoom:
             raise RoomFullError(f"conference {self.name} has {len(self.members)} members")
         if not self.members:
             self._timers.after("time limit", options.time_limit, self._time_limit_reached)
-        member = Member(str(next(self._member_ids)), leg, media, options)
+        member = Member(str(next(self._member_ids)), leg, media, options, identity)
         self.members[member.member_id] = member
         if options.start_on_enter and not self.started:
             self.started = True
@@ -154,14 +185,31 @@ class ConferenceRoom:
         if member.in_mix:
             self._mixer.deafen(member.media, deaf)
 
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
-        """Mixed into what every member in the room hears."""
-        return self._mixer.play(source)
+    def play(self, source: MediaSource, sample_rate: int = SAMPLE_RATE) -> "asyncio.Future[bool]":
+        """Mixed into what every member in the room hears (frames at `sample_rate`), until it
+        ends or is stopped."""
+        sound = _StoppableSource(source)
+        self._sounds.add(sound)
+        played = self._mixer.play(sound, sample_rate)
+        played.add_done_callback(lambda _: self._sounds.discard(sound))
+        return played
 
-    def record_mix(self, sink: MediaSink | None) -> None:
-        """The room's whole mix into `sink` (None: stop)."""
+    def stop_playing(self) -> bool:
+        """End every sound playing to the room (False: none was)."""
+        playing = bool(self._sounds)
+        for sound in self._sounds:
+            sound.stopped = True
+        return playing
+
+    def record_mix(self, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE) -> None:
+        """The room's whole mix into `sink` (None: stop), in frames at `sample_rate`."""
         self.recording = sink
-        self._mixer.record(sink)
+        self._mixer.record(sink, sample_rate)
+
+    def mix_rate(self) -> int:
+        """The rate the room mixes at with its members of now: 8 kHz, or 16 kHz with a
+        wideband member."""
+        return self._mixer.sample_rate()
 
     def on_floor(self, listener: Callable[[Member], None]) -> None:
         """Tell `listener` each member that takes the floor (floorEvent)."""
@@ -208,6 +256,18 @@ class ConferenceRoom:
         for hook in self.on_close:
             hook()
         self._on_empty()
+
+
+class _StoppableSource:
+    """A room sound that ends at its next frame once stopped (the mix drops a finished
+    sound and completes its future)."""
+
+    def __init__(self, source: MediaSource) -> None:
+        self._source = source
+        self.stopped = False
+
+    def read_frame(self) -> Pcm16 | None:
+        return None if self.stopped else self._source.read_frame()
 
 
 def _member_record(member: Member, reason: LeaveReason) -> MemberRecord:

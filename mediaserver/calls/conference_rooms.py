@@ -1,5 +1,6 @@
-"""The conference rooms of one account, by name (Plivo scopes a room's name to its account:
-plivo.md §2.8), and their counters.
+"""The conference rooms, by account and name (Plivo scopes a room's name to its account:
+plivo.md §2.8, so a sub-account's "standup" is not the main account's), and their counters.
+An account is a sub-account's auth_id, or None for the main account.
 
 A room exists from its first member to its last; the XML side enters members through here and
 the REST API reaches the same rooms through ConferenceControl.
@@ -18,6 +19,7 @@ from mediaserver.calls.conference_room import (
     ConferenceRoom,
     LeaveReason,
     Member,
+    MemberIdentity,
     MemberOptions,
     RoomFullError,
 )
@@ -39,30 +41,36 @@ class ConferenceRooms:
         self.default_max_members = default_max_members  # for a member that sets none
         self._new_mixer = new_mixer
         self._records = records
-        self._rooms: dict[str, ConferenceRoom] = {}
+        self._rooms: dict[tuple[str | None, str], ConferenceRoom] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.rooms_opened = 0
 
     def enter(
-        self, name: str, leg: CallControl, media: LegMedia, options: MemberOptions
+        self,
+        name: str,
+        leg: CallControl,
+        media: LegMedia,
+        options: MemberOptions,
+        identity: MemberIdentity | None = None,
+        account: str | None = None,
     ) -> tuple[ConferenceRoom, Member]:
-        """Admit the leg to the room called `name`, opening it if there is none (raises
-        RoomFullError at maxMembers)."""
-        room = self._rooms.get(name)
+        """Admit the leg to the account's room called `name`, opening it if there is none
+        (raises RoomFullError at maxMembers)."""
+        room = self._rooms.get((account, name))
         if room is None or room.closed:
-            room = self._open(name)
+            room = self._open(name, account)
         try:
-            return room, room.admit(leg, media, options)
+            return room, room.admit(leg, media, options, identity)
         except RoomFullError:
             if not room.members:  # opened for nobody: close it again
                 room.end(LeaveReason.ROOM_ENDED)
             raise
 
-    def get(self, name: str) -> ConferenceRoom | None:
-        return self._rooms.get(name)
+    def get(self, name: str, account: str | None = None) -> ConferenceRoom | None:
+        return self._rooms.get((account, name))
 
-    def names(self) -> list[str]:
-        return list(self._rooms)
+    def names(self, account: str | None = None) -> list[str]:
+        return [name for owner, name in self._rooms if owner == account]
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> "asyncio.Task[Any]":
         """Run `work` as the rooms' own task (awaited by `close`, counted meanwhile)."""
@@ -88,14 +96,17 @@ class ConferenceRooms:
             "conference_tasks": sum(not task.done() for task in self._tasks),
         }
 
-    def _open(self, name: str) -> ConferenceRoom:
+    def _open(self, name: str, account: str | None) -> ConferenceRoom:
+        key = (account, name)
+
         def forget() -> None:
-            if self._rooms.get(name) is room:
-                del self._rooms[name]
+            if self._rooms.get(key) is room:
+                del self._rooms[key]
             if self._records is not None:
                 self._records.write(room.record())
 
-        room = ConferenceRoom(name, self._new_mixer(), NamedTimers(self._deadlines), forget)
-        self._rooms[name] = room
+        timers = NamedTimers(self._deadlines)
+        room = ConferenceRoom(name, self._new_mixer(), timers, forget, account)
+        self._rooms[key] = room
         self.rooms_opened += 1
         return room

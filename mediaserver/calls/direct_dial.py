@@ -12,7 +12,7 @@ from mediaserver.calls.dialer import Caller, DialOptions
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Route
-from mediaserver.calls.scripts import first_to_end
+from mediaserver.calls.scripts import first_to_leave
 
 
 async def direct_dial(caller_leg: CallControl, route: Route, caller: Caller) -> None:
@@ -37,7 +37,9 @@ async def direct_dial(caller_leg: CallControl, route: Route, caller: Caller) -> 
 
 
 async def hang_up_together(first: CallControl, second: CallControl) -> None:
-    """When either leg ends, end the other with the same cause and source."""
-    ended = await first_to_end(first, second)
+    """When either leg ends, end the other with the same cause and source. A target moved to
+    a document of its own (a REST transfer of the B leg) leaves the caller nothing to do:
+    it ends too."""
+    ended = await first_to_leave(first, second)
     other = second if ended is first else first
     other.hangup(ended.cause or Cause.NORMAL_CLEARING, ended.hangup_source or HangupSource.PLIVO)

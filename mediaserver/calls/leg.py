@@ -58,6 +58,9 @@ class Leg(MediaControls):
     def __init__(self, services: LegServices, media: LegMedia, destination: Peer) -> None:
         self.call_uuid = str(uuid.uuid4())
         self.parent_call_uuid: str | None = None
+        # The account the call belongs to (None: the main one): the sub-account whose number,
+        # endpoint or credentials started it; a B leg has its A leg's.
+        self.sub_account: str | None = None
         self._services = services
         self._transport = services.sip
         self.media = media

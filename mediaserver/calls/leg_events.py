@@ -76,7 +76,15 @@ class Ended:
     leg: "Leg"
 
 
-LegEvent = Ringing | Answered | HoldChanged | DigitReceived | Ended
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """The leg was taken from the script that drove it alongside its own leg (a bridged B
+    leg moved to its own document); that script runs on without it."""
+
+    leg: "Leg"
+
+
+LegEvent = Ringing | Answered | HoldChanged | DigitReceived | Ended | Transferred
 EventSink = Callable[[LegEvent], None]
 
 

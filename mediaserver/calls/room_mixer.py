@@ -11,6 +11,7 @@ from typing import Protocol
 
 from mediaserver.calls.leg_media import LegMedia, MediaRefusedError, stream_of
 from mediaserver.media.engine import MediaEngine, StreamStateError
+from mediaserver.media.frame import SAMPLE_RATE
 from mediaserver.media.mixer import ConferenceStatistics
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.stream import MediaStream
@@ -23,8 +24,11 @@ class RoomMixer(Protocol):
     def leave(self, media: LegMedia) -> None: ...
     def mute(self, media: LegMedia, muted: bool) -> None: ...
     def deafen(self, media: LegMedia, deaf: bool) -> None: ...
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]": ...
-    def record(self, sink: MediaSink | None) -> None: ...
+    def play(
+        self, source: MediaSource, sample_rate: int = SAMPLE_RATE
+    ) -> "asyncio.Future[bool]": ...
+    def record(self, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE) -> None: ...
+    def sample_rate(self) -> int: ...
     def watch_floor(self, handler: FloorHandler | None) -> None: ...
     def close(self) -> None: ...
 
@@ -58,11 +62,15 @@ class EngineRoomMixer:
         if media.is_open:
             self._engine.deafen_member(self._conference, stream_of(media), deaf)
 
-    def play(self, source: MediaSource) -> "asyncio.Future[bool]":
-        return self._engine.play_to_conference(self._conference, source)
+    def play(self, source: MediaSource, sample_rate: int = SAMPLE_RATE) -> "asyncio.Future[bool]":
+        return self._engine.play_to_conference(self._conference, source, sample_rate)
 
-    def record(self, sink: MediaSink | None) -> None:
-        self._engine.record_conference(self._conference, sink)
+    def record(self, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE) -> None:
+        self._engine.record_conference(self._conference, sink, sample_rate)
+
+    def sample_rate(self) -> int:
+        """The rate the room mixes at now: wideband with an Opus member (mixer.py)."""
+        return self._engine.conference_rate(self._conference)
 
     def watch_floor(self, handler: FloorHandler | None) -> None:
         if handler is None:

@@ -11,7 +11,7 @@ address, each attempt with its own prefix and the carrier's suffix; a number fro
 rings the endpoint its alias names.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import quote, unquote
 
@@ -50,6 +50,7 @@ class Attempt:
 class Route:
     attempts: tuple[Attempt, ...]
     to_number: str  # the called user or number, as CDRs show it
+    sub_account: str | None = None  # whose call it is (a call from or to a sub-account's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,11 @@ class ApplicationRoute:
 
     application: Application
     to_number: str
+
+    @property
+    def sub_account(self) -> str | None:
+        """The call is the application's account's (routing only runs an account's own)."""
+        return self.application.sub_account
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,14 +155,14 @@ class Router:
         found = self._numbers.get(number) if number else None
         if found is None:
             return Refusal(Cause.UNALLOCATED_NUMBER, "not one of our numbers")
-        application = self._application(found.app_id) or self._applications.default_number_app(
-            found.sub_account
-        )
+        application = self._application(
+            found.app_id, found.sub_account
+        ) or self._applications.default_number_app(found.sub_account)
         if application is not None:
             return ApplicationRoute(application, found.number)
         if not found.alias or self._endpoints.get(found.alias) is None:
             return Refusal(Cause.ROUTING_ERROR, f"number {found.number} routes nowhere")
-        return self.route_to_endpoint(found.alias, found.number)
+        return _owned(self.route_to_endpoint(found.alias, found.number), found.sub_account)
 
     def route_from_endpoint(
         self, request: Request, caller: CallingEndpoint
@@ -169,11 +175,11 @@ class Router:
             return Refusal(Cause.INVALID_DESTINATION, "no user in the Request-URI")
         # The default is the caller's account's: a sub-account's endpoints never run another's.
         default = self._applications.default_endpoint_app(caller.sub_account)
-        application = self._application(caller.app_id) or default
+        application = self._application(caller.app_id, caller.sub_account) or default
         if application is not None:
             is_endpoint = self._endpoints.get(user) is not None
             return ApplicationRoute(application, user if is_endpoint else _number_in(user) or user)
-        return self._direct_from_endpoint(user)
+        return _owned(self._direct_from_endpoint(user), caller.sub_account)
 
     def _direct_from_endpoint(self, user: str) -> Route | Refusal:
         if self._endpoints.get(user) is not None:
@@ -190,9 +196,12 @@ class Router:
             return Refusal(Cause.ROUTING_ERROR, "no outgoing carrier")
         return Route(carrier_attempts(carrier, number), number)
 
-    def _application(self, app_id: str | None) -> Application | None:
-        """An app_id removed since it was read counts as none, as Plivo detaches it."""
-        return None if app_id is None else self._applications.get(app_id)
+    def _application(self, app_id: str | None, sub_account: str | None) -> Application | None:
+        """The application of a number or endpoint of `sub_account`'s: one removed since it
+        was read counts as none, as Plivo detaches it, and so does another account's (the
+        store refuses such a link; a call never runs another account's URLs)."""
+        found = None if app_id is None else self._applications.get(app_id)
+        return found if found is not None and found.sub_account == sub_account else None
 
     def route_to_endpoint(self, username: str, to_number: str = "") -> Route | Refusal:
         """Every registered contact of endpoint `username`, rung at once."""
@@ -201,6 +210,12 @@ class Router:
             return Refusal(Cause.ENDPOINT_NOT_REGISTERED, f"{username} is not registered")
         targets = tuple(_binding_target(binding) for binding in bindings)
         return Route((Attempt(targets),), to_number or username)
+
+
+def _owned(route: Route | Refusal, sub_account: str | None) -> Route | Refusal:
+    if isinstance(route, Refusal):
+        return route
+    return replace(route, sub_account=sub_account)
 
 
 def carrier_attempts(carrier: OutgoingCarrier, number: str) -> tuple[Attempt, ...]:

@@ -9,12 +9,13 @@ accident; a leg handed to another script (transfer, conference) changes owner an
 import asyncio
 import logging
 from collections.abc import Coroutine, Iterable
+from types import UnionType
 from typing import Any
 
 from mediaserver.calls.call_control import CallControl
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg import Leg
-from mediaserver.calls.leg_events import Ended, LegEvent
+from mediaserver.calls.leg_events import Ended, LegEvent, Transferred
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,13 @@ class Scripts:
             previous.task.cancel()
         return run
 
+    def move(self, leg: Leg, name: str, body: ScriptBody) -> ScriptRun:
+        """Give `leg` to a new script while the one that had it runs on (a B leg moved off
+        its caller's Dial): that script hears Transferred and lets go of it."""
+        run = self.start(name, body, [leg])
+        leg.events.emit(Transferred(leg))
+        return run
+
     def owner_of(self, leg: Leg) -> ScriptRun | None:
         return self._owners.get(leg.call_uuid)
 
@@ -89,13 +97,22 @@ class Scripts:
 
 async def first_to_end(*legs: CallControl) -> CallControl:
     """Wait until one of `legs` has ended; return it."""
+    return await _first_to(Ended, legs)
+
+
+async def first_to_leave(*legs: CallControl) -> CallControl:
+    """Wait until one of `legs` has ended or been moved to another script; return it."""
+    return await _first_to(Ended | Transferred, legs)
+
+
+async def _first_to(wanted: type[Ended] | UnionType, legs: tuple[CallControl, ...]) -> CallControl:
     for leg in legs:
         if leg.ended:
             return leg
     ended: asyncio.Future[CallControl] = asyncio.get_running_loop().create_future()
 
     def hear(event: LegEvent) -> None:
-        if isinstance(event, Ended) and not ended.done():
+        if isinstance(event, wanted) and not ended.done():
             ended.set_result(next(leg for leg in legs if leg is event.leg))
 
     subscriptions = [leg.subscribe(hear) for leg in legs]

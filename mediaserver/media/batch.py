@@ -5,6 +5,10 @@ table lookup over a stacked (streams x samples) array (Opus per stream); run in-
 detection over the stack; route (peer audio, conference minus-one mixes, players); write
 recorders; encode the outputs the same way and send. Per-stream Python work is kept to the
 few calls a packet needs (pop, header, send); everything per sample is numpy.
+
+The stacks are 8 kHz. Members of wideband conference rooms have a second row at their room's
+rate (wide_rows.py) that the decode fills, the room's mix reads and writes, and the encode
+reads; a tick without wideband rooms does none of it.
 """
 
 from collections.abc import Callable, Sequence
@@ -17,11 +21,12 @@ from audiocodecs.pcm import Pcm16
 from mediaserver.clock import Clock
 from mediaserver.media.batch_channel import BatchChannel
 from mediaserver.media.dtmf_detector import DtmfDetector
-from mediaserver.media.frame import FRAME_SAMPLES
+from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE
 from mediaserver.media.inband_events import HeldDigits, InbandEvents
 from mediaserver.media.mixer import Conference, mix_rooms, saturate
 from mediaserver.media.rtp_socket import PacketHandler
 from mediaserver.media.stream import DtmfMethod, DtmfReceived, MediaStream
+from mediaserver.media.wide_rows import WideRows
 from mediaserver.rtp.telephone_event import EventReport, TelephoneEventSender
 
 Codes = npt.NDArray[np.uint8]
@@ -40,6 +45,7 @@ class BatchProcessor:
         self._detector = DtmfDetector()
         self._inband_events = InbandEvents()
         self.conferences: list[Conference] = []
+        self._wide_stream_ids: set[int] = set()  # channels running at a wideband room's rate
         self.on_stream_changed: StreamChanged = _ignore_change
 
     def add(self, stream: MediaStream) -> PacketHandler:
@@ -103,13 +109,36 @@ class BatchProcessor:
         channels = list(self._channels.values())
         if not channels:
             return
-        inputs, active = self._decode(channels, self._clock.now())
+        self._follow_room_rates()
+        wide = WideRows.of(channels)
+        inputs, active = self._decode(channels, self._clock.now(), wide)
         self._detect(channels, inputs, active)
-        outputs, sending = self._route(channels, inputs, active)
+        outputs, sending = self._route(channels, inputs, active, wide)
         self._record(channels, inputs, outputs)
-        self._send(channels, outputs, sending)
+        self._send(channels, outputs, sending, wide)
 
-    def _decode(self, channels: Sequence[BatchChannel], now: float) -> tuple[Pcm16, Mask]:
+    def _follow_room_rates(self) -> None:
+        """Each channel runs at its room's rate (mixer.py room_rate), 8 kHz outside a room;
+        only members of wideband rooms, and those that just left one, are looked at."""
+        wide_ids: set[int] = set()
+        for conference in self.conferences:
+            rate = conference.follow_rate()
+            if rate == SAMPLE_RATE:
+                continue
+            for stream in conference.members:
+                channel = self._channels.get(stream.stream_id)
+                if channel is not None:
+                    channel.set_rate(rate)
+                    wide_ids.add(stream.stream_id)
+        for stream_id in self._wide_stream_ids - wide_ids:
+            channel = self._channels.get(stream_id)
+            if channel is not None:
+                channel.set_rate(SAMPLE_RATE)
+        self._wide_stream_ids = wide_ids
+
+    def _decode(
+        self, channels: Sequence[BatchChannel], now: float, wide: WideRows
+    ) -> tuple[Pcm16, Mask]:
         inputs = np.zeros((len(channels), FRAME_SAMPLES), np.int16)
         active = np.zeros(len(channels), np.bool_)
         stacked: dict[str, tuple[list[int], list[bytes]]] = {"PCMU": ([], []), "PCMA": ([], [])}
@@ -122,12 +151,15 @@ class BatchProcessor:
                 rows, payloads = stacked[channel.codec]
                 rows.append(row)
                 payloads.append(frame)
-            else:
+            elif channel.codec_rate == SAMPLE_RATE:
                 inputs[row] = frame
+            else:
+                wide.inputs[wide.index_of_row[row]] = frame
         for codec, (rows, payloads) in stacked.items():
             if rows:
                 codes = np.frombuffer(b"".join(payloads), np.uint8)
                 inputs[rows] = _DECODERS[codec](codes.reshape(len(rows), FRAME_SAMPLES))
+        wide.receive(channels, inputs)
         return inputs, active
 
     def _detect(self, channels: Sequence[BatchChannel], inputs: Pcm16, active: Mask) -> None:
@@ -156,7 +188,7 @@ class BatchProcessor:
         return held
 
     def _route(
-        self, channels: Sequence[BatchChannel], inputs: Pcm16, active: Mask
+        self, channels: Sequence[BatchChannel], inputs: Pcm16, active: Mask, wide: WideRows
     ) -> tuple[Pcm16, Mask]:
         outputs = np.zeros_like(inputs)
         sending = np.zeros(len(channels), np.bool_)
@@ -165,31 +197,64 @@ class BatchProcessor:
         if targets:
             outputs[targets] = inputs[sources]
             sending[targets] = active[sources]
-        mixed = mix_rooms(self.conferences, row_of, inputs, active)
+        self._mix(row_of, inputs, active, outputs, sending, wide)
+        for row, channel in enumerate(channels):
+            if channel.stream.digit_tones:
+                sending[row] = self._play_digit_tones(channel, outputs, row, wide)
+            elif channel.stream.source is not None:
+                played = self._play(channel, outputs, row, wide)
+                sending[row] = played or (channel.stream.in_conference and bool(sending[row]))
+        wide.send(channels, outputs)
+        return outputs, sending
+
+    def _mix(
+        self,
+        row_of: dict[int, int],
+        inputs: Pcm16,
+        active: Mask,
+        outputs: Pcm16,
+        sending: Mask,
+        wide: WideRows,
+    ) -> None:
+        """The rooms of each rate in one pass of their own: 8 kHz rooms over the 8 kHz
+        stack, wideband rooms over the wideband rows."""
+        narrow_rooms = [c for c in self.conferences if c.sample_rate == SAMPLE_RATE]
+        mixed = mix_rooms(narrow_rooms, row_of, inputs, active)
         if mixed.rows:
             outputs[mixed.rows] = mixed.heard
             sending[mixed.rows] = True
-        for row, channel in enumerate(channels):
-            if channel.stream.digit_tones:
-                sending[row] = self._play_digit_tones(channel.stream, outputs, row)
-            elif channel.stream.source is not None:
-                played = self._play(channel.stream, outputs, row)
-                sending[row] = played or (channel.stream.in_conference and bool(sending[row]))
-        return outputs, sending
+        if not wide.rows:
+            return
+        wide_rooms = [c for c in self.conferences if c.sample_rate != SAMPLE_RATE]
+        mixed = mix_rooms(wide_rooms, wide.index_of_stream, wide.inputs, active[wide.rows])
+        if mixed.rows:
+            wide.outputs[mixed.rows] = mixed.heard
+            sending[[wide.rows[index] for index in mixed.rows]] = True
 
-    def _play_digit_tones(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
+    def _play_digit_tones(
+        self, channel: BatchChannel, outputs: Pcm16, row: int, wide: WideRows
+    ) -> bool:
         """Tones replace what the stream would send; a file or TTS waits, unread."""
+        stream = channel.stream
         frame = stream.digit_tones.read_frame()
         assert frame is not None  # the queue was not empty
-        outputs[row] = frame
+        if channel.wide:
+            wide.play(channel, row, frame, over=False)
+        else:
+            outputs[row] = frame
         if not stream.digit_tones:
             self._dtmf_sent(stream)
         return True
 
-    def _play(self, stream: MediaStream, outputs: Pcm16, row: int) -> bool:
+    def _play(self, channel: BatchChannel, outputs: Pcm16, row: int, wide: WideRows) -> bool:
+        stream = channel.stream
         assert stream.source is not None
         frame = stream.source.read_frame()
-        if frame is not None and (stream.in_conference or stream.source_mixed):
+        over = stream.in_conference or stream.source_mixed
+        if frame is not None and channel.wide:
+            wide.play(channel, row, frame, over)
+            return True
+        if frame is not None and over:
             # A sound to one member is mixed over what the room says, not swapped in; a
             # mixed one over what the bridged peer says.
             outputs[row] = saturate(outputs[row].astype(np.int32) + frame)
@@ -215,8 +280,10 @@ class BatchProcessor:
             both = inputs[row].astype(np.int32) + outputs[row]
             sink.write_frame(np.clip(both, -32768, 32767).astype(np.int16))
 
-    def _send(self, channels: Sequence[BatchChannel], outputs: Pcm16, sending: Mask) -> None:
-        payloads = self._encode(channels, outputs, sending)
+    def _send(
+        self, channels: Sequence[BatchChannel], outputs: Pcm16, sending: Mask, wide: WideRows
+    ) -> None:
+        payloads = self._encode(channels, outputs, sending, wide)
         for row, channel in enumerate(channels):
             stream = channel.stream
             if stream.dtmf_outbox:
@@ -231,7 +298,7 @@ class BatchProcessor:
             stream.sender.advance(stream.format.samples_per_packet)
 
     def _encode(
-        self, channels: Sequence[BatchChannel], outputs: Pcm16, sending: Mask
+        self, channels: Sequence[BatchChannel], outputs: Pcm16, sending: Mask, wide: WideRows
     ) -> dict[int, bytes]:
         payloads: dict[int, bytes] = {}
         stacked: dict[str, list[int]] = {"PCMU": [], "PCMA": []}
@@ -241,7 +308,7 @@ class BatchProcessor:
             if channel.stacked:
                 stacked[channel.codec].append(row)
             else:
-                payloads[row] = channel.encode_alone(outputs[row])
+                payloads[row] = channel.encode_alone(wide.encoded_frame(channel, row, outputs))
         for codec, rows in stacked.items():
             if rows:
                 blob = _ENCODERS[codec](outputs[rows]).tobytes()

@@ -5,8 +5,12 @@ they arrive (datagram_received); the tick takes one 20 ms frame per channel. G.7
 20 ms are decoded and encoded by the batch tick over all channels at once; Opus, and packets
 of any other duration, go through the per-channel codec objects here. A sender chooses its
 packet duration (RFC 3264 §5: our a=ptime:20 is a wish, and trunks send 10, 30 or 60 ms), so
-decoded audio is cut or joined here into the tick's 20 ms frames. Codecs are created at the
-engine's rate (libopus decodes to and encodes from 8 kHz itself), so nothing is resampled here.
+decoded audio is cut or joined here into the tick's 20 ms frames.
+
+A channel runs at a rate: 8 kHz, or its conference room's wideband rate (frame.py). Codecs
+are created at that rate when they can run at it (libopus decodes to and encodes from 8 or
+16 kHz itself), so an Opus member of a wideband room is never resampled; a G.711 member of
+one is, at the tick's edges (wide_rows.py, rate_converters.py).
 """
 
 import logging
@@ -14,10 +18,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from audiocodecs import new_decoder, new_encoder
+from audiocodecs import Encoder, new_decoder, new_encoder, sample_rates
 from audiocodecs.pcm import Pcm16
 from mediaserver.clock import Clock
-from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE
+from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE, frame_samples
+from mediaserver.media.rate_converters import RateConverters, Signal
 from mediaserver.media.rtp_socket import Address
 from mediaserver.media.stream import MediaStream
 from mediaserver.rtp.jitter_buffer import JitterBuffer
@@ -52,10 +57,13 @@ class BatchChannel:
         self.codec = stream.format.codec
         self.stacked = self.codec in G711_CODECS
         self._clock = clock
+        self._complexity = complexity
+        self.rate = SAMPLE_RATE  # what its audio meets the others' at (its room's rate)
+        self.codec_rate = SAMPLE_RATE  # what its codec decodes to and encodes from
+        self._frame_samples = FRAME_SAMPLES  # one frame at codec_rate
+        self.converters = RateConverters()  # 8 kHz <-> `rate`, one per signal
         self._decoder = new_decoder(self.codec, SAMPLE_RATE)
-        self._encoder = new_encoder(
-            self.codec, SAMPLE_RATE, complexity=complexity, inband_fec=stream.format.inband_fec
-        )
+        self._encoder = self._new_encoder()
         self._jitter_buffer = JitterBuffer(
             clock_rate=stream.format.clock_rate,
             min_delay_frames=RECOVERABLE_DELAY_FRAMES if self.codec == "opus" else 1,
@@ -65,6 +73,39 @@ class BatchChannel:
         self._backlog: Pcm16 = np.zeros(0, np.int16)  # decoded, not yet played out
         self._packet_samples = FRAME_SAMPLES
         self.sending = False
+
+    def _new_encoder(self) -> Encoder:
+        return new_encoder(
+            self.codec,
+            self.codec_rate,
+            complexity=self._complexity,
+            inband_fec=self.stream.format.inband_fec,
+        )
+
+    @property
+    def wide(self) -> bool:
+        return self.rate != SAMPLE_RATE
+
+    def set_rate(self, rate: int) -> None:
+        """Follow the room's rate (8 kHz outside a room). A codec that runs at the new rate
+        is made anew at it (libopus fixes its rate at creation): a change of rate costs a
+        frame's codec history, once, when a wideband member joins or leaves."""
+        if rate == self.rate:
+            return
+        self.rate = rate
+        self.converters = RateConverters()
+        codec_rate = rate if rate in sample_rates(self.codec) else SAMPLE_RATE
+        if codec_rate != self.codec_rate:
+            self.codec_rate = codec_rate
+            self._frame_samples = frame_samples(codec_rate)
+            self._decoder = new_decoder(self.codec, codec_rate)
+            self._encoder = self._new_encoder()
+            self._backlog = np.zeros(0, np.int16)
+            self._set_packet_samples(self._frame_samples)
+
+    def widen(self, signal: Signal, pcm: Pcm16) -> Pcm16:
+        """An 8 kHz frame of `signal` at the channel's rate."""
+        return self.converters.convert(signal, pcm, SAMPLE_RATE, self.rate)
 
     def receive(self, data: bytes, addr: Address) -> None:
         """datagram_received of a batch stream: events out, audio in the buffer. The socket
@@ -78,8 +119,9 @@ class BatchChannel:
 
     def take(self, now: float) -> bytes | Pcm16 | None:
         """This tick's 20 ms: the G.711 codes of a whole 20 ms packet (the tick decodes those
-        of all channels at once), else a decoded frame (Opus; packets of other durations cut
-        or joined; a lost packet concealed), or None once the peer has gone quiet."""
+        of all channels at once), else a frame decoded at codec_rate (Opus; packets of other
+        durations cut or joined; a lost packet concealed), or None once the peer has gone
+        quiet."""
         if not len(self._backlog):
             packet = self._pop(now)
             if packet is None:
@@ -90,14 +132,15 @@ class BatchChannel:
                 return packet.payload
             self._append(self._decode(packet.payload))
         # Only packets already here: popping an empty buffer would count a loss and rebuffer.
-        while len(self._backlog) < FRAME_SAMPLES and len(self._jitter_buffer):
+        samples = self._frame_samples
+        while len(self._backlog) < samples and len(self._jitter_buffer):
             packet = self._pop(now)
             if packet is None:
                 break
             self._append(self._decode(packet.payload))
-        if len(self._backlog) < FRAME_SAMPLES:
-            self._append(self._decoder.conceal(FRAME_SAMPLES - len(self._backlog)))
-        frame, self._backlog = self._backlog[:FRAME_SAMPLES], self._backlog[FRAME_SAMPLES:]
+        if len(self._backlog) < samples:
+            self._append(self._decoder.conceal(samples - len(self._backlog)))
+        frame, self._backlog = self._backlog[:samples], self._backlog[samples:]
         return frame
 
     def _pop(self, now: float) -> RtpPacket | None:
@@ -116,7 +159,7 @@ class BatchChannel:
         """The jitter buffer counts its delay in packets, so it must know how long the
         sender's are (they may change with a re-INVITE)."""
         self._packet_samples = samples
-        self._jitter_buffer.set_packet_ms(1000 * samples / SAMPLE_RATE)
+        self._jitter_buffer.set_packet_ms(1000 * samples / self.codec_rate)
 
     def _append(self, pcm: Pcm16) -> None:
         self._backlog = np.concatenate((self._backlog, pcm)) if len(self._backlog) else pcm
@@ -129,8 +172,8 @@ class BatchChannel:
         self._lost_in_a_row += 1
         following = self._jitter_buffer.peek()
         if following is not None:
-            return self._decoder.recover(following.payload, FRAME_SAMPLES)
-        return self._decoder.conceal(FRAME_SAMPLES)
+            return self._decoder.recover(following.payload, self._frame_samples)
+        return self._decoder.conceal(self._frame_samples)
 
     def encode_alone(self, pcm: Pcm16) -> bytes:
         return self._encoder.encode(pcm)

@@ -21,7 +21,8 @@ from mediaserver.media.batch import BatchProcessor
 from mediaserver.media.digit_tone_queue import DEFAULT_DURATION_MS
 from mediaserver.media.dtls_srtp import DtlsCertificate, DtlsRole
 from mediaserver.media.floor import FloorHandler, FloorTracker
-from mediaserver.media.mixer import Conference, RoomSound
+from mediaserver.media.frame import SAMPLE_RATE
+from mediaserver.media.mixer import Conference, RoomSound, room_rate
 from mediaserver.media.port import MediaSink, MediaSource
 from mediaserver.media.port_allocator import PortAllocator
 from mediaserver.media.relay import RelayDirection
@@ -274,20 +275,30 @@ class MediaEngine:
         (conference.deaf.add if deaf else conference.deaf.discard)(stream.stream_id)
 
     def play_to_conference(
-        self, conference: Conference, source: MediaSource
+        self, conference: Conference, source: MediaSource, sample_rate: int = SAMPLE_RATE
     ) -> "asyncio.Future[bool]":
-        """Mix `source` into what every member hears; True once it ran out."""
+        """Mix `source` (frames at `sample_rate`) into what every member hears; True once it
+        ran out."""
         done: asyncio.Future[bool] = self._loop.create_future()
-        conference.sounds.append(RoomSound(source, done))
+        conference.sounds.append(RoomSound(source, done, sample_rate))
         return done
 
     def watch_floor(self, conference: Conference, handler: FloorHandler | None) -> None:
         """Tell `handler` each time another member takes the floor (None: stop)."""
         conference.floor = None if handler is None else FloorTracker(handler)
 
-    def record_conference(self, conference: Conference, sink: MediaSink | None) -> None:
-        """Every member and every room sound, mixed, into `sink` (None: stop)."""
+    def record_conference(
+        self, conference: Conference, sink: MediaSink | None, sample_rate: int = SAMPLE_RATE
+    ) -> None:
+        """Every member and every room sound, mixed, into `sink` (None: stop), which takes
+        frames at `sample_rate`, whatever rate the room mixes at (it may change as wideband
+        members come and go)."""
         conference.sink = sink
+        conference.sink_rate = sample_rate
+
+    def conference_rate(self, conference: Conference) -> int:
+        """The rate the room mixes at with its members of now (mixer.py room_rate)."""
+        return room_rate(conference.members)
 
     def close_conference(self, conference: Conference) -> None:
         conference.stop_sounds()

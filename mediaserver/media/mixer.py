@@ -11,6 +11,13 @@ removed from an already clipped sum.
 A muted member contributes nothing (it still hears); a deaf member receives silence (it still
 speaks); room sounds (enter/exit beeps, a play to the room) are added to the room's total, so
 every member hears them over the conversation and the room's recording holds them too.
+
+Each room mixes at its own rate (room_rate): 8 kHz while every member speaks G.711, 16 kHz
+as soon as one speaks a wideband codec, so that member's upper band reaches the others
+instead of being cut at 3.4 kHz by an 8 kHz mix. The batch tick mixes the rooms of each
+rate in one pass of their own (a stack per rate). A room's sounds and its recorder run at the
+rate they were given (8 kHz unless said), converted at the room's edge (rate_converters.py)
+when the room's rate differs.
 """
 
 import asyncio
@@ -22,8 +29,9 @@ import numpy.typing as npt
 
 from audiocodecs.pcm import Pcm16
 from mediaserver.media.floor import FloorTracker
-from mediaserver.media.frame import FRAME_SAMPLES
+from mediaserver.media.frame import SAMPLE_RATE, WIDEBAND_RATE, frame_samples
 from mediaserver.media.port import MediaSink, MediaSource
+from mediaserver.media.rate_converters import RateConverters, Signal
 from mediaserver.media.stream import MediaStream
 
 _INT16_MIN = -32768
@@ -62,6 +70,13 @@ def minus_own(totals: Wide, room_of_row: npt.NDArray[np.intp], contributions: Wi
     return saturate(totals[room_of_row] - contributions)
 
 
+def room_rate(members: list[MediaStream]) -> int:
+    """The rate a room mixes at: wideband as soon as one member's codec samples faster than
+    8 kHz (its RTP clock says so: Opus is 48 kHz, RFC 7587 §4.1), else 8 kHz."""
+    wideband = any(stream.format.clock_rate > SAMPLE_RATE for stream in members)
+    return WIDEBAND_RATE if wideband else SAMPLE_RATE
+
+
 @dataclass(frozen=True, slots=True)
 class ConferenceStatistics:
     conference_id: int
@@ -70,14 +85,19 @@ class ConferenceStatistics:
     deaf: int
     sounds: int
     recording: bool
+    sample_rate: int
 
 
 class RoomSound:
-    """A source played to the whole room; its future says True when it ran out."""
+    """A source played to the whole room, in frames at `sample_rate`; its future says True
+    when it ran out."""
 
-    def __init__(self, source: MediaSource, done: "asyncio.Future[bool]") -> None:
+    def __init__(
+        self, source: MediaSource, done: "asyncio.Future[bool]", sample_rate: int = SAMPLE_RATE
+    ) -> None:
         self.source = source
         self.done = done
+        self.sample_rate = sample_rate
 
     def finish(self, ran_out: bool) -> None:
         if not self.done.done():
@@ -94,6 +114,9 @@ class Conference:
         self.deaf: set[int] = set()  # stream ids that receive silence
         self.sounds: list[RoomSound] = []
         self.sink: MediaSink | None = None  # the room's recording
+        self.sink_rate = SAMPLE_RATE  # the rate `sink` takes
+        self.sample_rate = SAMPLE_RATE  # the rate the room mixes at (follow_rate)
+        self._converters = RateConverters()
         self.floor: FloorTracker | None = None  # who speaks, when someone asked
         self.closed = False
 
@@ -113,17 +136,47 @@ class Conference:
     def speaks(self, stream: MediaStream) -> bool:
         return stream.stream_id not in self.muted
 
+    def follow_rate(self) -> int:
+        """Re-decide the room's rate from its members (one joined, left or changed codec)."""
+        rate = room_rate(self.members)
+        if rate != self.sample_rate:
+            self.sample_rate = rate
+            self._converters = RateConverters()
+        return rate
+
     def sound_frame(self) -> Wide:
-        """This tick's frame of every room sound, summed; finished sounds leave the room."""
-        frame: Wide = np.zeros(FRAME_SAMPLES, np.int32)
-        for sound in list(self.sounds):
+        """This tick's frame of every room sound, summed, at the room's rate; finished sounds
+        leave the room. The sounds of another rate than the room's are summed first and
+        their sum converted, once (a rate's converter carries on from sound to sound)."""
+        frame: Wide = np.zeros(frame_samples(self.sample_rate), np.int32)
+        for rate in {sound.sample_rate for sound in self.sounds}:
+            summed = self._sounds_at(rate)
+            if rate == self.sample_rate:
+                frame += summed
+            else:
+                pcm = saturate(summed)
+                frame += self._converters.convert(Signal.PLAYED, pcm, rate, self.sample_rate)
+        return frame
+
+    def _sounds_at(self, sample_rate: int) -> Wide:
+        summed: Wide = np.zeros(frame_samples(sample_rate), np.int32)
+        for sound in [sound for sound in self.sounds if sound.sample_rate == sample_rate]:
             pcm = sound.source.read_frame()
             if pcm is None:
                 self.sounds.remove(sound)
                 sound.finish(True)
                 continue
-            frame += pcm
-        return frame
+            summed += pcm
+        return summed
+
+    def record_frame(self, total: Wide) -> None:
+        """The room's whole mix of this tick to its recorder, at the rate the recorder takes."""
+        if self.sink is not None:
+            pcm = saturate(total)
+            rate = self.sample_rate
+            self.sink.write_frame(
+                self._converters.convert(Signal.RECORDED, pcm, rate, self.sink_rate)
+            )
 
     def stop_sounds(self) -> None:
         for sound in self.sounds:
@@ -138,6 +191,7 @@ class Conference:
             deaf=len(self.deaf),
             sounds=len(self.sounds),
             recording=self.sink is not None,
+            sample_rate=self.sample_rate,
         )
 
 
@@ -182,14 +236,15 @@ def mix_rooms(
     inputs: Pcm16,
     active: npt.NDArray[np.bool_],
 ) -> RoomMix:
-    """Every room's minus-one mixes in one pass; rooms record their whole mix as they go."""
+    """Every room's minus-one mixes in one pass; rooms record their whole mix as they go.
+    `inputs` holds the rows of every member, frames at the rate of all of these rooms."""
     layout = _Layout()
     for conference in conferences:
         members = [s for s in conference.members if s.stream_id in row_of]
         if members:
             layout.add(conference, members, row_of)
     if not layout.rows:
-        return RoomMix([], np.zeros((0, FRAME_SAMPLES), np.int16))
+        return RoomMix([], np.zeros((0, inputs.shape[1]), np.int16))
     speaks = np.array(layout.speaking) & active[layout.rows]
     contributions: Wide = inputs[layout.rows].astype(np.int32) * speaks[:, np.newaxis]
     sounds = np.stack([conference.sound_frame() for conference in layout.rooms])
@@ -197,8 +252,7 @@ def mix_rooms(
     heard = minus_own(totals, layout.room_of_row(), contributions)
     heard[np.array(layout.deaf)] = 0
     for index, conference in enumerate(layout.rooms):
-        if conference.sink is not None:
-            conference.sink.write_frame(saturate(totals[index]))
+        conference.record_frame(totals[index])
     _follow_floors(layout, contributions)
     return RoomMix(layout.rows, heard)
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from audiocodecs.pcm import Pcm16
-from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE
+from mediaserver.media.frame import FRAME_SAMPLES, SAMPLE_RATE, frame_samples
 
 LOW_FREQUENCIES = (697.0, 770.0, 852.0, 941.0)
 HIGH_FREQUENCIES = (1209.0, 1336.0, 1477.0, 1633.0)
@@ -26,8 +26,14 @@ def dtmf_frequencies(digit: str) -> tuple[float, float]:
     raise InvalidDigitError(f"{digit!r} is not a DTMF digit")
 
 
-def tone(frequencies: tuple[float, ...], samples: int, amplitude: float, start: int = 0) -> Pcm16:
-    t = (np.arange(samples) + start) / SAMPLE_RATE
+def tone(
+    frequencies: tuple[float, ...],
+    samples: int,
+    amplitude: float,
+    start: int = 0,
+    sample_rate: int = SAMPLE_RATE,
+) -> Pcm16:
+    t = (np.arange(samples) + start) / sample_rate
     wave = sum(np.sin(2 * np.pi * f * t) for f in frequencies)
     return np.asarray(np.rint(amplitude * wave), dtype=np.int16)
 
@@ -49,17 +55,19 @@ def render_digits(
 class SampleSource:
     """Plays prepared samples out frame by frame; the last frame is padded with silence."""
 
-    def __init__(self, samples: Pcm16) -> None:
+    def __init__(self, samples: Pcm16, sample_rate: int = SAMPLE_RATE) -> None:
         self._samples = samples
         self._position = 0
+        self._frame_samples = frame_samples(sample_rate)
 
     def read_frame(self) -> Pcm16 | None:
         if self._position >= len(self._samples):
             return None
-        frame = self._samples[self._position : self._position + FRAME_SAMPLES]
-        self._position += FRAME_SAMPLES
-        if len(frame) < FRAME_SAMPLES:
-            frame = np.concatenate([frame, np.zeros(FRAME_SAMPLES - len(frame), np.int16)])
+        size = self._frame_samples
+        frame = self._samples[self._position : self._position + size]
+        self._position += size
+        if len(frame) < size:
+            frame = np.concatenate([frame, np.zeros(size - len(frame), np.int16)])
         return frame
 
 

@@ -8,7 +8,8 @@ so a transfer can start the leg on another document with the same identity.
 """
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mediaserver.calls.call_control import CallControl
@@ -25,13 +26,15 @@ from mediaserver.plivoxml.application_script import run_application
 from mediaserver.plivoxml.call_debug_log import CallDebugLog
 from mediaserver.plivoxml.caller_audio import CallerAudio
 from mediaserver.plivoxml.dial_plan import RouterDialPlan
-from mediaserver.plivoxml.recording_archive import RecordingArchive
+from mediaserver.plivoxml.recording_archive import AccountRecordings, RecordingArchive
 from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Services
 from mediaserver.plivoxml.signature import RequestSigner
 from mediaserver.plivoxml.sound_cache import SoundCache
 from mediaserver.plivoxml.webhooks import WebhookClient
 from mediaserver.store.conference_records import ConferenceRecords
 
+# A sub-account's auth token by its auth_id (None: no such sub-account).
+SubaccountToken = Callable[[str], str | None]
 _PHONE_NUMBER = re.compile(r"\+?[0-9]{3,20}")
 _DISPLAY_NAME = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"')
 
@@ -54,6 +57,7 @@ class ApplicationCalls:
         engine: MediaEngine | None = None,
         tts: TtsEngine | None = None,
         conference_records: ConferenceRecords | None = None,
+        subaccount_token: SubaccountToken = lambda _: None,
         conference_max_members: int = 20,
     ) -> None:
         self.debug_log = CallDebugLog()
@@ -73,12 +77,12 @@ class ApplicationCalls:
             )
         )
         self._domain = domain
-        # Sub-accounts (and their own tokens) come with the REST API; until then every
-        # application is the main account's and both header families use its token.
-        self._signer = RequestSigner(auth_token, auth_token)
+        self._auth_token = auth_token
+        self._subaccount_token = subaccount_token
         self.dial_plan = RouterDialPlan(router, domain)
+        # The main account's calls: both header families signed with its token.
         self.services = Services(
-            AccountWebhooks(self.webhooks, self._signer),
+            AccountWebhooks(self.webhooks, RequestSigner(auth_token, auth_token)),
             self.sounds,
             self.dial_plan,
             self.deadlines,
@@ -109,6 +113,20 @@ class ApplicationCalls:
             **rooms,
         }
 
+    def services_for(self, sub_account: str | None) -> Services:
+        """What one account's calls use: webhooks signed with its token, the -Ma- headers
+        with the main account's (plivo.md §5), and recordings filed under it. A sub-account
+        removed while its call runs leaves the main account's token to sign with."""
+        if sub_account is None:
+            return self.services
+        token = self._subaccount_token(sub_account) or self._auth_token
+        signer = RequestSigner(token, self._auth_token)
+        return replace(
+            self.services,
+            webhooks=AccountWebhooks(self.webhooks, signer),
+            recordings=AccountRecordings(self.archive, sub_account),
+        )
+
     async def __call__(self, leg: CallControl, route: ApplicationRoute, caller: Caller) -> None:
         application = route.application
         urls = ApplicationUrls(
@@ -123,8 +141,9 @@ class ApplicationCalls:
             from_=self.address_of(leg.from_number),
             to=self.address_of(route.to_number),
             caller_name=_display_name(caller.from_address),
+            sub_account=route.sub_account,
         )
-        await self.run(leg, urls, identity)
+        await self.run(leg, urls, identity, sub_account=route.sub_account)
 
     async def run(
         self,
@@ -132,12 +151,15 @@ class ApplicationCalls:
         urls: ApplicationUrls,
         identity: CallIdentity,
         caller_audio: CallerAudio | None = None,
+        sub_account: str | None = None,
     ) -> None:
-        """Run the application on `leg`, known as running until it returns; its verbs hear
-        the callee through `caller_audio` when others listen there too."""
+        """Run the application on `leg` for the account the call belongs to, known as
+        running until it returns; its verbs hear the callee through `caller_audio` when
+        others listen there too."""
         running = self.running[leg.call_uuid] = RunningApplication(urls, identity)
         try:
-            await run_application(leg, urls, identity, self.services, caller_audio)
+            services = self.services_for(sub_account)
+            await run_application(leg, urls, identity, services, caller_audio)
         finally:
             # A transfer's new run may have replaced this one's entry already.
             if self.running.get(leg.call_uuid) is running:

@@ -4,9 +4,9 @@ request's identity (RequestUUID, ALegUUID, ALegRequestUUID); ring_url hears the 
 183, and the hangup URL (else the answer URL) hears how the call ended, answered or not.
 
 A request is known by its request_uuid from the moment it is fired until its call ends, so it
-can be withdrawn before the answer (DELETE Request/) and its leg found by sub-account. With
-machine_detection, the callee is listened to from the answer on, beside the answer URL's
-document (machine_detection.py).
+can be withdrawn before the answer (DELETE Request/). Its legs belong to the account that
+placed it, whose token signs its webhooks. With machine_detection, the callee is listened to
+from the answer on, beside the answer URL's document (machine_detection.py).
 """
 
 import asyncio
@@ -33,7 +33,7 @@ from mediaserver.plivoxml.machine_detection import (
     listen_for_machine,
     machine_parameters,
 )
-from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity
+from mediaserver.plivoxml.session import ApplicationUrls, CallIdentity, Webhooks
 from mediaserver.plivoxml.verbs import DialTarget, Number, User
 
 # §3: CallStatus at hangup of an outbound call that never answered.
@@ -119,24 +119,37 @@ class CallRequests:
         """The request whose answered leg this is (live calls, their request_uuid)."""
         return next((r for r in self._requests.values() if r.answered_as(call_uuid)), None)
 
-    def sub_account_of(self, call_uuid: str) -> str | None:
-        request = self.request_of(call_uuid)
-        return None if request is None else request.order.sub_account
-
     def transfer(self, leg: Leg, url: str, method: str) -> None:
-        """The leg leaves its document (or its direct dial) for the one at `url`."""
+        """The leg leaves its document (or its direct dial) for the one at `url`; the legs
+        it dialled end with the document they were dialled for."""
+        self._calls.scripts.hand_over(leg, "transfer", self._run_at(leg, url, method))
+
+    def transfer_b_leg(self, b_leg: Leg, url: str, method: str) -> None:
+        """A B leg leaves the bridge for its own document at `url` (plivo.md §4.1 legs=bleg):
+        its caller's Dial ends as when a B leg hangs up, so the A leg goes on with the Dial's
+        action URL or next verb."""
+        b_leg.unbridge()
+        self._calls.scripts.move(b_leg, "transfer", self._run_at(b_leg, url, method))
+
+    def _run_at(self, leg: Leg, url: str, method: str) -> Coroutine[Any, Any, None]:
+        """The leg's application run again from `url`, with its identity (a B leg, which ran
+        none: its own parties, and its A leg as ALegUUID)."""
         running = self._applications.running.get(leg.call_uuid)
         request = self.request_of(leg.call_uuid)
         audio = None if request is None else request.caller_audio
         if running is None:
             urls = ApplicationUrls(url, method)
             address = self._applications.address_of
-            identity = CallIdentity(address(leg.from_number), address(leg.to_number))
+            identity = CallIdentity(
+                address(leg.from_number),
+                address(leg.to_number),
+                a_leg_uuid=leg.parent_call_uuid,
+                sub_account=leg.sub_account,
+            )
         else:
             urls = replace(running.urls, answer_url=url, answer_method=method, fallback_url=None)
             identity = running.identity
-        run = self._applications.run(leg, urls, identity, audio)
-        self._calls.scripts.hand_over(leg, "transfer", run)
+        return self._applications.run(leg, urls, identity, audio, leg.sub_account)
 
     def statistics(self) -> dict[str, int]:
         return {
@@ -171,7 +184,7 @@ class CallRequests:
             caller,
             ring_timeout=order.ring_timeout,
             on_ringing=lambda leg, early: self._ringing(request, leg, early),
-            on_leg=request.legs.append,
+            on_leg=lambda leg: self._rung(request, leg),
         )
         outcome = await self._calls.dial_out(route, options)
         if outcome.leg is None:
@@ -179,6 +192,10 @@ class CallRequests:
             self._unanswered(request, failed, outcome.cause)
             return
         await self._answered(request, outcome.leg)
+
+    def _rung(self, request: CallRequest, leg: OutboundLeg) -> None:
+        leg.sub_account = request.order.sub_account
+        request.legs.append(leg)
 
     async def _answered(self, request: CallRequest, leg: OutboundLeg) -> None:
         order = request.order
@@ -208,9 +225,12 @@ class CallRequests:
             a_leg_uuid=leg.call_uuid,
             a_leg_request_uuid=request.request_uuid,
             request_uuid=request.request_uuid,
+            sub_account=order.sub_account,
         )
         try:
-            await self._applications.run(leg, order.urls, identity, request.caller_audio)
+            await self._applications.run(
+                leg, order.urls, identity, request.caller_audio, order.sub_account
+            )
         finally:
             deadlines.cancel(limit_key)
 
@@ -230,7 +250,7 @@ class CallRequests:
             self._detecting -= 1
         if verdict is None:
             return  # the call ended first
-        services = self._applications.services
+        services = self._applications.services_for(request.order.sub_account)
         services.debug_log(leg.call_uuid, describe(verdict))
         self._counts[f"api_detected_{verdict.outcome.name.lower()}"] += 1
         if detection.url is not None:
@@ -251,7 +271,7 @@ class CallRequests:
         order = request.order
         if order.ring_url is not None:
             params = {**self._parameters(request, leg, "ringing"), "CallUUID": leg.call_uuid}
-            self._applications.services.webhooks.notify(order.ring_url, order.ring_method, params)
+            self._webhooks(order).notify(order.ring_url, order.ring_method, params)
         if order.hangup_on_ring is not None:
             deadlines = self._applications.deadlines
             when = deadlines.clock.now() + order.hangup_on_ring
@@ -287,7 +307,7 @@ class CallRequests:
         urls = order.urls
         url = urls.hangup_url or urls.answer_url
         method = urls.hangup_method if urls.hangup_url else urls.answer_method
-        self._applications.services.webhooks.notify(url, method, params)
+        self._webhooks(order).notify(url, method, params)
 
     def _parameters(self, request: CallRequest, leg: Leg | None, status: str) -> dict[str, str]:
         order = request.order
@@ -301,6 +321,9 @@ class CallRequests:
             "ALegRequestUUID": request.request_uuid,
             **({"ALegUUID": leg.call_uuid} if leg is not None else {}),
         }
+
+    def _webhooks(self, order: CallOrder) -> Webhooks:
+        return self._applications.services_for(order.sub_account).webhooks
 
     def _party(self, to: str) -> str:
         """§3: a number as its digits, an endpoint or any SIP address as a sip: URI."""

@@ -21,6 +21,7 @@ from mediaserver.calls.conference_room import (
     ConferenceRoom,
     LeaveReason,
     Member,
+    MemberIdentity,
     MemberOptions,
     RoomFullError,
 )
@@ -40,7 +41,12 @@ async def run_conference(session: CallSession, verb: Conference) -> Goto | None:
         raise UnsupportedVerbError("<Conference> needs a SIP call leg")
     options = _options(verb, rooms.default_max_members)
     try:
-        room, member = rooms.enter(verb.name, leg, leg.media, options)
+        identity = session.identity
+        room, member = rooms.enter(
+            verb.name, leg, leg.media, options,
+            MemberIdentity(identity.from_, identity.to, identity.caller_name),
+            account=identity.sub_account,
+        )  # fmt: skip
     except RoomFullError as error:
         session.debug(f"<Conference> {error}: not admitted (maxMembers {options.max_members})")
         return None

@@ -16,7 +16,7 @@ from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import LegState
 from mediaserver.calls.outbound_leg import OutboundLeg
 from mediaserver.calls.router import Attempt, Refusal, Route, Target
-from mediaserver.calls.scripts import first_to_end
+from mediaserver.calls.scripts import first_to_leave
 from mediaserver.media.tones import RingbackSource
 from mediaserver.plivoxml.dial_confirm import confirmed
 from mediaserver.plivoxml.dial_digits import BridgedDigits
@@ -89,7 +89,9 @@ async def _connect(
 
     bridged_digits = BridgedDigits(verb, a_leg, b_leg, digits_matched)
     try:
-        ended = await first_to_end(a_leg, b_leg)
+        # A B leg transferred to its own document (REST legs=bleg) leaves the Dial too: the
+        # A leg goes on as when the B leg hangs up, and the B leg lives on.
+        ended = await first_to_leave(a_leg, b_leg)
     finally:
         session.timers.cancel("dial time limit")
         bridged_digits.close()
@@ -98,7 +100,8 @@ async def _connect(
         b_leg.hangup(
             a_leg.cause or Cause.NORMAL_CLEARING, a_leg.hangup_source or HangupSource.CALLER
         )
-    _callback(session, verb, "hangup", b_leg)
+    if b_leg.ended:
+        _callback(session, verb, "hangup", b_leg)
 
 
 def _record_from_answer(session: CallSession, b_leg: OutboundLeg) -> None:

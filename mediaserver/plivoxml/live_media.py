@@ -39,8 +39,9 @@ class RecordingCallback:
 
 
 class LiveMedia:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, accounts: Callable[[str | None], Services]) -> None:
         self._services = services
+        self._accounts = accounts  # an account's services: its recordings and callbacks
         self._prompts: dict[str, asyncio.Task[None]] = {}
         self._recordings: dict[str, _LiveRecording] = {}
         self._finishing: set[asyncio.Task[None]] = set()
@@ -84,12 +85,16 @@ class LiveMedia:
         callback: RecordingCallback | None,
         stereo: bool = False,
         peer: CallControl | None = None,
+        sub_account: str | None = None,
     ) -> LiveRecordingStarted:
-        """Record `leg` (and in stereo its bridged `peer` on the right channel)."""
+        """Record `leg` (and in stereo its bridged `peer` on the right channel) of
+        `sub_account`'s call: the recording is that account's, its callback signed with its
+        token."""
         if leg.call_uuid in self._recordings:
             self._recordings[leg.call_uuid].stop()
         channels = _Channels(stereo, peer if stereo else None)
-        recording = _LiveRecording(self._services, leg, file_format, callback, channels)
+        services = self._accounts(sub_account)
+        recording = _LiveRecording(services, leg, file_format, callback, channels)
         recording.on_stop = lambda: self._forget_recording(leg.call_uuid, recording)
         self._recordings[leg.call_uuid] = recording
         deadlines = self._services.deadlines

@@ -155,20 +155,23 @@ class RecordingFile:
         file_format: str,
         channels: int,
         conference_name: str | None = None,  # a conference room's recording
+        sub_account: str | None = None,  # whose recording it is; None: the main account's
+        sample_rate: int = SAMPLE_RATE,
     ) -> None:
         self._call_uuid = call_uuid
         self._conference_name = conference_name
+        self._sub_account = sub_account
         self._archive = archive
         self.recording_id = secrets.token_hex(16)
         self.file_format = file_format
         self.start_ms = int(time.time() * 1000)
         path = archive.path_for(self.recording_id, file_format)
-        self.writer = AudioWriter(path, SAMPLE_RATE, channels)
+        self.writer = AudioWriter(path, sample_rate, channels)
         self.url = archive.url_for(self.recording_id, file_format)
 
     async def close(self) -> Recording:
         path = await asyncio.to_thread(self.writer.close)
-        duration_ms = self.writer.samples_written * 1000 // SAMPLE_RATE
+        duration_ms = self.writer.samples_written * 1000 // self.writer.sample_rate
         recording = Recording(
             recording_id=self.recording_id,
             call_uuid=self._call_uuid,
@@ -180,6 +183,7 @@ class RecordingFile:
             recording_end_ms=self.start_ms + duration_ms,
             add_time=time.time(),
             conference_name=self._conference_name,
+            sub_account=self._sub_account,
         )
         self._archive.add(recording)
         return recording

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -62,3 +63,20 @@ class RecordingArchive:
     def _sign(self, path: str, expires: str) -> str:
         digest = hmac.new(self._key, f"{path}\n{expires}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class AccountRecordings:
+    """One sub-account's view of the archive: what its calls record is listed as its own."""
+
+    def __init__(self, archive: RecordingArchive, sub_account: str) -> None:
+        self._archive = archive
+        self._sub_account = sub_account
+
+    def path_for(self, recording_id: str, file_format: str) -> Path:
+        return self._archive.path_for(recording_id, file_format)
+
+    def url_for(self, recording_id: str, file_format: str) -> str:
+        return self._archive.url_for(recording_id, file_format)
+
+    def add(self, recording: Recording) -> None:
+        self._archive.add(replace(recording, sub_account=self._sub_account))

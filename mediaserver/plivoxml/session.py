@@ -131,6 +131,9 @@ class CallIdentity:
     a_leg_request_uuid: str | None = None
     request_uuid: str | None = None
     forwarded_from: str | None = None
+    # The account the call belongs to (a sub-account's auth_id; None: the main account): its
+    # application's, or the REST caller's. It scopes conference room names (§2.8).
+    sub_account: str | None = None
 
 
 class DebugLog(Protocol):

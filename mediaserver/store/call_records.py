@@ -8,6 +8,8 @@ import sqlite3
 from dataclasses import dataclass, fields
 from typing import Literal, Protocol
 
+from mediaserver.store.account_scope import EVERY_ACCOUNT, AccountScope
+
 Direction = Literal["inbound", "outbound"]
 # Plivo's list filters compare with these suffixes: bill_duration__gt, end_time__lte (§4.1).
 COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -39,6 +41,7 @@ class CallRecord:
     rtp_packets_sent: int = 0
     rtp_packets_lost: int = 0
     rtp_jitter_ms: float = 0.0
+    sub_account: str | None = None  # the account the call belongs to (None: the main one)
 
     def __post_init__(self) -> None:
         if self.direction not in ("inbound", "outbound"):
@@ -57,6 +60,7 @@ class CallRecordFilter:
     hangup_cause_code: int | None = None
     hangup_source: str | None = None
     bounds: tuple[tuple[BoundColumn, str, float], ...] = ()
+    scope: AccountScope = EVERY_ACCOUNT  # whose calls: a sub-account reads its own only
 
     def where(self) -> tuple[str, list[object]]:
         equal = {
@@ -72,7 +76,8 @@ class CallRecordFilter:
         for column, comparison, bound in self.bounds:
             conditions.append(f"{column} {COMPARISONS[comparison]} ?")
             values.append(bound)
-        return " AND ".join(conditions) or "1", values
+        account, parameters = self.scope.sql()
+        return " AND ".join((*conditions, account)), [*values, *parameters]
 
 
 class CallRecordExistsError(Exception):
@@ -90,7 +95,8 @@ _INSERT = (
 
 
 class SqliteCallRecords:
-    """The `call_records` table of migration 2 (media columns from migration 3)."""
+    """The `call_records` table of migration 2 (media columns from migration 3, the account
+    from migration 8)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection

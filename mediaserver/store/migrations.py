@@ -181,4 +181,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX conference_members_call ON conference_members(call_uuid);
     """,
+    # 8: a call belongs to an account like the resources it used: the sub-account whose
+    # credentials placed it, or whose number or endpoint it reached (NULL: the main account).
+    """
+    ALTER TABLE call_records ADD COLUMN sub_account TEXT;
+    CREATE INDEX call_records_sub_account ON call_records(sub_account);
+    """,
 )

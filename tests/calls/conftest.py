@@ -53,12 +53,14 @@ class Directory:
 
 
 class Caller:
-    """Every INVITE is authenticated as alice, whose application is `app_id`."""
+    """Every INVITE is authenticated as alice, whose application is `app_id`, of the account
+    `sub_account`."""
 
     app_id: str | None = None
+    sub_account: str | None = None
 
     def authenticate(self, request: Request, source: Peer) -> object:
-        return SimpleNamespace(username="alice", app_id=self.app_id, sub_account=None)
+        return SimpleNamespace(username="alice", app_id=self.app_id, sub_account=self.sub_account)
 
 
 @dataclass

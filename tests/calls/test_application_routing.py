@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from mediaserver.calls.call_control import CallControl
+from mediaserver.calls.call_record import record_for
 from mediaserver.calls.dialer import Caller
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.router import ApplicationRoute
@@ -14,7 +15,7 @@ from mediaserver.store.applications import Application, SqliteApplications, new_
 from mediaserver.store.numbers import SqliteNumbers
 from mediaserver.transport.peer import Peer
 from tests.calls.conftest import Harness, running_harness
-from tests.calls.in_memory import Incoming, invite
+from tests.calls.in_memory import Incoming, in_dialog, invite, sdp
 
 CARRIER = Peer("udp", "198.51.100.7", 5060)
 
@@ -153,3 +154,22 @@ async def test_without_an_application_script_the_call_is_refused_not_dialled() -
         assert not harness.sip.invites()
         assert harness.service.statistics()["calls_refused"] == 1
         assert harness.causes() == [("inbound", Cause.ROUTING_ERROR.cause.code, "Plivo")]
+
+
+async def test_a_sub_accounts_call_and_the_legs_it_dials_belong_to_it(
+    served: tuple[Harness, ApplicationScript],
+) -> None:
+    harness, _ = served
+    harness.caller.sub_account = "SA0000000000000000SH"
+    alice = await call(harness, invite("bob"))
+    [ringing] = harness.sip.invites()
+    ringing.answer(200, sdp(6000))
+    await harness.settle()
+    harness.service.handle_in_dialog(in_dialog(alice, "BYE", 2))
+    await harness.settle()
+    records = [record_for(leg) for leg in harness.ended]
+    assert [(r.direction, r.sub_account) for r in records] == [
+        ("inbound", "SA0000000000000000SH"),
+        ("outbound", "SA0000000000000000SH"),
+    ]
+    assert records[1].parent_call_uuid == records[0].call_uuid

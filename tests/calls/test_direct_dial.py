@@ -4,8 +4,9 @@ legs' own limits; the 2xx retransmitted until its ACK."""
 
 from types import SimpleNamespace
 
-from mediaserver.calls.hangup_cause import Cause
+from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import DigitReceived, DigitSource, LegState
+from mediaserver.calls.scripts import first_to_end
 from tests.calls.conftest import Harness
 from tests.calls.in_memory import from_callee, in_dialog, invite, sdp
 
@@ -40,6 +41,27 @@ async def test_answered_call_is_bridged_and_a_bye_ends_both_legs(harness: Harnes
     assert harness.sip.requests("BYE")  # bob's leg is ended with a BYE
     assert harness.causes() == [("inbound", 4000, "Caller"), ("outbound", 4000, "Caller")]
     assert harness.service.statistics()["call_timers"] == 0
+
+
+async def test_a_callee_moved_to_its_own_script_leaves_the_caller_to_end(
+    harness: Harness,
+) -> None:
+    """A REST transfer of the B leg: the direct dial has nothing left for the caller."""
+    await ringing_call(harness)
+    harness.sip.invites()[0].answer(200, sdp(6000))
+    await harness.settle()
+    a_leg, b_leg = harness.service.live_legs()
+    b_leg.unbridge()
+
+    async def its_own_document() -> None:
+        await first_to_end(b_leg)
+
+    harness.service.scripts.move(b_leg, "transfer", its_own_document())
+    await harness.settle()
+    assert (a_leg.ended, b_leg.ended) == (True, False)
+    assert harness.causes() == [("inbound", 4000, "Plivo")]
+    b_leg.hangup(Cause.NORMAL_CLEARING, HangupSource.API_REQUEST)
+    await harness.settle()
 
 
 async def test_busy_callee_refuses_the_caller_with_486(harness: Harness) -> None:

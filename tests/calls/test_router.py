@@ -281,3 +281,49 @@ def test_default_endpoint_application_is_not_used_for_numbers() -> None:
     assert isinstance(
         router(applications=applications).route_from_carrier(invite("15550001111")), Route
     )
+
+
+SHOP = "SA0000000000000000SH"
+SHOP_IVR = Application("10000000000000005", "shop", "https://shop.example/ivr", sub_account=SHOP)
+
+
+def test_a_call_belongs_to_the_account_of_its_number_or_calling_endpoint() -> None:
+    applications = ApplicationDirectory()
+    applications.by_id[SHOP_IVR.app_id] = SHOP_IVR
+    numbers = [
+        NumberRow("15550006666", "", app_id=SHOP_IVR.app_id, sub_account=SHOP),
+        NumberRow("15550007777", "alice", sub_account=SHOP),
+    ]
+    routing = router(applications=applications, numbers=numbers)
+    to_app = routing.route_from_carrier(invite("15550006666"))
+    assert to_app == ApplicationRoute(SHOP_IVR, "15550006666")
+    assert to_app.sub_account == SHOP
+    to_alias = routing.route_from_carrier(invite("15550007777"))
+    assert isinstance(to_alias, Route)
+    assert to_alias.sub_account == SHOP
+    from_endpoint = routing.route_from_endpoint(invite("alice"), Caller(sub_account=SHOP))
+    assert isinstance(from_endpoint, Route)
+    assert from_endpoint.sub_account == SHOP
+    main = routing.route_from_endpoint(invite("alice"), Caller())
+    assert isinstance(main, Route)
+    assert main.sub_account is None
+
+
+def test_another_accounts_application_is_never_run() -> None:
+    """A number or endpoint linked to another account's application (the store refuses the
+    link; a row written around it) runs its own account's default, or is dialled directly."""
+    applications = ApplicationDirectory(number_defaults={SHOP: SUB_ACCOUNT_DEFAULT})
+    applications.by_id[SHOP_IVR.app_id] = SHOP_IVR
+    numbers = [
+        NumberRow("15550008888", "", app_id=IVR.app_id, sub_account=SHOP),
+        NumberRow("15550009999", "alice", app_id=SHOP_IVR.app_id),
+    ]
+    routing = router(applications=applications, numbers=numbers)
+    assert routing.route_from_carrier(invite("15550008888")) == ApplicationRoute(
+        SUB_ACCOUNT_DEFAULT, "15550008888"
+    )
+    to_alias = routing.route_from_carrier(invite("15550009999"))
+    assert isinstance(to_alias, Route)
+    assert to_alias.sub_account is None
+    from_endpoint = routing.route_from_endpoint(invite("alice"), Caller(app_id=SHOP_IVR.app_id))
+    assert isinstance(from_endpoint, Route)

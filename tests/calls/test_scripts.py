@@ -12,6 +12,7 @@ from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import Answered, DigitSource, LegEvent, Ringing
 from mediaserver.calls.leg_media import MediaRefusedError
 from mediaserver.calls.router import Target
+from mediaserver.calls.scripts import first_to_leave
 from mediaserver.sip.uri import SipUri
 from mediaserver.transport.peer import Peer
 from tests.calls.conftest import Harness, running_harness
@@ -89,6 +90,40 @@ async def test_a_leg_handed_to_another_script_outlives_the_first(harness: Harnes
     release.set()
     await harness.settle()
     assert leg.ended  # its owner ended: the leg is hung up
+    assert harness.causes() == [("outbound", 4000, "Plivo")]
+
+
+async def test_a_leg_moved_to_another_script_leaves_the_first_running(harness: Harness) -> None:
+    """A B leg transferred to its own document: the script that dialled it hears Transferred,
+    runs on, and no longer hangs the leg up when it ends."""
+    leg = await harness.service.originate(BOB, SYSTEM)
+    harness.sip.invites()[0].answer(200, sdp(6000))
+    release = asyncio.Event()
+    left: list[object] = []
+
+    async def dialler() -> None:
+        left.append(await first_to_leave(leg))
+        await release.wait()
+
+    async def new_owner() -> None:
+        await asyncio.sleep(3600)
+
+    first = harness.service.scripts.start("dialler", dialler(), [leg])
+    await harness.settle()
+    moved = harness.service.scripts.move(leg, "transfer", new_owner())
+    await harness.settle()
+    assert left == [leg]
+    assert not leg.ended
+    assert first.task is not None
+    assert not first.task.done()
+    release.set()
+    await harness.settle()
+    assert first.task.done()
+    assert not leg.ended  # its new owner has it
+    assert moved.owns(leg)
+    assert moved.task is not None
+    moved.task.cancel()
+    await harness.settle()
     assert harness.causes() == [("outbound", 4000, "Plivo")]
 
 

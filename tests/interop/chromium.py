@@ -9,9 +9,11 @@ import asyncio
 import json
 import os
 import shutil
+import wave
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from aiohttp import web
 
@@ -21,7 +23,8 @@ NODE_MODULES = REPOSITORY / "web" / "node_modules"
 BUNDLES = REPOSITORY / "web" / "build"
 CHROMIUM = "/usr/bin/chromium"
 COMMAND_TIMEOUT = 30.0
-BUNDLE_NAMES = ("registration_page.js", "call_page.js")
+TONE_SECONDS = 30  # Chromium loops the file; long enough that no loop seam is measured
+BUNDLE_NAMES = ("registration_page.js", "call_page.js", "phone/phone.js")
 
 requires_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or shutil.which("node") is None,
@@ -73,6 +76,17 @@ class Chromium:
         )  # fmt: skip
         return cls(process)
 
+    @classmethod
+    async def with_microphone(cls, tone: Path) -> "Chromium":
+        """Chromium whose microphone plays the WAV file `tone`, allowed without asking, and
+        whose pages play audio without a click first."""
+        return await cls.launch(
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={tone}",
+            "--autoplay-policy=no-user-gesture-required",
+        )
+
     async def invoke(self, page: int, function: str, *arguments: Any) -> Any:
         """Await window[function](...arguments) in the page; its result."""
         answer = await self.command(command="invoke", page=page, function=function, args=arguments)
@@ -98,3 +112,16 @@ class Chromium:
         except TimeoutError:
             self._process.kill()
             await self._process.wait()
+
+
+def write_tone(path: Path, frequency: int) -> Path:
+    """A WAV file of a sine at `frequency` (48 kHz, half scale) for a fake microphone."""
+    rate = 48000
+    t = np.arange(TONE_SECONDS * rate) / rate
+    samples = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.tobytes())
+    return path

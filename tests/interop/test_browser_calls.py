@@ -9,70 +9,43 @@ WebSocket closed, well within the ICE consent timeout, and every counter returns
 """
 
 import asyncio
-import wave
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import SIP_DOMAIN, ServerProcess
+from tests.interop.browser_calls import (
+    BROWSER_TONE_HZ,
+    MEASURE_MS,
+    PHONE_TONE_HZ,
+    PHONE_USER,
+    assert_page_heard,
+    assert_phone_heard_the_browser,
+    pjsua_phone,
+    webrtc_server,
+)
 from tests.interop.call_checks import assert_no_leaks, baseline, call_records
-from tests.interop.chromium import Chromium, PageServer, requires_chromium
-from tests.interop.phone import Phone, dominant_frequency
+from tests.interop.chromium import Chromium, PageServer, requires_chromium, write_tone
 from tests.websocket_server import WsServerProcess
 
 pytestmark = [pytest.mark.interop, requires_chromium]
 pytest.importorskip("pjsua2")
 
-BROWSER_TONE_HZ = 440
-PHONE_TONE_HZ = 1000
 OTHER_BROWSER_TONE_HZ = 660
-TONE_SECONDS = 30  # Chromium loops the file; long enough that no loop seam is measured
-ALLOWED_ERROR_HZ = 15
 CONSENT_TIMEOUT = 30.0  # RFC 7675 §5.1
-MEASURE_MS = 3000
-
-
-def write_tone(path: Path, frequency: int) -> Path:
-    rate = 48000
-    t = np.arange(TONE_SECONDS * rate) / rate
-    samples = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(samples.tobytes())
-    return path
-
-
-async def launch_with_microphone(tone: Path) -> Chromium:
-    return await Chromium.launch(
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-audio-capture={tone}",
-        "--autoplay-policy=no-user-gesture-required",
-    )
 
 
 @pytest.fixture
 async def chromium(tmp_path: Path) -> AsyncIterator[Chromium]:
-    browser = await launch_with_microphone(write_tone(tmp_path / "440.wav", BROWSER_TONE_HZ))
+    browser = await Chromium.with_microphone(write_tone(tmp_path / "440.wav", BROWSER_TONE_HZ))
     yield browser
     await browser.close()
 
 
 @pytest.fixture
 def server(server_factory: Callable[..., ServerProcess]) -> WsServerProcess:
-    # RTP bound to 127.0.0.1, as a server binds its public address: Chromium checks our
-    # 127.0.0.1 candidate from its other addresses too, and a wildcard socket would answer
-    # those from the other address, which ICE rejects as not symmetric (RFC 8445 §7.2.5.2.1).
-    running = server_factory('[rtp]\naddress = "127.0.0.1"\n', kind=WsServerProcess)
-    assert isinstance(running, WsServerProcess)
-    running.cli("endpoint", "add", "alice", "s3cret", "--exact")
-    running.cli("endpoint", "add", "dave", "dave-secret", "--exact")
-    running.cli("endpoint", "add", "bob", "s3cret", "--exact")
-    return running
+    return webrtc_server(server_factory, "alice", "s3cret", *PHONE_USER, "bob", "s3cret")
 
 
 async def open_phone_page(
@@ -87,28 +60,18 @@ async def open_phone_page(
     return page
 
 
-def pjsua_phone(server: ServerProcess, recording: Path, auto_answer: int | None) -> Phone:
-    return Phone(
-        "dave", server.sip_port, password="dave-secret", tone_hz=PHONE_TONE_HZ,
-        record_path=recording, codecs=["PCMU"], auto_answer=auto_answer,
-    )  # fmt: skip
-
-
 async def assert_browser_hears_the_phone(
     chromium: Chromium, page: int, frequency: int = PHONE_TONE_HZ
 ) -> None:
-    heard = await chromium.invoke(page, "measure", MEASURE_MS)
-    assert abs(heard["frequency"] - frequency) < ALLOWED_ERROR_HZ, heard
-    assert heard["level"] > -60, heard  # dBFS: a tone, not the noise floor
+    assert_page_heard(await chromium.invoke(page, "measure", MEASURE_MS), frequency)
 
 
-def assert_phone_heard_the_browser(
+def assert_phone_heard_the_browser_and_no_leaks(
     server: ServerProcess, before: dict[str, float], recording: Path, codecs: tuple[str, str]
 ) -> None:
     """After the call: the browser's tone in pjsua2's recording, nothing left open, and the
     call records' codecs (A leg, B leg)."""
-    heard = dominant_frequency(recording, skip_seconds=1.0)
-    assert abs(heard - BROWSER_TONE_HZ) < ALLOWED_ERROR_HZ
+    assert_phone_heard_the_browser(recording)
     assert_no_leaks(server, before)
     assert tuple(record["codec"] for record in call_records(server)) == codecs
 
@@ -140,7 +103,7 @@ async def test_browser_calls_a_pjsua2_phone_and_both_hear_each_other(
         assert dave.wait_for("dtmf", timeout=5)["digit"] == "#"
         await chromium.invoke(page, "hangup")
         dave.wait_for("call_state", state="DISCONNECTED")
-    assert_phone_heard_the_browser(server, before, recording, ("opus", "PCMU"))
+    assert_phone_heard_the_browser_and_no_leaks(server, before, recording, ("opus", "PCMU"))
 
 
 async def test_pjsua2_calls_the_browser_which_answers_on_a_click(
@@ -161,7 +124,7 @@ async def test_pjsua2_calls_the_browser_which_answers_on_a_click(
         dave.send("stop_recording")
         dave.hangup()
         await until_state(chromium, page, "ended")
-    assert_phone_heard_the_browser(server, before, recording, ("PCMU", "opus"))
+    assert_phone_heard_the_browser_and_no_leaks(server, before, recording, ("PCMU", "opus"))
 
 
 async def test_closing_the_tab_mid_call_ends_both_legs(
@@ -186,7 +149,7 @@ async def test_closing_the_tab_mid_call_ends_both_legs(
 async def test_two_browsers_keep_opus_end_to_end_relayed_after_srtp(
     server: WsServerProcess, pages: PageServer, chromium: Chromium, tmp_path: Path
 ) -> None:
-    other = await launch_with_microphone(write_tone(tmp_path / "660.wav", OTHER_BROWSER_TONE_HZ))
+    other = await Chromium.with_microphone(write_tone(tmp_path / "660.wav", OTHER_BROWSER_TONE_HZ))
     try:
         alice = await open_phone_page(chromium, pages, server)
         bob = await open_phone_page(other, pages, server, user="bob")

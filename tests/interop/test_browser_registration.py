@@ -6,19 +6,15 @@ JsSIP sends no un-REGISTER when its page goes away, so the binding can only disa
 its WebSocket closed (RFC 7118 with RFC 5626's flow idea).
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from tests.conftest import SIP_DOMAIN, ServerProcess
 from tests.interop.chromium import Chromium, PageServer, requires_chromium
-from tests.websocket_server import WsServerProcess, bindings
+from tests.websocket_server import WsServerProcess, bindings, until_gone
 
 pytestmark = [pytest.mark.interop, requires_chromium]
-
-BINDING_GONE_TIMEOUT = 10.0
-POLL_INTERVAL = 0.1
 
 
 @pytest.fixture
@@ -35,14 +31,6 @@ def server(server_factory: Callable[..., ServerProcess], pages: PageServer) -> W
     running.cli("endpoint", "add", "alice", "s3cret", "--exact")
     assert isinstance(running, WsServerProcess)
     return running
-
-
-async def until_gone(server: WsServerProcess, transport: str) -> None:
-    for _ in range(int(BINDING_GONE_TIMEOUT / POLL_INTERVAL)):
-        if all(row["transport"] != transport for row in bindings(server)):
-            return
-        await asyncio.sleep(POLL_INTERVAL)
-    raise AssertionError(f"the {transport} binding outlived its page: {bindings(server)}")
 
 
 async def register(

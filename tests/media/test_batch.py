@@ -65,6 +65,17 @@ def peak_frequency(pcm: np.ndarray) -> float:
     return float(np.argmax(spectrum) * 8000 / len(pcm))
 
 
+def room(batch: BatchProcessor, *members: MediaStream) -> tuple[Conference, list[Any]]:
+    """A conference of `members` on the batch path; their datagram handlers."""
+    conference = Conference()
+    handlers = []
+    for member in members:
+        conference.add(member)
+        handlers.append(batch.add(member))
+    batch.conferences.append(conference)
+    return conference, handlers
+
+
 def run_ticks(batch: BatchProcessor, clock: ManualClock, feed: Any, ticks: int) -> None:
     for index in range(ticks):
         feed(index)
@@ -118,12 +129,7 @@ def test_conference_members_get_minus_one_mixes() -> None:
     clock = ManualClock()
     batch = BatchProcessor(clock)
     members = [make_stream(i, "PCMU") for i in range(3)]
-    conference = Conference()
-    handlers = []
-    for member in members:
-        conference.add(member)
-        handlers.append(batch.add(member))
-    batch.conferences.append(conference)
+    _, handlers = room(batch, *members)
 
     def feed(index: int) -> None:
         handlers[0](pcmu_packet(index, tone(400, index)), ("", 0))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mediaserver.media.resampler import Resampler, UnsupportedRatioError
+from mediaserver.media.resampler import Resampler, RowResampler, UnsupportedRatioError
 from mediaserver.media.tones import tone
 
 
@@ -78,3 +78,30 @@ def test_chunks_of_any_size_give_the_one_shot_output(source: int, target: int) -
 def test_same_rate_passes_samples_through() -> None:
     frame = np.arange(160, dtype=np.int16)
     np.testing.assert_array_equal(Resampler(8000, 8000).process(frame), frame)
+
+
+@pytest.mark.parametrize(("source", "target"), [(8000, 16000), (16000, 8000)])
+def test_a_stack_of_rows_is_each_rows_own_signal(source: int, target: int) -> None:
+    """Three tones at once, frame by frame, histories handed back and forth: each row is
+    what a Resampler of its own makes, sample for sample, tone and level kept."""
+    t = np.arange(source) / source
+    signals = np.stack([np.rint(8000 * np.sin(2 * np.pi * f * t)) for f in (300, 1000, 3000)])
+    signals = signals.astype(np.int16)
+    frame = source // 50
+    rows = RowResampler(source, target)
+    singles = [Resampler(source, target) for _ in range(3)]
+    histories = np.zeros((3, rows.history_samples))
+    stacked, alone = [], []
+    for start in range(0, source, frame):
+        converted, histories = rows.process(signals[:, start : start + frame], histories)
+        stacked.append(converted)
+        alone.append(
+            [r.process(s[start : start + frame]) for r, s in zip(singles, signals, strict=True)]
+        )
+    converted = np.concatenate(stacked, axis=1)
+    assert converted.shape == (3, target)
+    np.testing.assert_array_equal(converted, np.concatenate(alone, axis=1))
+    for row, frequency in zip(converted, (300, 1000, 3000), strict=True):
+        steady = row[target // 10 :]
+        assert abs(peak_hz(steady, target) - frequency) < 2
+        assert abs(np.abs(steady).max() - 8000) < 400

@@ -110,7 +110,9 @@ class FakeRecordings:
 
 @contextlib.asynccontextmanager
 async def running_application(
-    documents: dict[str, str | Exception], urls: ApplicationUrls | None = None
+    documents: dict[str, str | Exception],
+    urls: ApplicationUrls | None = None,
+    sub_account: str | None = None,  # the account the calls belong to; None: the main one
 ) -> AsyncIterator[AppHarness]:
     app, sounds, tts, debug = FakeApplication(documents), FakeSounds(), FakeTts(), []
     scratch = tempfile.TemporaryDirectory(prefix="recordings-")
@@ -131,7 +133,9 @@ async def running_application(
             debug_log=lambda call_uuid, entry: debug.append(entry), max_redirects=5,
             conferences=rooms_holder[0], tts=tts,
         )  # fmt: skip
-        identity = CallIdentity(f"sip:{leg.from_number}@phone.local", leg.to_number, "alice")
+        identity = CallIdentity(
+            f"sip:{leg.from_number}@phone.local", leg.to_number, "alice", sub_account=sub_account
+        )
         await run_application(leg, urls or ApplicationUrls(ANSWER_URL), identity, services)
 
     with scratch:

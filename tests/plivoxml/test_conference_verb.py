@@ -2,16 +2,21 @@
 in the mix, muted or deaf, what the room plays, what the application hears (enter, exit,
 digits, record callbacks; the action with the member's identity), and how a room ends."""
 
+import wave
+
+import numpy as np
 import pytest
 
 from mediaserver.calls.conference_control import ConferenceControl, ConferenceNotFoundError
 from mediaserver.calls.leg_events import DigitSource
-from mediaserver.media.tones import SampleSource
+from mediaserver.media.port import MediaSource
 from mediaserver.plivoxml.conference_sounds import beeps
+from mediaserver.plivoxml.prompts import BEEP_HZ
 from mediaserver.sip.message import Request, parse_message
 from mediaserver.store.conference_records import SqliteConferenceRecords
 from tests.calls.in_memory import FakeMedia, Incoming, in_dialog, invite
 from tests.plivoxml.application_harness import ANSWER_URL, AppHarness, running_application
+from tests.plivoxml.fake_room_mixer import FakeRoomMixer
 
 ACTION_URL = "http://app.test/left"
 EVENTS_URL = "http://app.test/events"
@@ -215,8 +220,19 @@ async def test_enter_and_exit_beeps_are_mixed_into_the_room() -> None:
         assert lengths == [len(beeps(1))] * 2 + [len(beeps(2))]
 
 
-def _samples(source: object) -> list[int]:
-    assert isinstance(source, SampleSource)
+async def test_a_wideband_room_gets_its_beeps_at_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FakeRoomMixer, "rate", 16000)
+    async with running_application({ANSWER_URL: room_document(enterSound="beep:1")}) as harness:
+        await join(harness, 1)
+        mixer = harness.mixers[0]
+        assert mixer.played_rates == [16000]
+        samples = np.array(_samples(mixer.played[0]), np.float64)
+        assert len(samples) == len(beeps(1, 16000))
+        spectrum = np.abs(np.fft.rfft(samples))
+        assert np.argmax(spectrum) * 16000 / len(samples) == pytest.approx(BEEP_HZ, abs=10)
+
+
+def _samples(source: MediaSource) -> list[int]:
     out: list[int] = []
     while (frame := source.read_frame()) is not None:
         out.extend(frame.tolist())
@@ -268,6 +284,26 @@ async def test_the_room_records_one_file_listed_as_a_conference_recording() -> N
         ]
         assert [r["RecordingDurationMs"] for r in records] == ["-1", "-1", "1000", "1000"]
         assert {r["RecordingID"] for r in records} == {recording.recording_id}
+
+
+async def test_a_wideband_room_records_at_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A room mixing at 16 kHz when its recording starts is recorded at 16 kHz."""
+    monkeypatch.setattr(FakeRoomMixer, "rate", 16000)
+    document = room_document(record="true", recordFileFormat="wav", recordWhenAlone="true")
+    async with running_application({ANSWER_URL: document, ACTION_URL: AFTER}) as harness:
+        caller = await join(harness, 1)
+        mixer = harness.mixers[0]
+        assert mixer.sink is not None
+        assert mixer.sink_rate == 16000
+        for _ in range(50):
+            mixer.sink.write_frame(np.zeros(320, np.int16))
+        await hang_up(harness, caller, 1)
+        await harness.rooms.close()
+        [recording] = harness.recordings.added
+        assert recording.recording_duration_ms == 1000
+        path = harness.recordings.path_for(recording.recording_id, "wav")
+        with wave.open(str(path)) as file:
+            assert file.getframerate() == 16000
 
 
 async def test_control_reports_unknown_rooms() -> None:

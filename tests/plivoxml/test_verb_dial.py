@@ -10,6 +10,7 @@ import pytest
 
 from mediaserver.calls.hangup_cause import Cause, HangupSource
 from mediaserver.calls.leg_events import DigitSource
+from mediaserver.calls.scripts import first_to_end
 from tests.calls.in_memory import SentRequest, sdp
 from tests.plivoxml.application_harness import ANSWER_URL, AppHarness, running_application
 from tests.plivoxml.caller import a_leg, b_legs, call, caller_media, heard, peak_frequencies, spoken
@@ -387,3 +388,33 @@ async def test_digits_match_on_either_leg_is_reported_to_the_callback() -> None:
         assert [(e["DialDigitsMatch"], e["DialDigitsPressedBy"]) for e in events] == [
             ("12", "ALeg"), ("77", "BLeg"), ("*9", "ALeg"),
         ]  # fmt: skip
+
+
+async def test_a_b_leg_moved_to_its_own_script_leaves_the_dial_which_goes_on() -> None:
+    """REST legs=bleg: the B leg leaves the bridge alive; the caller's document goes on as
+    when the B leg hangs up (the action hears a completed dial), and no hangup callback is
+    sent for a leg that did not hang up."""
+    attributes = f'action="{ACTION_URL}" redirect="false" callbackUrl="{CALLBACK_URL}"'
+    async with running_application(dial(attributes)) as harness:
+        await call(harness)
+        await answered(harness, harness.calls.sip.invites()[0])
+        [b_leg] = b_legs(harness)
+        assert caller_media(harness).connected_to(harness.calls.media[1])
+        b_leg.unbridge()
+
+        async def its_own_document() -> None:
+            await first_to_end(b_leg)
+
+        harness.calls.service.scripts.move(b_leg, "transfer", its_own_document())
+        await harness.calls.settle()
+        assert not b_leg.ended
+        assert spoken(harness) == ["After"]
+        [action] = harness.app.to(ACTION_URL)
+        assert (action.params["DialStatus"], action.params["DialHangupCause"]) == (
+            "completed",
+            "NORMAL_CLEARING",
+        )
+        assert [r.params["DialAction"] for r in harness.app.to(CALLBACK_URL)] == ["answer"]
+        assert not b_leg.ended  # the caller's document ended; the moved leg is not its own
+        b_leg.hangup(Cause.NORMAL_CLEARING, HangupSource.API_REQUEST)
+        await harness.calls.settle()

@@ -55,14 +55,6 @@ class Exchanges(list[WebhookExchange]):
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[ApplicationServer]:
-    server = ApplicationServer()
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 def exchanges() -> Exchanges:
     return Exchanges()
 

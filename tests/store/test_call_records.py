@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from mediaserver.store.account_scope import EVERY_ACCOUNT, one_account
 from mediaserver.store.call_records import (
     CallRecord,
     CallRecordExistsError,
@@ -115,12 +116,14 @@ def test_media_figures_round_trip() -> None:
     assert records.get("leg-a") == written
 
 
-def test_records_written_before_migration_3_read_back_without_media(tmp_path: Path) -> None:
+def test_records_written_before_migration_3_read_back_without_media_or_account(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "db.sqlite"
     old = sqlite3.connect(path, isolation_level=None)
     old.executescript(f"BEGIN; {MIGRATIONS[0]}; {MIGRATIONS[1]}; PRAGMA user_version = 2; COMMIT;")
     written = record("leg-a")
-    columns = [field.name for field in dataclasses.fields(CallRecord)][:-4]
+    columns = [field.name for field in dataclasses.fields(CallRecord)][:-5]
     old.execute(
         f"INSERT INTO call_records ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
         [getattr(written, name) for name in columns],
@@ -151,6 +154,27 @@ def test_matching_applies_plivos_filters_newest_first(tmp_path: Path) -> None:
     assert uuids(bounds=(("end_time", "lt", 200.0),)) == ["in-short"]
     assert uuids(bounds=(("end_time", "lte", 200.0), ("bill_duration", "lt", 10.0))) == ["in-short"]
     assert uuids(to_number="nobody") == []
+
+
+def test_a_record_keeps_its_account_and_lists_are_scoped_by_account(tmp_path: Path) -> None:
+    records = SqliteCallRecords(open_database(tmp_path / "db.sqlite"))
+    records.write(record("main", end_time=100.0))
+    records.write(record("shop", end_time=200.0, sub_account="SA0000000000000000SH"))
+    records.write(record("shop-out", end_time=300.0, sub_account="SA0000000000000000SH",
+                         direction="outbound"))  # fmt: skip
+    records.write(record("other", end_time=400.0, sub_account="SA0000000000000000OT"))
+
+    def uuids(**filters: object) -> list[str]:
+        found = records.matching(CallRecordFilter(**filters))  # type: ignore[arg-type]
+        return [found_record.call_uuid for found_record in found]
+
+    assert records.get("shop") == record("shop", end_time=200.0, sub_account="SA0000000000000000SH")
+    assert uuids(scope=EVERY_ACCOUNT) == ["other", "shop-out", "shop", "main"]
+    assert uuids(scope=one_account("SA0000000000000000SH")) == ["shop-out", "shop"]
+    assert uuids(scope=one_account(None)) == ["main"]
+    shop_outbound = uuids(scope=one_account("SA0000000000000000SH"), call_direction="outbound")
+    assert shop_outbound == ["shop-out"]
+    assert records.count_matching(CallRecordFilter(scope=one_account("SA0000000000000000SH"))) == 2
 
 
 def test_a_page_of_matches_is_read_alone_and_the_matches_counted(tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ def _transcoding_tick(pairs: int) -> float:
         second = bench_stream(batch, 2 * index + 1, "opus", OPUS_PAYLOAD_TYPE, 48000)
         first.peer, second.peer = second, first
         streams += [first, second]
-    ulaw, opus = g711_frames(ulaw_encode), _opus_frames()
+    ulaw, opus = g711_frames(ulaw_encode), opus_frames()
     seconds = measure_ticks(
         batch, streams, lambda s, tick: (opus if s.format.codec == "opus" else ulaw)[tick]
     )
@@ -168,7 +168,7 @@ def g711_frames(encode: Callable[[Pcm16], npt.NDArray[np.uint8]]) -> list[bytes]
     return [encode(frame).tobytes() for frame in frames_of(signal, FRAME_SAMPLES)]
 
 
-def _opus_frames() -> list[bytes]:
+def opus_frames() -> list[bytes]:
     """What a peer sends: full-band Opus from 48 kHz audio."""
     encoder = new_encoder("opus")
     signal = voice_like(encoder.sample_rate, SIGNAL_FRAMES * TICK_SECONDS)
@@ -179,7 +179,7 @@ def _opus_codec_only_seconds() -> float:
     encoder = new_encoder("opus", SAMPLE_RATE, complexity=OPUS_COMPLEXITY)
     decoder = new_decoder("opus", SAMPLE_RATE)
     pcm_frames = frames_of(voice_like(SAMPLE_RATE, SIGNAL_FRAMES * TICK_SECONDS), FRAME_SAMPLES)
-    payloads = _opus_frames()
+    payloads = opus_frames()
     started = time.process_time()
     for pcm, payload in zip(pcm_frames, payloads, strict=True):
         encoder.encode(pcm)

@@ -264,12 +264,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class RunningServer:
     """A server child process, stopped (SIGTERM, then SIGKILL) when the block ends."""
 
     def __init__(self, command: list[str], port: int, log: Path) -> None:
         self.port = port
         self._command = command
+        self._log_path = log
         self._log = log.open("wb")
         self._process = self._start()
 
@@ -296,9 +303,13 @@ class RunningServer:
         )
         try:
             wait_until_answering(self.port, process)
-        except BaseException:
+        except BaseException as error:
             _signal_group(process, signal.SIGKILL)
             process.wait()
+            if isinstance(error, RuntimeError):  # it exited, or never answered: say why
+                self._log.flush()
+                last = self._log_path.read_text(errors="replace").strip().splitlines()[-5:]
+                raise RuntimeError(f"{error}; its log ends: {' | '.join(last)}") from None
             raise
         return process
 

@@ -1,5 +1,8 @@
-"""What a WebRTC leg costs the event loop: its DTLS handshake (the longest the loop is held at
-once, against the media clock's 20 ms tick), and SRTP per packet beside plain RTP's path."""
+"""What a WebRTC leg costs: on the event loop, its DTLS handshake (the longest the loop is held
+at once, against the media clock's 20 ms tick) and SRTP per packet beside plain RTP's path;
+through the whole server, the one-way audio latency it adds (webrtc_latency.py) and how many
+WebRTC legs one process carries before audio breaks (webrtc_capacity.py), each beside the same
+run's plain-RTP figure."""
 
 import asyncio
 import statistics
@@ -22,6 +25,8 @@ from mediaserver.rtp.stun import (
     USERNAME,
     serialize,
 )
+from tools.bench.webrtc_capacity import measure_capacity
+from tools.bench.webrtc_latency import measure_latency
 
 HANDSHAKES = 30
 TICKING_STREAMS = 200
@@ -172,3 +177,5 @@ def run() -> None:
         loop.close()
     print("aiortc's own tasks: none run; ICE-lite, DTLS and SRTP live in the stream's "
           "datagram callback, and a timer while a handshake flight awaits its resend")  # fmt: skip
+    measure_latency()
+    measure_capacity()

@@ -58,15 +58,18 @@ def start_ours(
     extra_toml: str = "",
     answer_url: str | None = None,
     api_toml: str = "",
+    listen: tuple[str, ...] = (),
 ) -> OurServer:
     """Our server with one endpoint (CALLER) and an outgoing carrier to `trunk`; with
-    `answer_url`, also an application of that URL and APPLICATION_CALLER running it.
-    `api_toml` adds keys to the [api] section, `extra_toml` sections of its own."""
+    `answer_url`, also an application of that URL and APPLICATION_CALLER running it; with
+    `listen`, SIP listeners (`ws:127.0.0.1:PORT`) besides its UDP one. `api_toml` adds keys
+    to the [api] section, `extra_toml` sections of its own."""
     workdir.mkdir(parents=True, exist_ok=True)
     database, config = workdir / "mediaserver.db", workdir / "mediaserver.toml"
     port, api_port = free_port(), free_port()
+    listeners = ", ".join(f'"{entry}"' for entry in (f"udp:127.0.0.1:{port}", *listen))
     config.write_text(
-        f'[sip]\ndomain = "{DOMAIN}"\nlisten = ["udp:127.0.0.1:{port}"]\n'
+        f'[sip]\ndomain = "{DOMAIN}"\nlisten = [{listeners}]\n'
         f'[storage]\nurl = "sqlite:///{database}"\n[log]\nlevel = "WARNING"\n'
         f'[api]\nlisten = "127.0.0.1:{api_port}"\n{api_toml}'
         f'[rtp]\naddress = "127.0.0.1"\nport_min = 20000\nport_max = 60000\n{extra_toml}'

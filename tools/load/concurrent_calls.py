@@ -29,6 +29,7 @@ from tools.bench.registration import DOMAIN, free_port
 from tools.bench.signals import frames_of, voice_like
 from tools.load.call_servers import (
     CALLED,
+    CALLER,
     HERE,
     CpuMeter,
     OurServer,
@@ -152,20 +153,21 @@ def climb(
     return best
 
 
-def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudio) -> Step:
-    """The A legs' codec is the endpoint's (uac_media.xml offers PCMU); `b` sets the trunk's."""
+def run_step(
+    workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudio, seconds: int = SECONDS
+) -> Step:
+    """`a` sets the codec the endpoints offer (uac_media.xml), `b` the trunk's (uas_media.xml)."""
     workdir.mkdir()
     a_port, b_port, trunk_port = free_port(), free_port(), free_port()
-    keys = ["-key", "b_port", str(b_port), "-key", "pt", str(b.payload_type),
-            "-key", "rtpmap", b.rtpmap]  # fmt: skip
-    uas = sipp(workdir, "uas_media.xml", trunk_port, None, *keys)
+    hold_ms = 1000 * (calls // SETUP_RATE + seconds + 20)
+    uas = trunk_uas(workdir, trunk_port, b_port, b.payload_type, b.rtpmap)
     server = start_ours(
         workdir / "server", f"127.0.0.1:{trunk_port}", "[calls]\nmedia_timeout = 600\n"
     )
     uac = None
     try:
         with server.running:
-            uac = place_calls(workdir, server, injection_file(workdir), calls, a_port)
+            uac = endpoint_calls(workdir, server, a_port, a.payload_type, a.rtpmap, calls, hold_ms)
             up = wait_for_calls(server, calls, timeout=calls / SETUP_RATE + 30)
             a_ports, b_ports = stream_ports(server)
             (workdir / "a.ports").write_text("\n".join(map(str, a_ports)) + "\n")
@@ -173,8 +175,8 @@ def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudi
             meter = CpuMeter(server.pid)
             result = subprocess.run(
                 [str(generator), str(a_port), str(workdir / "a.ports"), str(a.frames),
-                 str(b_port), str(workdir / "b.ports"), str(b.frames), str(SECONDS)],
-                capture_output=True, text=True, timeout=SECONDS + 60, check=False,
+                 str(b_port), str(workdir / "b.ports"), str(b.frames), str(seconds)],
+                capture_output=True, text=True, timeout=seconds + 60, check=False,
             )  # fmt: skip
             cpu = meter.share()
     finally:
@@ -186,17 +188,27 @@ def run_step(workdir: Path, generator: Path, calls: int, a: LegAudio, b: LegAudi
     return Step(calls, up, sides.get("A"), sides.get("B"), cpu)
 
 
-def place_calls(
-    workdir: Path, server: OurServer, callers: Path, calls: int, a_port: int
+def trunk_uas(
+    workdir: Path, port: int, rtp_port: int, payload_type: int, rtpmap: str
 ) -> subprocess.Popen[bytes]:
-    """SIPp calling CALLED `calls` times as the endpoint in injection file `callers`
-    (uac_media.xml, its SDP naming `a_port`), SETUP_RATE calls a second, each held until a
-    step's RTP is over."""
-    hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
+    """SIPp as the carrier's far end on `port` (uas_media.xml), answering every call with one
+    codec on `rtp_port`."""
+    keys = ["-key", "b_port", str(rtp_port), "-key", "pt", str(payload_type),
+            "-key", "rtpmap", rtpmap]  # fmt: skip
+    return sipp(workdir, "uas_media.xml", port, None, *keys)
+
+
+def endpoint_calls(
+    workdir: Path, server: OurServer, rtp_port: int, payload_type: int, rtpmap: str,
+    calls: int, hold_ms: int, caller: tuple[str, str] = CALLER,
+) -> subprocess.Popen[bytes]:  # fmt: skip
+    """SIPp as the endpoint `caller` (uac_media.xml) calling CALLED `calls` times, each call
+    offering one codec on `rtp_port` and held for `hold_ms`."""
     return sipp(
         workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
-        "-inf", str(callers), "-s", CALLED, "-auth_uri", f"{CALLED}@{DOMAIN}",
-        "-key", "a_port", str(a_port),
+        "-inf", str(injection_file(workdir, caller)), "-s", CALLED,
+        "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(rtp_port),
+        "-key", "pt", str(payload_type), "-key", "rtpmap", rtpmap,
         "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
     )  # fmt: skip
 

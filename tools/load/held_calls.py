@@ -18,7 +18,6 @@ from tools.load.call_servers import (
     APPLICATION_CALLER,
     CpuMeter,
     OurServer,
-    injection_file,
     start_ours,
 )
 from tools.load.concurrent_calls import (
@@ -26,8 +25,8 @@ from tools.load.concurrent_calls import (
     SETUP_RATE,
     LegAudio,
     SideResult,
+    endpoint_calls,
     parse_generator,
-    place_calls,
     stream_ports,
     wait_for_calls,
 )
@@ -80,8 +79,10 @@ def hold_calls(
     uac = None
     try:
         with server.running:
-            callers = injection_file(workdir, APPLICATION_CALLER)
-            uac = place_calls(workdir, server, callers, calls, a_port)
+            uac = endpoint_calls(
+                workdir, server, a_port, audio.payload_type, audio.rtpmap, calls,
+                1000 * (calls // SETUP_RATE + SECONDS + 20), APPLICATION_CALLER,
+            )  # fmt: skip
             up = wait_for_calls(server, calls, timeout=calls / SETUP_RATE + 30)
             a_ports, _ = stream_ports(server)
             (workdir / "a.ports").write_text("\n".join(map(str, a_ports)) + "\n")

@@ -1,16 +1,15 @@
 // The call test page's script: JsSIP registers, calls or answers (on a click), and the page
-// measures what it hears with WebAudio's AnalyserNode. Bundled by esbuild (make web).
+// measures what it hears (spectrum.js). Bundled by esbuild (make web).
 import JsSIP from "jssip";
+import "./spectrum.js";
 
 // The fake microphone's tone must reach the far side untouched.
 const MEDIA = {
   audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
   video: false,
 };
-const FFT_SIZE = 8192;
 let userAgent = null;
 let session = null;
-let analyser = null;
 const stateWaiters = [];
 
 function setState(state) {
@@ -24,10 +23,6 @@ function listen(rtcSession) {
     const receiver = rtcSession.connection.getReceivers().find((r) => r.track.kind === "audio");
     const stream = new MediaStream([receiver.track]);
     document.getElementById("remote").srcObject = stream;
-    const context = new AudioContext();
-    analyser = context.createAnalyser();
-    analyser.fftSize = FFT_SIZE;
-    context.createMediaStreamSource(stream).connect(analyser);
   });
   rtcSession.on("ended", () => setState("ended"));
   rtcSession.on("failed", (event) => setState(`failed: ${event.cause}`));
@@ -74,23 +69,9 @@ window.waitForState = async (state) => {
   return state;
 };
 
-// The strongest frequency heard, bin by bin, in snapshots over `durationMs`: the median of
-// the snapshots' peaks, with the loudest level seen (dBFS).
-window.measure = async (durationMs) => {
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  const peaks = [];
-  let loudest = -Infinity;
-  for (let elapsed = 0; elapsed < durationMs; elapsed += 200) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    analyser.getFloatFrequencyData(bins);
-    let peak = 1;
-    for (let i = 2; i < bins.length; i++) if (bins[i] > bins[peak]) peak = i;
-    peaks.push((peak * analyser.context.sampleRate) / FFT_SIZE);
-    loudest = Math.max(loudest, bins[peak]);
-  }
-  peaks.sort((a, b) => a - b);
-  return { frequency: peaks[Math.floor(peaks.length / 2)], level: loudest, peaks };
-};
+// What the page hears (spectrum.js), from the <audio> element's stream.
+window.measure = (durationMs) =>
+  window.measureSpectrum(document.getElementById("remote").srcObject, durationMs);
 
 // transportType "RFC2833" (RFC 4733 events through RTCDTMFSender) or "INFO" (SIP INFO).
 window.sendDtmf = (tones, transportType) => {

@@ -2,10 +2,17 @@
 // tests: one JSON command per line on stdin, one JSON answer per line on stdout.
 //   {"command": "register", "page": URL, "socket": WS_URL, "uri": SIP_URI, "password": P}
 //     -> {"page": N, "result": {...}} or {"error": "..."}
-//   {"command": "open", "page": URL} -> {"page": N}
+//   {"command": "open", "page": URL, "viewport": {"width": W, "height": H}?} -> {"page": N}
 //   {"command": "invoke", "page": N, "function": NAME, "args": [...]} -> {"result": ...}
 //     (awaits window[NAME](...args) in the page)
 //   {"command": "click", "page": N, "selector": CSS} -> {"clicked": N}
+//   {"command": "fill", "page": N, "selector": CSS, "value": TEXT} -> {"filled": N}
+//   {"command": "select", "page": N, "selector": CSS, "value": V} -> {"selected": N}
+//   {"command": "uncheck", "page": N, "selector": CSS} -> {"unchecked": N}
+//     (as a user types, picks and clicks: playwright waits for the element to be usable)
+//   {"command": "inject", "page": N, "path": FILE} -> {"injected": N} (a <script> of FILE)
+//   {"command": "evaluate", "page": N, "expression": JS} -> {"result": ...} (awaited)
+//   {"command": "screenshot", "page": N, "path": PNG} -> {"screenshot": PNG}
 //   {"command": "close", "page": N} -> {"closed": N}
 // CHROMIUM_EXTRA_ARGUMENTS (JSON list) adds switches, e.g. the fake microphone's file.
 const readline = require("node:readline");
@@ -30,7 +37,7 @@ async function main() {
     const command = JSON.parse(line);
     try {
       if (command.command === "open") {
-        pages.push(await openPage(browser, command.page));
+        pages.push(await openPage(browser, command.page, command.viewport));
         answer({ page: pages.length - 1 });
       } else if (command.command === "invoke") {
         const result = await pages[command.page].evaluate(
@@ -41,6 +48,24 @@ async function main() {
       } else if (command.command === "click") {
         await pages[command.page].click(command.selector);
         answer({ clicked: command.page });
+      } else if (command.command === "fill") {
+        await pages[command.page].fill(command.selector, command.value);
+        answer({ filled: command.page });
+      } else if (command.command === "select") {
+        await pages[command.page].selectOption(command.selector, command.value);
+        answer({ selected: command.page });
+      } else if (command.command === "uncheck") {
+        await pages[command.page].uncheck(command.selector);
+        answer({ unchecked: command.page });
+      } else if (command.command === "inject") {
+        await pages[command.page].addScriptTag({ path: command.path });
+        answer({ injected: command.page });
+      } else if (command.command === "evaluate") {
+        const result = await pages[command.page].evaluate(command.expression);
+        answer({ result: result === undefined ? null : result });
+      } else if (command.command === "screenshot") {
+        await pages[command.page].screenshot({ path: command.path, fullPage: true });
+        answer({ screenshot: command.path });
       } else if (command.command === "register") {
         const page = await openPage(browser, command.page);
         pages.push(page);
@@ -62,8 +87,8 @@ async function main() {
   await browser.close();
 }
 
-async function openPage(browser, url) {
-  const page = await browser.newPage();
+async function openPage(browser, url, viewport = null) {
+  const page = await browser.newPage(viewport ? { viewport } : {});
   page.on("console", (message) => process.stderr.write(`page: ${message.text()}\n`));
   await page.goto(url);
   return page;

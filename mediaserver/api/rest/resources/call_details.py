@@ -2,8 +2,9 @@
 GET Call/{uuid}/ gives one; with `status=live` they list and describe the calls up now, with
 `status=queued` the calls waiting for a line (none here: calls are never queued).
 
-Call records are the server's, not kept per account: a sub-account reads only live calls it
-placed itself, and is refused the records with a 403 that says so.
+Every call belongs to an account: a sub-account reads its own records and live calls only
+(another's look like none: 404), the main account every account's, or one sub-account's with
+Plivo's `subaccount` filter.
 """
 
 import time
@@ -99,7 +100,6 @@ class CallDetailResource:
         status = request.optional_text("status")
         if status is not None:
             return Reply(body={"calls": self._live_ids(request) if status == "live" else []})
-        self._records_allowed(request)
         wanted = _record_filter(request)
         found = self._records.matching(wanted, *page_window(request))
         page = [self._record(request, record) for record in found]
@@ -112,15 +112,8 @@ class CallDetailResource:
             raise ApiError.not_found("queued call", call_uuid)
         if status == "live":
             return Reply(body=self._live(request, call_uuid))
-        self._records_allowed(request)
-        record = self._records.get(call_uuid)
-        if record is None:
-            raise ApiError.not_found("call record", call_uuid)
+        record = request.caller.reach(self._records.get(call_uuid), "call record", call_uuid)
         return Reply(body=self._record(request, record))
-
-    def _records_allowed(self, request: RestRequest) -> None:
-        if request.caller.sub_account is not None:
-            raise ApiError.forbidden("call records are read with the main account's credentials")
 
     def _live_ids(self, request: RestRequest) -> list[str]:
         wanted = {
@@ -138,7 +131,7 @@ class CallDetailResource:
         return [leg.call_uuid for leg in chosen[offset : offset + limit]]
 
     def _visible(self, request: RestRequest, leg: Leg) -> bool:
-        return not leg.ended and request.caller.owns(self._requests.sub_account_of(leg.call_uuid))
+        return not leg.ended and request.caller.owns(leg.sub_account)
 
     def _live(self, request: RestRequest, call_uuid: str) -> JsonObject:
         leg = self._calls.find(call_uuid)
@@ -186,8 +179,6 @@ class CallDetailResource:
 
 
 def _record_filter(request: RestRequest) -> CallRecordFilter:
-    if request.optional_text("subaccount") is not None:
-        raise ApiError.invalid("subaccount", "call records are not kept per sub-account")
     bounds: list[tuple[BoundColumn, str, float]] = []
     columns: tuple[BoundColumn, ...] = ("bill_duration", "end_time")
     for column in columns:
@@ -210,6 +201,7 @@ def _record_filter(request: RestRequest) -> CallRecordFilter:
         hangup_cause_code=code if isinstance(code, int) else None,
         hangup_source=request.optional_text("hangup_source"),
         bounds=tuple(bounds),
+        scope=request.caller.view(request.optional_text("subaccount")),
     )
 
 

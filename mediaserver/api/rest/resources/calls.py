@@ -1,13 +1,18 @@
 """Call/ (plivo.md §4.1): place calls (POST Call/, with `callback_url` the async mode),
-withdraw one not yet answered (DELETE Request/), transfer a live call to another document
-(POST Call/{uuid}/), hang it up (DELETE Call/{uuid}/), and read its debug log
-(GET Call/{uuid}/DebugLog/: every webhook exchange and XML error of the call).
+withdraw one not yet answered (DELETE Request/), transfer a live call's legs to other
+documents (POST Call/{uuid}/: the A leg, its bridged B leg, or both), hang it up
+(DELETE Call/{uuid}/), and read its debug log (GET Call/{uuid}/DebugLog/: every webhook
+exchange and XML error of the call).
+
+A call belongs to an account (calls/leg.py): a sub-account reaches its own calls only, the
+main account every call; another account's call is a 404, as an unknown one.
 
 `machine_detection` (true or hangup) listens for an answering machine from the answer on
 (plivoxml/machine_detection.py); its knobs take Plivo's defaults and ranges. Plivo's
 `machine_detection_answer_time` is not offered: given, it is refused naming it.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -25,6 +30,7 @@ from mediaserver.plivoxml.call_debug_log import CallDebugLog
 from mediaserver.plivoxml.call_requests import CallOrder, CallRequests
 from mediaserver.plivoxml.machine_detection import MachineDetection
 from mediaserver.plivoxml.session import ApplicationUrls, Webhooks
+from mediaserver.store.call_records import SqliteCallRecords
 
 HTTP_METHODS = ("GET", "POST")
 # Plivo: "to" takes at most 1000 destinations joined by "<"; caller_name at most 50 characters.
@@ -120,11 +126,11 @@ _DEBUG_LOG = {
 }
 
 
-def reach_live_leg(calls: CallService, requests: CallRequests, caller: Caller, uuid: str) -> Leg:
-    """A live leg the caller may act on: any for the main account, its own API calls for a
+def reach_live_leg(calls: CallService, caller: Caller, uuid: str) -> Leg:
+    """A live leg the caller may act on: any for the main account, its own calls for a
     sub-account; a 404 otherwise (another account's call looks like none)."""
     leg = calls.find(uuid)
-    if leg is None or not caller.owns(requests.sub_account_of(uuid)):
+    if leg is None or leg.ended or not caller.owns(leg.sub_account):
         raise ApiError.not_found("live call", uuid)
     return leg
 
@@ -135,12 +141,14 @@ class CallResource:
         calls: CallService,
         requests: CallRequests,
         debug_log: CallDebugLog,
-        webhooks: Webhooks,
+        records: SqliteCallRecords,
+        webhooks_for: Callable[[str | None], Webhooks],
     ) -> None:
         self._calls = calls
         self._requests = requests
         self._debug_log = debug_log
-        self._webhooks = webhooks
+        self._records = records
+        self._webhooks_for = webhooks_for  # an account's webhooks, signed with its token
 
     def routes(self) -> list[Route]:
         one = "Call/{call_uuid}/"
@@ -190,7 +198,8 @@ class CallResource:
             return Reply(HTTPStatus.CREATED, body)
         # Plivo's async mode: the answer says the work is spawned, the result goes to the URL.
         result = {"message": "call fired", "request_uuid": ",".join(fired)}
-        self._webhooks.notify(callback_url, request.text("callback_method"), result)
+        webhooks = self._webhooks_for(request.caller.sub_account)
+        webhooks.notify(callback_url, request.text("callback_method"), result)
         return Reply(HTTPStatus.CREATED, {"message": "async api spawned"})
 
     def _order(self, request: RestRequest, to: str) -> CallOrder:
@@ -226,14 +235,20 @@ class CallResource:
         return Reply(HTTPStatus.NO_CONTENT)
 
     def _transfer(self, request: RestRequest) -> Reply:
-        leg = self._live(request)
-        if request.text("legs") != "aleg":
-            raise ApiError.invalid("legs", "only aleg can be transferred here")
-        url = request.optional_text("aleg_url")
-        if url is None:
-            raise ApiError(HTTPStatus.BAD_REQUEST, "aleg_url parameter is missing")
-        _check_url("aleg_url", url)
-        self._requests.transfer(leg, url, request.text("aleg_method"))
+        """Everything is checked before anything moves. The B leg goes first: the A leg's
+        Dial lets go of it, then the A leg leaves its document (legs=both); alone, the A leg
+        takes its B leg down with its document (Plivo's aleg transfer)."""
+        a_leg = self._live(request)
+        legs = request.text("legs")
+        a_url = _transfer_url(request, "aleg") if legs in ("aleg", "both") else None
+        b_url = _transfer_url(request, "bleg") if legs in ("bleg", "both") else None
+        if b_url is not None:
+            b_leg = a_leg.bridged_to
+            if b_leg is None or b_leg.parent_call_uuid != a_leg.call_uuid:
+                raise ApiError.invalid("legs", "the call has no bleg (no leg it dialled is up)")
+            self._requests.transfer_b_leg(b_leg, b_url, request.text("bleg_method"))
+        if a_url is not None:
+            self._requests.transfer(a_leg, a_url, request.text("aleg_method"))
         return Reply(HTTPStatus.ACCEPTED, {"message": "call transferred"})
 
     def _hangup(self, request: RestRequest) -> Reply:
@@ -248,13 +263,27 @@ class CallResource:
     def _debug(self, request: RestRequest) -> Reply:
         call_uuid = request.text("call_uuid")
         entries = self._debug_log.entries(call_uuid)
-        if entries is None or not request.caller.owns(self._requests.sub_account_of(call_uuid)):
+        if entries is None or not request.caller.owns(self._account_of(call_uuid)):
             raise ApiError.not_found("debug log of call", call_uuid)
         return Reply(body={"call_uuid": call_uuid, "entries": [asdict(e) for e in entries]})
 
+    def _account_of(self, call_uuid: str) -> str | None:
+        """The account of a call up now or recorded (None: the main account's, or unknown)."""
+        leg = self._calls.find(call_uuid)
+        found = leg if leg is not None else self._records.get(call_uuid)
+        return None if found is None else found.sub_account
+
     def _live(self, request: RestRequest) -> Leg:
-        uuid = request.text("call_uuid")
-        return reach_live_leg(self._calls, self._requests, request.caller, uuid)
+        return reach_live_leg(self._calls, request.caller, request.text("call_uuid"))
+
+
+def _transfer_url(request: RestRequest, leg: str) -> str:
+    """aleg_url or bleg_url, required for the leg `legs` names (§4.1 Transfer)."""
+    url = request.optional_text(f"{leg}_url")
+    if url is None:
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"{leg}_url parameter is missing")
+    _check_url(f"{leg}_url", url)
+    return url
 
 
 def _destinations(request: RestRequest) -> list[str]:

@@ -12,6 +12,7 @@ from mediaserver.api.rest.resources.carriers import (
     OutgoingCarrierResource,
     carrier_routes,
 )
+from mediaserver.api.rest.resources.conferences import ConferenceResource
 from mediaserver.api.rest.resources.endpoints import EndpointResource
 from mediaserver.api.rest.resources.live_calls import LiveCallResource
 from mediaserver.api.rest.resources.numbers import NumberResource
@@ -47,6 +48,7 @@ def every_route(
     domain: str, clock: Clock, database: sqlite3.Connection, parts: RestParts
 ) -> list[Route]:
     carriers = SqliteCarriers(database)
+    records = SqliteCallRecords(database)
     applications = parts.applications
     return [
         *ApplicationResource(SqliteApplications(database), domain).routes(),
@@ -57,8 +59,24 @@ def every_route(
         *RecordingResource(applications.archive).routes(),
         *SubaccountResource(SqliteSubaccounts(database), clock).routes(),
         *CallResource(
-            parts.calls, parts.requests, applications.debug_log, applications.services.webhooks
+            parts.calls,
+            parts.requests,
+            applications.debug_log,
+            records,
+            lambda sub_account: applications.services_for(sub_account).webhooks,
         ).routes(),
-        *CallDetailResource(SqliteCallRecords(database), parts.calls, parts.requests).routes(),
-        *LiveCallResource(parts.calls, parts.requests, parts.live_media).routes(),
+        *CallDetailResource(records, parts.calls, parts.requests).routes(),
+        *LiveCallResource(parts.calls, parts.live_media).routes(),
+        *_conference_routes(applications),
     ]
+
+
+def _conference_routes(applications: ApplicationCalls) -> list[Route]:
+    """Conference/, where calls have rooms and speech (a server with a media engine)."""
+    services = applications.services
+    if services.conferences is None or services.tts is None:
+        return []
+    return ConferenceResource(
+        services.conferences, services.tts, services.sounds, services.recordings,
+        services.webhooks,
+    ).routes()  # fmt: skip

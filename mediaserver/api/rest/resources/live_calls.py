@@ -19,7 +19,6 @@ from mediaserver.api.rest.schema import reply_schema
 from mediaserver.calls.call_service import CallService
 from mediaserver.calls.leg import Leg
 from mediaserver.media.tts import ESPEAK_VOICES, ONLY_VOICE, VARIANTS
-from mediaserver.plivoxml.call_requests import CallRequests
 from mediaserver.plivoxml.live_media import LiveMedia, RecordingCallback
 
 _LEGS = Parameter("legs", default="aleg", choices=("aleg", "bleg", "both"))
@@ -27,28 +26,32 @@ _MIX = Parameter("mix", "boolean", default=True, description="false: the prompt 
 _LOOP = Parameter("loop", "boolean", default=False)
 _MESSAGE = reply_schema(message="string")
 _STOP = (Parameter("callback_url"), Parameter("callback_method", choices=HTTP_METHODS))
+# Recording's transcription knobs: declared so that giving one is refused naming it.
+TRANSCRIPTION = tuple(
+    Parameter(name, description="not offered: refused when given")
+    for name in (
+        "transcription_type",
+        "transcription_url",
+        "transcription_method",
+        "transcription_report_type",
+    )
+)
+RECORDING_CALLBACK = (
+    Parameter("callback_url"),
+    Parameter("callback_method", default="POST", choices=HTTP_METHODS),
+)
 _RECORD = (
     Parameter("time_limit", "integer", default=60, minimum=1, maximum=86400),
     Parameter("file_format", default="mp3", choices=("mp3", "wav")),
     Parameter("record_channel_type", default="mono", choices=("mono", "stereo")),
-    Parameter("callback_url"),
-    Parameter("callback_method", default="POST", choices=HTTP_METHODS),
-    *(
-        Parameter(name, description="not offered: refused when given")
-        for name in (
-            "transcription_type",
-            "transcription_url",
-            "transcription_method",
-            "transcription_report_type",
-        )
-    ),
+    *RECORDING_CALLBACK,
+    *TRANSCRIPTION,
 )
 
 
 class LiveCallResource:
-    def __init__(self, calls: CallService, requests: CallRequests, media: LiveMedia) -> None:
+    def __init__(self, calls: CallService, media: LiveMedia) -> None:
         self._calls = calls
-        self._requests = requests
         self._media = media
 
     def routes(self) -> list[Route]:
@@ -106,12 +109,7 @@ class LiveCallResource:
 
     def _speak(self, request: RestRequest) -> Reply:
         legs = self._legs(request, request.text("legs"))
-        voice, language = request.text("voice"), request.text("language")
-        voice = "WOMAN" if voice.startswith("Polly.") else voice  # as <Speak> does
-        if voice not in VARIANTS:
-            raise ApiError.invalid("voice", "must be WOMAN, MAN or a Polly.* voice")
-        if ONLY_VOICE.get(language, voice) != voice:
-            raise ApiError.invalid("voice", f"{language} is spoken by {ONLY_VOICE[language]} only")
+        voice, language = speech_voice(request)
         for leg in legs:
             self._media.speak(
                 leg, request.text("text"), voice, language, bool(request.values["loop"]),
@@ -135,16 +133,14 @@ class LiveCallResource:
         return Reply(HTTPStatus.ACCEPTED, {"message": "digits sent"})
 
     def _record(self, request: RestRequest) -> Reply:
-        for name in ("transcription_type", "transcription_url", "transcription_report_type"):
-            if request.values[name] is not None:
-                raise ApiError.invalid(name, "transcription is not offered")
+        refuse_transcription(request)
         leg = self._live(request)
         url = request.optional_text("callback_url")
         callback = None if url is None else RecordingCallback(url, request.text("callback_method"))
         stereo = request.text("record_channel_type") == "stereo"
         started = self._media.record(
             leg, request.text("file_format"), request.integer("time_limit"), callback,
-            stereo=stereo, peer=leg.bridged_to,
+            stereo=stereo, peer=leg.bridged_to, sub_account=leg.sub_account,
         )  # fmt: skip
         body = {"url": started.url, "message": "call recording started"}
         return Reply(HTTPStatus.ACCEPTED, {**body, "recording_id": started.recording_id})
@@ -157,7 +153,7 @@ class LiveCallResource:
 
     def _live(self, request: RestRequest) -> Leg:
         uuid = request.text("call_uuid")
-        return reach_live_leg(self._calls, self._requests, request.caller, uuid)
+        return reach_live_leg(self._calls, request.caller, uuid)
 
     def _legs(self, request: RestRequest, legs: str) -> list[Leg]:
         """The legs `legs` names (an unbridged call has no bleg: 400 naming the parameter)."""
@@ -169,6 +165,25 @@ class LiveCallResource:
         named: dict[str, list[Leg | None]] = {"aleg": [a_leg], "bleg": [b_leg]}
         chosen = named.get(legs, [a_leg, b_leg])
         return [leg for leg in chosen if leg is not None]
+
+
+def refuse_transcription(request: RestRequest) -> None:
+    """A recording's transcription is not offered: asking for one is a 400 naming it."""
+    for name in ("transcription_type", "transcription_url", "transcription_report_type"):
+        if request.values.get(name) is not None:
+            raise ApiError.invalid(name, "transcription is not offered")
+
+
+def speech_voice(request: RestRequest) -> tuple[str, str]:
+    """The `voice` and `language` of a Speak request, as <Speak> takes them (a Polly.* voice
+    speaks as WOMAN); a voice the language does not have is a 400 naming `voice`."""
+    voice, language = request.text("voice"), request.text("language")
+    voice = "WOMAN" if voice.startswith("Polly.") else voice
+    if voice not in VARIANTS:
+        raise ApiError.invalid("voice", "must be WOMAN, MAN or a Polly.* voice")
+    if ONLY_VOICE.get(language, voice) != voice:
+        raise ApiError.invalid("voice", f"{language} is spoken by {ONLY_VOICE[language]} only")
+    return voice, language
 
 
 def _optional_int(value: object) -> int | None:
