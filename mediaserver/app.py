@@ -125,6 +125,7 @@ def _applications(
         clock, router, config.sip.domain, archive, data / "sound-cache",
         config.account.auth_token, engine, tts, SqliteConferenceRecords(database),
         _subaccount_token(SqliteSubaccounts(database)),
+        conference_max_members=config.calls.conference_max_members,
     )  # fmt: skip
 
 

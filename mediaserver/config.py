@@ -158,6 +158,9 @@ class CallsConfig:
     media_timeout: int = 60  # seconds without RTP before hanging up (6020 Media Timeout)
     max_duration: int = 14400  # seconds a call may last (6000 Scheduled Hangup)
     min_session_expires: int = 90  # RFC 4028 Min-SE we insist on (§5)
+    # maxMembers of a <Conference> that does not set it: Plivo's default, 20, is also the most a
+    # document may set (plivo.md §2.8); PF's default was 200. A larger one admits larger rooms.
+    conference_max_members: int = 20
 
     def validate(self) -> None:
         unknown = [codec for codec in self.codecs if codec not in CALL_CODECS]
@@ -165,7 +168,7 @@ class CallsConfig:
             raise ConfigError("calls.codecs", f"choose from {', '.join(CALL_CODECS)}")
         if self.ptime_ms != 20:
             raise ConfigError("calls.ptime_ms", "only 20 ms packetisation is carried")
-        for name in ("ring_timeout", "media_timeout", "max_duration"):
+        for name in ("ring_timeout", "media_timeout", "max_duration", "conference_max_members"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"calls.{name}", "must be positive")
         if self.min_session_expires < 90:

@@ -79,6 +79,7 @@ def test_environment_accepts_toml_array() -> None:
         ("[sip]\nws_origins = ['https://phone.example.com/page']\n", "sip.ws_origins"),
         ("[sip]\nws_ping_interval = 0\n", "sip.ws_ping_interval"),
         ("[sip]\nws_idle_timeout = 600\n", "sip.ws_idle_timeout"),
+        ("[calls]\nconference_max_members = 0\n", "calls.conference_max_members"),
         ("[api]\nrate_limit_requests = 0\n", "api.rate_limit_requests"),
         ("[api]\nrate_limit_seconds = -5\n", "api.rate_limit_seconds"),
     ],

@@ -35,8 +35,10 @@ class ConferenceRooms:
         deadlines: Deadlines,
         new_mixer: Callable[[], RoomMixer],
         records: ConferenceRecords | None = None,
+        default_max_members: int = 20,
     ) -> None:
         self._deadlines = deadlines
+        self.default_max_members = default_max_members  # for a member that sets none
         self._new_mixer = new_mixer
         self._records = records
         self._rooms: dict[tuple[str | None, str], ConferenceRoom] = {}

@@ -58,6 +58,7 @@ class ApplicationCalls:
         tts: TtsEngine | None = None,
         conference_records: ConferenceRecords | None = None,
         subaccount_token: SubaccountToken = lambda _: None,
+        conference_max_members: int = 20,
     ) -> None:
         self.debug_log = CallDebugLog()
         self.webhooks = WebhookClient(clock, self.debug_log.exchange)
@@ -66,7 +67,14 @@ class ApplicationCalls:
         self.archive = archive
         # The account's conference rooms (the REST API reaches them through ConferenceControl).
         self.conferences = (
-            None if engine is None else _rooms(self.deadlines, engine, conference_records)
+            None
+            if engine is None
+            else ConferenceRooms(
+                self.deadlines,
+                lambda: EngineRoomMixer(engine),
+                conference_records,
+                default_max_members=conference_max_members,
+            )
         )
         self._domain = domain
         self._auth_token = auth_token
@@ -163,12 +171,6 @@ class ApplicationCalls:
         if _PHONE_NUMBER.fullmatch(user):
             return user.removeprefix("+")
         return f"sip:{user}@{self._domain}"
-
-
-def _rooms(
-    deadlines: Deadlines, engine: MediaEngine, records: ConferenceRecords | None
-) -> ConferenceRooms:
-    return ConferenceRooms(deadlines, lambda: EngineRoomMixer(engine), records)
 
 
 def _display_name(name_addr: str) -> str:

@@ -39,15 +39,16 @@ async def run_conference(session: CallSession, verb: Conference) -> Goto | None:
     leg = session.leg
     if not isinstance(leg, Leg):
         raise UnsupportedVerbError("<Conference> needs a SIP call leg")
+    options = _options(verb, rooms.default_max_members)
     try:
         identity = session.identity
         room, member = rooms.enter(
-            verb.name, leg, leg.media, _options(verb),
+            verb.name, leg, leg.media, options,
             MemberIdentity(identity.from_, identity.to, identity.caller_name),
             account=identity.sub_account,
         )  # fmt: skip
     except RoomFullError as error:
-        session.debug(f"<Conference> {error}: not admitted (maxMembers {verb.max_members})")
+        session.debug(f"<Conference> {error}: not admitted (maxMembers {options.max_members})")
         return None
     membership = _Membership(session, verb, rooms, room, member)
     await membership.run()
@@ -65,13 +66,13 @@ def _rooms(session: CallSession, verb: Conference) -> ConferenceRooms:
     return rooms
 
 
-def _options(verb: Conference) -> MemberOptions:
+def _options(verb: Conference, default_max_members: int) -> MemberOptions:
     return MemberOptions(
         muted=verb.muted,
         start_on_enter=verb.start_conference_on_enter,
         end_on_exit=verb.end_conference_on_exit,
         stay_alone=verb.stay_alone,
-        max_members=verb.max_members,
+        max_members=default_max_members if verb.max_members is None else verb.max_members,
         time_limit=verb.time_limit,
     )
 

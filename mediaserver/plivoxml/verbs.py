@@ -181,7 +181,7 @@ class Conference:
     end_conference_on_exit: bool = False
     stay_alone: bool = True
     wait_sound: str | None = None  # URL of Play/Speak/Wait XML, looped while waiting
-    max_members: int = 20
+    max_members: int | None = None  # None: the server's (calls.conference_max_members, 20)
     time_limit: int = 86400
     hangup_on_star: bool = False
     record: bool = False

@@ -1,5 +1,7 @@
-"""Conference rooms with real phones: pjsua2 members on PCMU and PCMA and a baresip member on
-Opus, each sending its own tone into the same <Conference>, each recording what it receives.
+"""Conference rooms with real phones: pjsua2 members on PCMU and PCMA, SIPp members on PCMU and
+PCMA (sending with SIPp's own rtp_stream; what reaches them captured on loopback) and a baresip
+member on Opus, each sending its own tone into the same <Conference>, each recording (or
+captured with) what it receives.
 
 Proof by measurement (FFT over a window where every member is in the room): each member hears
 every other member's tone and not its own, whatever the codec pair. A muted member's tone is
@@ -10,6 +12,7 @@ moderator's endConferenceOnExit takes everyone to the action URL; maxMembers ref
 one; the room's recording holds every member. Every callback carries valid V2/V3 signatures.
 """
 
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -29,6 +32,8 @@ from tests.interop.baresip import read_wav as read_baresip_wav
 from tests.interop.call_checks import LEAK_COUNTERS, assert_no_leaks, baseline
 from tests.interop.in_process import InProcessServer
 from tests.interop.phone import Phone, read_wav
+from tests.interop.sipp import requires_sipp
+from tests.interop.sipp_member import SippMember
 
 pytestmark = pytest.mark.interop
 pytest.importorskip("pjsua2")
@@ -37,6 +42,7 @@ pytest.importorskip("pjsua2")
 # intermodulation in a mix can never put a member's own frequency into what it hears).
 TONES = {"alice": 1080, "bob": 1700, "carol": 2500, "dave": 2640, "erin": 2980}
 CODECS = {"alice": "PCMU", "bob": "PCMA", "carol": "PCMU", "dave": "PCMA"}
+SIPP_MEMBERS = ("carol", "dave")  # the others are pjsua2 phones, erin baresip
 # The server runs in the test's process, whose descriptors are the phones' pipes too.
 COUNTERS = (
     *(name for name in LEAK_COUNTERS if name != "mediaserver_process_open_fds"),
@@ -150,6 +156,8 @@ def hang_up_all(members: Mapping[str, Phone]) -> None:
         phone.wait_for("call_state", state="DISCONNECTED", timeout=15)
 
 
+@requires_sipp
+@pytest.mark.skipif(shutil.which("dumpcap") is None, reason="dumpcap (tshark) is not installed")
 @pytest.mark.skipif(not available(), reason="baresip 1.0.0 with its modules is not installed")
 def test_five_members_on_three_codecs_each_hear_the_others_and_not_themselves(
     server_factory: Callable[..., ServerProcess], tmp_path: Path
@@ -163,25 +171,40 @@ def test_five_members_on_three_codecs_each_hear_the_others_and_not_themselves(
             registrar=f"127.0.0.1:{server.sip_port}", domain=SIP_DOMAIN,
             codecs=["opus/48000/2"], sine_hz=TONES["erin"],
         )  # fmt: skip
-        with erin, phones(server, tmp_path, ["alice", "bob", "carol", "dave"]) as members:
+        with ExitStack() as stack:
+            stack.enter_context(erin)
+            members = stack.enter_context(phones(server, tmp_path, ["alice", "bob"]))
             erin.wait_for("REGISTER_OK")
             for phone in members.values():
                 call_in(phone)
+            callers = {}
+            for name in SIPP_MEMBERS:
+                callers[name] = stack.enter_context(sipp_member(server, tmp_path, name))
+                wait_for_members(server, len(members) + len(callers))
             erin.dial(f"sip:room@{SIP_DOMAIN}")
             erin.wait_for("CALL_ESTABLISHED", timeout=15)
             wait_for_members(server, 5)
+            everyone_in = time.time()
             time.sleep(3.5)
             for phone in members.values():
                 phone.send("stop_recording")
+            first_out = time.time()
             erin.hangup()  # first: all its recording is of the whole room
             erin.wait_for("CALL_CLOSED")
             hang_up_all(members)
+            in_loop(server, lambda: control(server).hang_up("standup"))  # BYE to the SIPp callers
+            for caller in callers.values():
+                exit_code, output = caller.wait()
+                assert exit_code == 0, output
             rate, heard_by_erin = read_baresip_wav(erin.received_audio_path())
         events = app.requests_to("/events")
     everyone = set(TONES)
     for name in members:
         samples, wav_rate = read_wav(tmp_path / f"{name}.wav")
         assert_hears(window(samples, wav_rate, -3.0, -0.3), wav_rate, everyone - {name}, {name})
+    for name, caller in callers.items():
+        heard = caller.heard(everyone_in + 0.5, first_out - 0.2)
+        assert_hears(window(heard, 8000, 0, 0), 8000, everyone - {name}, {name})
     mono = heard_by_erin.mean(axis=1) * 32768
     assert_hears(window(mono, rate, -3.0, -0.3), rate, everyone - {"erin"}, {"erin"})
     actions = sorted(request.params["ConferenceAction"] for request in events)
@@ -189,6 +212,13 @@ def test_five_members_on_three_codecs_each_hear_the_others_and_not_themselves(
     for request in events:
         assert_signed(request)
     assert_no_leaks(server, before, counters=COUNTERS)
+
+
+def sipp_member(server: ServerProcess, tmp_path: Path, name: str) -> SippMember:
+    return SippMember(
+        tmp_path / name, server.sip_port, name, f"{name}-secret", CODECS[name], TONES[name],
+        called="room",
+    )  # fmt: skip
 
 
 def levels_over_time(path: Path, hz: float, frame_ms: int = 50) -> Samples:

@@ -98,6 +98,19 @@ async def test_max_members_refuses_the_next_member_who_goes_on_with_the_document
         assert any("not admitted" in entry for entry in harness.debug)
 
 
+async def test_a_room_whose_document_sets_no_max_members_holds_the_servers_default() -> None:
+    """calls.conference_max_members stands for an absent maxMembers; a document's own wins."""
+    async with running_application({ANSWER_URL: room_document()}) as harness:
+        harness.rooms.default_max_members = 2
+        for number in (1, 2, 3):
+            await join(harness, number)
+        assert len(harness.mixers[0].members) == 2
+        assert any("not admitted (maxMembers 2)" in entry for entry in harness.debug)
+        harness.app.documents[ANSWER_URL] = room_document(maxMembers="3")
+        await join(harness, 4)
+        assert len(harness.mixers[0].members) == 3
+
+
 async def test_wait_sound_plays_until_a_member_starts_the_room() -> None:
     hold_url = "http://app.test/hold"
     waiting = room_document(startConferenceOnEnter="false", waitSound=hold_url)

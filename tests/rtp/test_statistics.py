@@ -1,7 +1,6 @@
 """Our receive statistics against tshark's `-z rtp,streams` on the same captures."""
 
 import re
-import struct
 import subprocess
 from pathlib import Path
 
@@ -9,24 +8,9 @@ import pytest
 
 from mediaserver.rtp.packet import RtpPacket
 from mediaserver.rtp.statistics import ReceiveStatistics
+from tests.loopback_capture import timed_udp_payloads
 
 PCAPS = Path("/usr/share/sip-tester")
-
-
-def timed_udp_payloads(path: Path) -> list[tuple[float, bytes]]:
-    data = path.read_bytes()
-    (magic,) = struct.unpack_from("<I", data)
-    endian = "<" if magic == 0xA1B2C3D4 else ">"
-    link_header = {1: 14, 113: 16}[struct.unpack_from(endian + "I", data, 20)[0]]
-    offset, found = 24, []
-    while offset + 16 <= len(data):
-        seconds, micros, captured = struct.unpack_from(endian + "III", data, offset)
-        ip = data[offset + 16 + link_header : offset + 16 + captured]
-        offset += 16 + captured
-        if len(ip) >= 20 and ip[9] == 17:
-            udp = ip[(ip[0] & 0x0F) * 4 :]
-            found.append((seconds + micros / 1e6, udp[8 : struct.unpack_from("!H", udp, 4)[0]]))
-    return found
 
 
 def tshark_streams(path: Path) -> list[list[str]]:

@@ -14,6 +14,9 @@ Wideband rooms, same shapes: a room with an Opus member mixes at 16 kHz (mixer.p
 room_rate). Two compositions, printed beside the 8 kHz PCMU room of the same shape: one Opus
 member and the rest PCMU (the G.711 members pay the 8 <-> 16 kHz resampling), and Opus
 members only (libopus decodes and encodes at 16 kHz; the peers send full-band Opus).
+
+Then one room through real sockets, our server a process of its own and the members SIPp
+calls fed by a generator process: tools/bench/conference_room.py.
 """
 
 import time
@@ -34,6 +37,7 @@ from tools.bench.batch import (
     opus_frames,
     rtp_packet,
 )
+from tools.bench.conference_room import members_through_sockets
 
 TICK_SECONDS = FRAME_MS / 1000
 GOAL_MEMBERS_PER_CORE = 1000
@@ -63,6 +67,7 @@ def run() -> None:
               f" | 1 Opus + {size - 1} PCMU {one_opus * 1e6:5.1f} ({one_opus / base:4.1f}x)"
               f" | all Opus {all_opus * 1e6:5.1f} ({all_opus / base:4.1f}x); "
               f"{int(TICK_SECONDS / all_opus):,} Opus members per core")  # fmt: skip
+    members_through_sockets()
 
 
 def _conference_seconds_per_member(rooms: int, size: int, opus_members: int) -> float:

@@ -16,6 +16,7 @@ apart, as "PATH (hangup)".
   /digits     <GetDigits> (numDigits 1, timeout 30, its action this same URL) around a short
               <Speak>, then a <Redirect> back here: a call stays in digit collection for good,
               and every digit it sends comes back as a request with `Digits`.
+  /conference <Conference>room</Conference>: every caller in the one room.
 
 Run as `python -m tools.load.answer_application PORT`.
 """
@@ -125,11 +126,21 @@ def application() -> web.Application:
             f"<Redirect>{here}</Redirect>"
         )
 
+    async def conference(request: web.Request) -> web.Response:
+        hangup = "HangupCause" in await note(request)
+        return _xml("" if hangup else "<Conference>room</Conference>")
+
     async def statistics(request: web.Request) -> web.Response:
         return web.json_response({"requests": dict(requests), "digits": dict(digits)})
 
     app = web.Application()
-    routes = (("/speak", speak), ("/speak-new", speak_new), ("/wait", wait), ("/digits", collect))
+    routes = (
+        ("/speak", speak),
+        ("/speak-new", speak_new),
+        ("/wait", wait),
+        ("/digits", collect),
+        ("/conference", conference),
+    )
     for path, handler in routes:
         app.router.add_route("*", path, handler)
     app.router.add_get("/statistics", statistics)

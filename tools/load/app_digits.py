@@ -16,8 +16,6 @@ generator), loss on what it receives (RFC 3550 A.3 per leg, from /metrics), and 
 played against digits the application received. LOAD_SECONDS (default 60) of RTP per step.
 """
 
-import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,31 +26,18 @@ from audiocodecs.pcm import Pcm16
 from mediaserver.media.frame import FRAME_MS, SAMPLE_RATE
 from mediaserver.media.tones import dtmf_frequencies, tone
 from mediaserver.rtp.payload_types import PCMU
-from tools.bench.registration import DOMAIN, free_port
 from tools.bench.signals import voice_like
 from tools.load.answer_application import AnswerApplication
-from tools.load.call_servers import (
-    APPLICATION_CALLER,
-    CALLED,
-    CpuMeter,
-    OurServer,
-    injection_file,
-    missing_programs,
-    start_ours,
-)
+from tools.load.call_servers import missing_programs
 from tools.load.concurrent_calls import (
     MAX_JITTER_MS,
     MAX_LOSS_PERCENT,
     SECONDS,
-    SETUP_RATE,
     SideResult,
     build_generator,
     leg_audio,
-    parse_generator,
-    sipp,
-    stream_ports,
-    wait_for_calls,
 )
+from tools.load.held_calls import hold_calls
 
 STEPS = (100, 200, 300, 400, 500, 600)
 FLOOR = 300
@@ -61,9 +46,6 @@ LOOP_SECONDS = 2
 TONE_MS = 100
 TONE_AMPLITUDE = 32767 * 10 ** ((-10 - 3.14) / 20)  # -10 dBm0 per frequency
 HEARD_SHARE = 0.99  # of the tones played, the application must receive at least this share
-_INBOUND = re.compile(
-    r'^(mediaserver_leg_rtp_packets_(?:received_total|lost))\{.*direction="inbound"'
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,48 +130,14 @@ def run() -> None:
 def run_step(workdir: Path, generator: Path, calls: int, app: AnswerApplication) -> DigitStep:
     workdir.mkdir()
     audio = leg_audio(workdir, PCMU, 0, caller_signal())
-    a_port = free_port()
-    hold_ms = 1000 * (calls // SETUP_RATE + SECONDS + 20)
-    server = start_ours(
-        workdir / "server", "127.0.0.1:9", "[calls]\nmedia_timeout = 600\n", app.url("/digits")
-    )
-    uac = None
-    try:
-        with server.running:
-            uac = sipp(
-                workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
-                "-inf", str(injection_file(workdir, APPLICATION_CALLER)), "-s", CALLED,
-                "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(a_port),
-                "-key", "pt", str(audio.payload_type), "-key", "rtpmap", audio.rtpmap,
-                "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
-            )  # fmt: skip
-            up = wait_for_calls(server, calls, timeout=calls / SETUP_RATE + 30)
-            a_ports, _ = stream_ports(server)
-            (workdir / "a.ports").write_text("\n".join(map(str, a_ports)) + "\n")
-            (workdir / "none.ports").write_text("")
-            before, ticks_before = app.statistics()["digits"], server.metrics()
-            meter = CpuMeter(server.pid)
-            result = subprocess.run(
-                [str(generator), str(a_port), str(workdir / "a.ports"), str(audio.frames),
-                 str(free_port()), str(workdir / "none.ports"), str(audio.frames), str(SECONDS)],
-                capture_output=True, text=True, timeout=SECONDS + 60, check=False,
-            )  # fmt: skip
-            cpu, waiting = meter.share(), meter.waiting_share()
-            received, lost = inbound_counters(server)
-            after, ticks_after = app.statistics()["digits"], server.metrics()
-    finally:
-        if uac is not None:
-            uac.kill()
-            uac.wait()
+    before = app.statistics()["digits"]  # no caller sends a tone before the generator starts
+    held = hold_calls(workdir, generator, calls, app.url("/digits"), audio)
+    after = app.statistics()["digits"]
     heard = {digit: after.get(digit, 0) - before.get(digit, 0) for digit in after}
-    late, skipped = (
-        int(ticks_after[name] - ticks_before[name])
-        for name in ("mediaserver_media_late_ticks_total", "mediaserver_media_skipped_ticks_total")
-    )
     return DigitStep(
-        calls, up, parse_generator(result.stdout).get("A"), received, lost,
-        TonesPlayed.over(len(a_ports)), heard.pop(DIGIT, 0), sum(heard.values()), cpu, waiting,
-        late, skipped,
+        calls, held.up, held.to_callers, held.server_received, held.server_lost,
+        TonesPlayed.over(held.streams), heard.pop(DIGIT, 0), sum(heard.values()), held.cpu,
+        held.waiting, *held.ticks(),
     )  # fmt: skip
 
 
@@ -231,18 +179,3 @@ class TonesPlayed:
             whole=starts_between(0, rounds - tone_frames),
             begun=starts_between(1 - tone_frames, rounds - 1),
         )
-
-
-def inbound_counters(server: OurServer) -> tuple[int, int]:
-    """(packets received, packets lost) summed over the callers' legs, from /metrics."""
-    totals = {
-        "mediaserver_leg_rtp_packets_received_total": 0,
-        "mediaserver_leg_rtp_packets_lost": 0,
-    }
-    for line in server.metrics_text().splitlines():
-        match = _INBOUND.match(line)
-        if match:
-            totals[match.group(1)] += int(float(line.rsplit(" ", 1)[1]))
-    return totals["mediaserver_leg_rtp_packets_received_total"], totals[
-        "mediaserver_leg_rtp_packets_lost"
-    ]

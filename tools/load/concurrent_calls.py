@@ -29,6 +29,7 @@ from tools.bench.registration import DOMAIN, free_port
 from tools.bench.signals import frames_of, voice_like
 from tools.load.call_servers import (
     CALLED,
+    CALLER,
     HERE,
     CpuMeter,
     OurServer,
@@ -199,13 +200,13 @@ def trunk_uas(
 
 def endpoint_calls(
     workdir: Path, server: OurServer, rtp_port: int, payload_type: int, rtpmap: str,
-    calls: int, hold_ms: int,
+    calls: int, hold_ms: int, caller: tuple[str, str] = CALLER,
 ) -> subprocess.Popen[bytes]:  # fmt: skip
-    """SIPp as the endpoint CALLER (uac_media.xml) calling CALLED `calls` times, each call
+    """SIPp as the endpoint `caller` (uac_media.xml) calling CALLED `calls` times, each call
     offering one codec on `rtp_port` and held for `hold_ms`."""
     return sipp(
         workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
-        "-inf", str(injection_file(workdir)), "-s", CALLED,
+        "-inf", str(injection_file(workdir, caller)), "-s", CALLED,
         "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(rtp_port),
         "-key", "pt", str(payload_type), "-key", "rtpmap", rtpmap,
         "-r", str(SETUP_RATE), "-m", str(calls), "-l", str(calls), "-d", str(hold_ms),
