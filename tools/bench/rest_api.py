@@ -37,14 +37,12 @@ import numpy as np
 
 from mediaserver.config import AccountConfig
 from mediaserver.rtp.payload_types import PCMU
-from tools.bench.registration import DOMAIN, free_port
+from tools.bench.registration import free_port
 from tools.load.answer_application import AnswerApplication
 from tools.load.call_servers import (
-    CALLED,
     CpuMeter,
     OurServer,
     group_cpu_seconds,
-    injection_file,
     missing_programs,
     start_ours,
 )
@@ -52,6 +50,7 @@ from tools.load.concurrent_calls import (
     SETUP_RATE,
     SideResult,
     build_generator,
+    endpoint_calls,
     leg_audio,
     parse_generator,
     sipp,
@@ -182,13 +181,7 @@ def measure(workdir: Path, app: AnswerApplication) -> None:
     try:
         with server.running:
             hold_ms = int(1000 * (HELD_CALLS / SETUP_RATE + SECONDS + loaded_seconds + 30))
-            uac = sipp(
-                workdir, "uac_media.xml", free_port(), f"127.0.0.1:{server.running.port}",
-                "-inf", str(injection_file(workdir)), "-s", CALLED,
-                "-auth_uri", f"{CALLED}@{DOMAIN}", "-key", "a_port", str(a_port),
-                "-r", str(SETUP_RATE), "-m", str(HELD_CALLS), "-l", str(HELD_CALLS),
-                "-d", str(hold_ms),
-            )  # fmt: skip
+            uac = endpoint_calls(workdir, server, a_port, 0, "PCMU/8000", HELD_CALLS, hold_ms)
             up = wait_for_calls(server, HELD_CALLS, timeout=HELD_CALLS / SETUP_RATE + 30)
             media = MediaRun(generator, workdir, server, (a_port, b_port), frames)
             idle = media.measure(SECONDS, lambda: None)
