@@ -3,6 +3,12 @@
 It reorders, drops duplicates and late packets, reports a lost frame as None (the decoder
 conceals it), and keeps its delay between `min_delay_frames` and `max_delay_frames`,
 aiming at twice the interarrival jitter (estimated as RFC 3550 §6.4.1 does) plus a frame.
+
+A burst (a sender that stalled, then caught up) leaves frames queued that steady arrivals
+never drain: the buffer would keep that delay for the rest of the call. So while more than
+DISCARD_MARGIN_FRAMES frames above the target wait, frames are discarded progressively, one
+every DISCARD_TICKS / excess ticks (a large excess goes fast, a small one slowly, and the
+target's own margin is never touched), as pjmedia's jitter buffer does.
 """
 
 import math
@@ -10,6 +16,8 @@ import math
 from mediaserver.rtp.packet import RtpPacket
 
 _HALF = 0x8000
+DISCARD_MARGIN_FRAMES = 2  # queued frames above the target tolerated without discarding
+DISCARD_TICKS = 50  # with one frame too many, one discarded per second
 
 
 def _distance(sequence_number: int, reference: int) -> int:
@@ -42,6 +50,8 @@ class JitterBuffer:
         self.late = 0
         self.lost = 0
         self.resyncs = 0
+        self.discarded = 0  # frames dropped to bring the delay back toward the target
+        self._excess_ticks = 0
 
     @property
     def target_delay_frames(self) -> int:
@@ -94,7 +104,19 @@ class JitterBuffer:
             self.lost += 1
             if not self._packets:
                 self._next = None  # drained: buffer up again before playing out
+        self._shed_standing_delay()
         return packet
+
+    def _shed_standing_delay(self) -> None:
+        excess = len(self._packets) - self.target_delay_frames - DISCARD_MARGIN_FRAMES
+        if excess <= 0:
+            self._excess_ticks = 0
+            return
+        self._excess_ticks += 1
+        if self._excess_ticks >= DISCARD_TICKS / excess:
+            self._excess_ticks = 0
+            self.discarded += 1
+            self._skip()
 
     def peek(self) -> RtpPacket | None:
         """The packet the next pop returns, if it is here: after a loss, the one that

@@ -88,3 +88,30 @@ def test_after_a_loss_peek_shows_the_packet_that_follows() -> None:
     assert following.sequence_number == 3
     buffer.set_packet_ms(10)  # a delay of two 20 ms frames stays two frames, in packets
     assert buffer.min_delay_frames == 5
+
+
+def test_the_standing_delay_a_burst_leaves_drains_back_toward_the_target() -> None:
+    """A sender stalls for 200 ms, then sends the ten frames at once and carries on: the
+    buffer must not keep those 200 ms for the rest of the call."""
+    buffer = JitterBuffer(8000)
+    now, sequence_number, queued = 0.0, 0, []
+    for tick in range(600):  # 12 s of 20 ms ticks
+        now = tick * 0.02
+        if tick == 100:
+            sequence_number += 10  # the stall: nothing for ten ticks...
+        elif tick == 110:
+            for late in range(sequence_number - 10, sequence_number):
+                buffer.push(packet(late), now)  # ...then all of it at once
+        if tick < 100 or tick >= 110:
+            buffer.push(packet(sequence_number), now)
+            sequence_number += 1
+        buffer.pop(now)
+        queued.append(len(buffer))
+    assert max(queued[110:130]) >= 9  # the burst was queued
+    assert max(queued[-100:]) <= buffer.target_delay_frames + 2  # and drained
+    assert 0 < buffer.discarded <= 10
+    steady = JitterBuffer(8000)
+    for tick in range(600):
+        steady.push(packet(tick), tick * 0.02)
+        steady.pop(tick * 0.02)
+    assert steady.discarded == 0  # a steady stream loses nothing
