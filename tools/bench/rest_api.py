@@ -53,8 +53,8 @@ from tools.load.concurrent_calls import (
     endpoint_calls,
     leg_audio,
     parse_generator,
-    sipp,
     stream_ports,
+    trunk_uas,
     wait_for_calls,
 )
 
@@ -161,17 +161,11 @@ def measure(workdir: Path, app: AnswerApplication) -> None:
     generator = build_generator(workdir)
     frames = leg_audio(workdir, PCMU, 0).frames
     a_port, b_port, trunk_port, placed_port = (free_port() for _ in range(4))
-    pcmu_keys = ("-key", "pt", "0", "-key", "rtpmap", "PCMU/8000")
     # The placed calls' far end takes their RTP on a socket nobody reads: it only has to exist.
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
-    uas = sipp(
-        workdir, "uas_media.xml", trunk_port, None, "-key", "b_port", str(b_port), *pcmu_keys
-    )
-    placed_uas = sipp(
-        workdir, "uas_media.xml", placed_port, None,
-        "-key", "b_port", str(sink.getsockname()[1]), *pcmu_keys,
-    )  # fmt: skip
+    uas = trunk_uas(workdir, trunk_port, b_port, 0, PCMU.rtpmap)
+    placed_uas = trunk_uas(workdir, placed_port, sink.getsockname()[1], 0, PCMU.rtpmap)
     server = start_ours(
         workdir / "server", f"127.0.0.1:{trunk_port}", "[calls]\nmedia_timeout = 600\n",
         api_toml=RATE_LIMIT_TOML,
