@@ -108,7 +108,10 @@ class JitterBuffer:
         return packet
 
     def _shed_standing_delay(self) -> None:
-        excess = len(self._packets) - self.target_delay_frames - DISCARD_MARGIN_FRAMES
+        queued = len(self._packets) - DISCARD_MARGIN_FRAMES
+        # The target is never below min_delay_frames: a short queue needs no estimate (the
+        # steady state of every batch stream, once per tick).
+        excess = 0 if queued <= self.min_delay_frames else queued - self.target_delay_frames
         if excess <= 0:
             self._excess_ticks = 0
             return
